@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite: set up, lint (ruff), type-check (mypy --strict), then pytest.
+# Extra arguments go to pytest (e.g. scripts/test.sh -k calc).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== ruff" >&2
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
+echo "== mypy --strict" >&2
+.venv/bin/mypy --strict src
+echo "== pytest" >&2
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,1 @@
+"""The ``mape`` command: the only place that prints or picks exit statuses."""

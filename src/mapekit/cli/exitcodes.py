@@ -1,0 +1,25 @@
+"""The one table from reason categories to exit statuses (documented in docs/cli.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from mapekit.core.reasons import Category
+
+OK = 0
+
+EXIT_CODES: Mapping[Category, int] = MappingProxyType(
+    {
+        Category.USAGE: 2,
+        Category.INPUT: 3,
+        Category.RULE: 4,
+        Category.NOT_FOUND: 5,
+        Category.DATA: 6,
+        Category.INTERNAL: 70,
+    }
+)
+
+
+def exit_code(category: Category) -> int:
+    return EXIT_CODES[category]

@@ -1,0 +1,85 @@
+"""Entry point of ``mape``: parse the command line, run one command, map errors to exits.
+
+Command modules are imported only when their command runs (or its ``--help`` is asked
+for), so a command pays only for what it uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn, Protocol
+
+from mapekit import __version__
+from mapekit.cli import output
+from mapekit.cli.output import UsageError
+from mapekit.core.errors import MapeError
+
+
+class _Command(Protocol):
+    def configure(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+# name → (module under mapekit.cli, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "calc": ("calc", "compute a MAP-E mapping (or the reverse, for a BR)"),
+    "rules": ("rules", "list or check rule tables"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError("usage.invalid_arguments", f"{self.prog}: {message}")
+
+
+def _load(name: str) -> _Command:
+    module = importlib.import_module(f"mapekit.cli.{COMMANDS[name][0]}")
+    command: _Command = module  # a module with configure() and run()
+    return command
+
+
+def build_parser(selected: str | None) -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="mape",
+        description="MAP-E (RFC 7597) toolkit for Japanese IPoE operators.",
+    )
+    parser.add_argument("--version", action="version", version=f"mapekit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name, (_, summary) in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=summary, description=summary)
+        if name == selected:
+            _load(name).configure(command_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    json_mode = "--json" in args_list
+    selected = next((a for a in args_list if a in COMMANDS), None)
+    try:
+        args = build_parser(selected).parse_args(args_list)
+        return _load(args.command).run(args)
+    except MapeError as exc:
+        return output.report_error(exc, json_mode)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: one line, the traceback only on request
+        if os.environ.get("MAPE_DEBUG"):
+            raise
+        bug = MapeError(
+            "internal.error",
+            f"unexpected {type(exc).__name__}: {exc} (set MAPE_DEBUG=1 for the traceback)",
+        )
+        return output.report_error(bug, json_mode)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,289 @@
+"""The one registry of reason codes.
+
+Every :class:`~mapekit.core.errors.MapeError` carries a ``reason_code`` from this table.
+A code is a stable, lowercase, dotted string (``rule.ea_len_range``): scripts may match on
+it, so a code is never renamed or reused. Each code belongs to a :class:`Category`, and the
+command line maps each category to one exit status (``mapekit.cli.exitcodes``). Each code
+has a plain-language explanation in English and Japanese: the message of an error says
+what was wrong *here* (field and value); the explanation says what the code means in
+general and what usually helps.
+
+``docs/reasons.md`` is generated from this table (``python -m mapekit.core.reasons``) and
+a test keeps it in step.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+
+class Category(enum.Enum):
+    """What kind of failure a reason code describes (one exit status each)."""
+
+    USAGE = "usage"  # the command line itself was wrong
+    INPUT = "input"  # a value given by the user is malformed or out of range
+    RULE = "rule"  # a MAP-E rule is inconsistent
+    NOT_FOUND = "not_found"  # well-formed input, but nothing maps it
+    DATA = "data"  # a rule file or encoded option could not be used
+    INTERNAL = "internal"  # a bug in mapekit
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One registered reason code with its meaning."""
+
+    code: str
+    category: Category
+    en: str
+    ja: str
+
+
+_REASONS: tuple[Reason, ...] = (
+    # --- usage -----------------------------------------------------------------------
+    Reason(
+        "usage.invalid_arguments",
+        Category.USAGE,
+        "The command line is not valid for this command; see `mape COMMAND --help`.",
+        "コマンドラインが正しくありません。`mape COMMAND --help` を参照してください。",
+    ),
+    Reason(
+        "usage.incomplete_rule",
+        Category.USAGE,
+        "A rule given on the command line needs all of --rule-ipv6, --rule-ipv4, --ea-len "
+        "and --psid-offset.",
+        "コマンドラインでルールを指定する場合は --rule-ipv6、--rule-ipv4、--ea-len、"
+        "--psid-offset をすべて指定してください。",
+    ),
+    # --- input -----------------------------------------------------------------------
+    Reason(
+        "input.address_syntax",
+        Category.INPUT,
+        "The text is not a valid IPv4 or IPv6 address.",
+        "IPv4 または IPv6 アドレスとして正しくありません。",
+    ),
+    Reason(
+        "input.prefix_syntax",
+        Category.INPUT,
+        "The text is not a valid prefix in ADDRESS/LENGTH form.",
+        "ADDRESS/LENGTH 形式のプレフィックスとして正しくありません。",
+    ),
+    Reason(
+        "input.prefix_host_bits",
+        Category.INPUT,
+        "A prefix has bits set after its length; write the network address "
+        "(e.g. 240b:10::/31, not 240b:10::1/31).",
+        "プレフィックス長より後ろのビットが立っています。ネットワークアドレスで指定してください。",
+    ),
+    Reason(
+        "input.prefix_length_missing",
+        Category.INPUT,
+        "An End-user prefix needs a length: /56 for a delegated prefix, /64 for the prefix "
+        "of a router advertisement.",
+        "エンドユーザープレフィックスには長さが必要です（DHCPv6-PD なら /56、RA なら /64 など）。",
+    ),
+    Reason(
+        "input.end_user_prefix_too_long",
+        Category.INPUT,
+        "An End-user prefix longer than /64 leaves no room for the MAP-E interface id.",
+        "/64 より長いエンドユーザープレフィックスには MAP-E のインターフェース ID を置けません。",
+    ),
+    Reason(
+        "input.end_user_prefix_too_short",
+        Category.INPUT,
+        "The End-user prefix is shorter than the rule's IPv6 prefix plus its EA bits, so it "
+        "does not determine the IPv4 address and PSID.",
+        "エンドユーザープレフィックスがルールの IPv6 プレフィックス長と EA ビット長の和より"
+        "短いため、IPv4 アドレスと PSID が決まりません。",
+    ),
+    Reason(
+        "input.port_syntax",
+        Category.INPUT,
+        "Expected IPV4:PORT with a port number from 0 to 65535.",
+        "IPV4:PORT の形式（ポート番号は 0〜65535）で指定してください。",
+    ),
+    Reason(
+        "input.value_range",
+        Category.INPUT,
+        "A number is outside the range this field allows.",
+        "数値がこの項目の許容範囲外です。",
+    ),
+    Reason(
+        "input.unknown_isp",
+        Category.INPUT,
+        "The operator name is not one mapekit knows; see `mape rules list`.",
+        "不明な事業者名です。`mape rules list` を参照してください。",
+    ),
+    Reason(
+        "input.unknown_iid",
+        Category.INPUT,
+        "The interface-id format must be `rfc` (RFC 7597) or `legacy` (draft-03).",
+        "インターフェース ID の形式は `rfc`（RFC 7597）か `legacy`（draft-03）です。",
+    ),
+    # --- rule ------------------------------------------------------------------------
+    Reason(
+        "rule.ea_len_range",
+        Category.RULE,
+        "The EA-bits length must be from 0 to 48.",
+        "EA ビット長は 0〜48 でなければなりません。",
+    ),
+    Reason(
+        "rule.psid_offset_range",
+        Category.RULE,
+        "The PSID offset must be from 0 to 15.",
+        "PSID オフセットは 0〜15 でなければなりません。",
+    ),
+    Reason(
+        "rule.psid_len_range",
+        Category.RULE,
+        "The PSID offset plus the PSID length must not exceed the 16 bits of a port.",
+        "PSID オフセットと PSID 長の和はポート番号の 16 ビットを超えてはなりません。",
+    ),
+    Reason(
+        "rule.ipv6_too_long",
+        Category.RULE,
+        "The rule's IPv6 prefix length plus its EA-bits length must not exceed 64.",
+        "ルールの IPv6 プレフィックス長と EA ビット長の和は 64 以下でなければなりません。",
+    ),
+    Reason(
+        "rule.psid_len_contradicts_ea",
+        Category.RULE,
+        "An explicit PSID length must equal EA length + IPv4 prefix length - 32 when the EA "
+        "bits carry the PSID.",
+        "EA ビットが PSID を含む場合、明示した PSID 長は"
+        "「EA ビット長 + IPv4 プレフィックス長 - 32」と一致しなければなりません。",
+    ),
+    Reason(
+        "rule.psid_range",
+        Category.RULE,
+        "An explicit PSID must fit in the PSID length.",
+        "明示した PSID が PSID 長に収まりません。",
+    ),
+    Reason(
+        "rule.psid_missing",
+        Category.RULE,
+        "The rule restricts ports (PSID length > 0) without EA bits for the PSID, so the PSID "
+        "itself must be given.",
+        "EA ビットに PSID が含まれないままポートを制限しているため、PSID 自体の指定が必要です。",
+    ),
+    Reason(
+        "rule.psid_not_allowed",
+        Category.RULE,
+        "An explicit PSID is only allowed when the EA bits do not carry one.",
+        "EA ビットが PSID を含む場合、PSID を明示することはできません。",
+    ),
+    Reason(
+        "rule.duplicate",
+        Category.RULE,
+        "Two rules in one rule set have the same Rule IPv6 prefix.",
+        "同じルール IPv6 プレフィックスを持つルールが複数あります。",
+    ),
+    Reason(
+        "rule.overlap",
+        Category.RULE,
+        "Rules in one rule set have overlapping IPv6 or IPv4 prefixes, so a prefix or an "
+        "address maps ambiguously.",
+        "ルールセット内に IPv6 または IPv4 プレフィックスが重なるルールがあり、"
+        "対応が一意に決まりません。",
+    ),
+    # --- not found -------------------------------------------------------------------
+    Reason(
+        "lookup.no_rule_for_prefix",
+        Category.NOT_FOUND,
+        "No rule's IPv6 prefix covers this End-user prefix: the prefix belongs to another "
+        "operator, or the rule table is out of date.",
+        "このエンドユーザープレフィックスを含むルールがありません。別の事業者のプレフィックスか、"
+        "ルール表が古い可能性があります。",
+    ),
+    Reason(
+        "lookup.no_rule_for_ipv4",
+        Category.NOT_FOUND,
+        "No rule's IPv4 prefix covers this IPv4 address.",
+        "この IPv4 アドレスを含むルールがありません。",
+    ),
+    Reason(
+        "lookup.port_outside_set",
+        Category.NOT_FOUND,
+        "The port is in no port set of this address: it is one of the excluded ports "
+        "(A = 0, below 2^(16 - offset)) or outside the provisioned PSID.",
+        "このポートはこのアドレスのどのポートセットにも属しません（除外ポートか、割り当てられた "
+        "PSID の範囲外です）。",
+    ),
+    # --- data ------------------------------------------------------------------------
+    Reason(
+        "data.file_unreadable",
+        Category.DATA,
+        "The rule file could not be read.",
+        "ルールファイルを読み込めません。",
+    ),
+    Reason(
+        "data.file_syntax",
+        Category.DATA,
+        "The rule file is not valid JSON or TOML.",
+        "ルールファイルが JSON または TOML として正しくありません。",
+    ),
+    Reason(
+        "data.file_schema",
+        Category.DATA,
+        "A rule file entry lacks a field, has one of the wrong type, or has an unknown one.",
+        "ルールファイルの項目に、欠けている・型が違う・未知のフィールドがあります。",
+    ),
+    Reason(
+        "data.s46_truncated",
+        Category.DATA,
+        "A DHCPv6 S46 option ends before its declared length or before a required field.",
+        "DHCPv6 S46 オプションが宣言された長さ、または必須フィールドの前で途切れています。",
+    ),
+    Reason(
+        "data.s46_bad_option",
+        Category.DATA,
+        "A DHCPv6 S46 option has a value RFC 7598 does not allow.",
+        "DHCPv6 S46 オプションに RFC 7598 が許さない値があります。",
+    ),
+    Reason(
+        "data.s46_missing_option",
+        Category.DATA,
+        "A DHCPv6 S46 container lacks an option it must carry.",
+        "DHCPv6 S46 コンテナに必須のオプションがありません。",
+    ),
+    # --- internal --------------------------------------------------------------------
+    Reason(
+        "internal.error",
+        Category.INTERNAL,
+        "mapekit hit an unexpected condition; this is a bug, please report it.",
+        "予期しない状態になりました。不具合ですので報告してください。",
+    ),
+)
+
+REASONS: Mapping[str, Reason] = MappingProxyType({r.code: r for r in _REASONS})
+
+
+def reason(code: str) -> Reason:
+    """The registered reason for ``code``; unknown codes are a programming error."""
+    try:
+        return REASONS[code]
+    except KeyError:
+        raise ValueError(f"unregistered reason code {code!r}") from None
+
+
+def render_markdown() -> str:
+    """``docs/reasons.md``: the registry as a table per category."""
+    lines = [
+        "# Reason codes",
+        "",
+        "Generated from `src/mapekit/core/reasons.py` by `python -m mapekit.core.reasons`;",
+        "do not edit by hand. Codes are stable: scripts may match on them. The exit status",
+        "of each category is in `docs/cli.md`.",
+    ]
+    for category in Category:
+        lines += ["", f"## {category.value}", "", "| code | meaning | 意味 |", "|---|---|---|"]
+        lines += [f"| `{r.code}` | {r.en} | {r.ja} |" for r in _REASONS if r.category is category]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(render_markdown())
