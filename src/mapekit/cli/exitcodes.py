@@ -16,6 +16,14 @@ EXIT_CODES: Mapping[Category, int] = MappingProxyType(
         Category.RULE: 4,
         Category.NOT_FOUND: 5,
         Category.DATA: 6,
+        Category.INVALID: 7,
+        Category.BLANK: 8,
+        Category.HGW_ACTIVE: 9,
+        Category.FORBIDDEN: 10,
+        Category.REJECTED: 11,
+        Category.SERVER_ERROR: 12,
+        Category.UNREACHABLE: 13,
+        Category.UNSUPPORTED: 14,
         Category.INTERNAL: 70,
     }
 )

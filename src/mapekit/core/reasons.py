@@ -28,6 +28,15 @@ class Category(enum.Enum):
     RULE = "rule"  # a MAP-E rule is inconsistent
     NOT_FOUND = "not_found"  # well-formed input, but nothing maps it
     DATA = "data"  # a rule file or encoded option could not be used
+    # provisioning outcomes (the value is the outcome name of `mape provision --json`)
+    INVALID = "invalid"  # a provisioning reply is malformed, or its rules are unusable
+    BLANK = "blank"  # the server answered, but delivers no rules to this requester
+    HGW_ACTIVE = "hgw_active"  # the home gateway runs MAP-E itself
+    FORBIDDEN = "forbidden"  # the server refuses this source address (403)
+    REJECTED = "rejected"  # the server refused the request otherwise (other 4xx)
+    SERVER_ERROR = "server_error"  # the server failed (5xx)
+    UNREACHABLE = "unreachable"  # no answer: DNS, connection, TLS or timeout
+    UNSUPPORTED = "unsupported"  # only mechanisms mapekit does not run are offered
     INTERNAL = "internal"  # a bug in mapekit
 
 
@@ -247,6 +256,196 @@ _REASONS: tuple[Reason, ...] = (
         Category.DATA,
         "A DHCPv6 S46 container lacks an option it must carry.",
         "DHCPv6 S46 コンテナに必須のオプションがありません。",
+    ),
+    # --- provisioning: malformed replies (remote errors) ------------------------------
+    Reason(
+        "reply.too_large",
+        Category.INVALID,
+        "The server's reply is larger than 64 KiB; a rule reply is never that big.",
+        "サーバーの応答が 64 KiB を超えています。"
+        "ルールの応答がこれほど大きくなることはありません。",
+    ),
+    Reason(
+        "reply.too_deep",
+        Category.INVALID,
+        "The server's reply nests JSON deeper than any rule reply does.",
+        "サーバーの応答の JSON の入れ子が深すぎます。",
+    ),
+    Reason(
+        "reply.not_json",
+        Category.INVALID,
+        "The server's reply is not valid JSON.",
+        "サーバーの応答が正しい JSON ではありません。",
+    ),
+    Reason(
+        "reply.not_jsonp",
+        Category.INVALID,
+        "The server's reply is not a JSONP call `name({...})` with nothing around it.",
+        "サーバーの応答が JSONP 形式 `name({...})` ではありません。",
+    ),
+    Reason(
+        "reply.bad_callback",
+        Category.INVALID,
+        "The JSONP callback name is not the one requested, or not a plain identifier.",
+        "JSONP のコールバック名が要求したものと違うか、識別子として不正です。",
+    ),
+    Reason(
+        "reply.missing_field",
+        Category.INVALID,
+        "The server's reply lacks a field it must carry.",
+        "サーバーの応答に必須の項目がありません。",
+    ),
+    Reason(
+        "reply.wrong_type",
+        Category.INVALID,
+        "A field of the server's reply has the wrong type.",
+        "サーバーの応答の項目の型が正しくありません。",
+    ),
+    Reason(
+        "reply.bad_value",
+        Category.INVALID,
+        "A field of the server's reply has a value outside what the protocol allows.",
+        "サーバーの応答の項目の値がプロトコルの許す範囲外です。",
+    ),
+    Reason(
+        "reply.invalid_rule",
+        Category.INVALID,
+        "A rule in the server's reply is inconsistent (the message says which rule, which "
+        "field and why).",
+        "サーバーの応答に含まれるルールが矛盾しています（どのルールのどの項目かはメッセージを参照）。",
+    ),
+    Reason(
+        "rules.no_bmr",
+        Category.INVALID,
+        "None of the delivered rules covers this CE's IPv6 prefix, so no IPv4 address or "
+        "port set can be derived: the rules belong to another prefix, or the CE uses the "
+        "wrong prefix.",
+        "配信されたルールのどれもこの CE の IPv6 プレフィックスを含まないため、IPv4 アドレスと"
+        "ポートセットを決められません。",
+    ),
+    Reason(
+        "rules.br_missing",
+        Category.INVALID,
+        "The delivered rules name no BR (DMR) address, so there is nowhere to send IPv4 "
+        "traffic.",
+        "配信されたルールに BR（DMR）アドレスがなく、IPv4 の送り先がありません。",
+    ),
+    Reason(
+        "rules.prefix_too_short",
+        Category.INVALID,
+        "The CE's IPv6 prefix is shorter than the delivered rule's IPv6 prefix plus EA bits.",
+        "CE の IPv6 プレフィックスが、配信されたルールの IPv6 プレフィックス長と EA ビット長の"
+        "和より短いです。",
+    ),
+    # --- provisioning: refusals ---------------------------------------------------------
+    Reason(
+        "rules.blank",
+        Category.BLANK,
+        "The rule server answered with an empty rule set: the operator is not delivering "
+        "MAP-E rules to this router. Usually the subscriber's deployment target is the home "
+        "gateway (HGW); ask the operator to switch it to your own router, or cancel the HGW "
+        "rental.",
+        "ルールサーバーが空のルールを返しました。事業者はこのルーターに MAP-E ルールを配信して"
+        "いません。多くの場合、配信先がホームゲートウェイ（HGW）になっています。自前ルーターへの"
+        "切り替えを事業者に依頼するか、HGW のレンタルを解約してください。",
+    ),
+    Reason(
+        "hb46pp.nothing_offered",
+        Category.BLANK,
+        "The HB46PP server offers no IPv4 service to this line (`order` is empty): out of "
+        "the service area, not subscribed, or authentication failed.",
+        "HB46PP サーバーはこの回線に IPv4 サービスを提供していません（order が空）。"
+        "提供エリア外、未契約、または認証失敗です。",
+    ),
+    Reason(
+        "hgw.active",
+        Category.HGW_ACTIVE,
+        "The home gateway (HGW) runs MAP-E itself, so this router must not: traffic goes "
+        "through the HGW. Turn MAP-E off on the HGW, or let it do the IPv4 service.",
+        "ホームゲートウェイ（HGW）自身が MAP-E を動かしているため、このルーターでは動かしません。"
+        "HGW の MAP-E を止めるか、IPv4 を HGW に任せてください。",
+    ),
+    Reason(
+        "rules.forbidden",
+        Category.FORBIDDEN,
+        "The rule server refused this request (403): the request did not come from an "
+        "address inside the subscriber's IPv6 prefix, or the line is not subscribed.",
+        "ルールサーバーが要求を拒否しました（403）。要求元が契約者の IPv6 プレフィックス内の"
+        "アドレスでないか、契約がありません。",
+    ),
+    Reason(
+        "rules.rejected",
+        Category.REJECTED,
+        "The rule server rejected the request (a 4xx status other than 403).",
+        "ルールサーバーが要求を拒否しました（403 以外の 4xx）。",
+    ),
+    Reason(
+        "server.error",
+        Category.SERVER_ERROR,
+        "The rule server failed (5xx). A 503 with an empty body is also what a retired or "
+        "unknown manufacturer code gets; saved rules stay in use.",
+        "ルールサーバーがエラーを返しました（5xx）。空の 503 は廃止・未登録のメーカーコードでも"
+        "返ります。保存済みのルールを使い続けます。",
+    ),
+    Reason(
+        "net.timeout",
+        Category.UNREACHABLE,
+        "The server did not answer in time.",
+        "サーバーが時間内に応答しませんでした。",
+    ),
+    Reason(
+        "net.unreachable",
+        Category.UNREACHABLE,
+        "No connection to the server could be made (no route, refused, or no usable source "
+        "address).",
+        "サーバーに接続できませんでした（経路なし、拒否、または使える送信元アドレスなし）。",
+    ),
+    Reason(
+        "net.dns",
+        Category.UNREACHABLE,
+        "The server's name could not be resolved.",
+        "サーバー名を解決できませんでした。",
+    ),
+    Reason(
+        "net.tls",
+        Category.UNREACHABLE,
+        "The TLS connection failed: the server's certificate is not trusted or does not "
+        "match its name. Add the right CA with --ca-file; verification is never turned off "
+        "silently.",
+        "TLS 接続に失敗しました。サーバー証明書が信頼できないか名前が一致しません。"
+        "--ca-file で正しい CA を追加してください。",
+    ),
+    Reason(
+        "net.too_many_redirects",
+        Category.UNREACHABLE,
+        "The server redirected too many times.",
+        "サーバーのリダイレクトが多すぎます。",
+    ),
+    Reason(
+        "dns.no_record",
+        Category.UNREACHABLE,
+        "There is no HB46PP discovery record (TXT at 4over6.info): this line has no HB46PP "
+        "provisioning.",
+        "HB46PP の発見用レコード（4over6.info の TXT）がありません。この回線では HB46PP による"
+        "設定配信は行われていません。",
+    ),
+    Reason(
+        "dns.bad_record",
+        Category.INVALID,
+        "The HB46PP discovery TXT record is malformed (expected `v=v6mig-1 url=… t=a|b`).",
+        "HB46PP の TXT レコードの形式が正しくありません（`v=v6mig-1 url=… t=a|b`）。",
+    ),
+    Reason(
+        "hb46pp.unsupported",
+        Category.UNSUPPORTED,
+        "The HB46PP server offers only mechanisms mapekit does not run (e.g. DS-Lite).",
+        "HB46PP サーバーが提供するのは mapekit が対応していない方式（DS-Lite など）だけです。",
+    ),
+    Reason(
+        "state.corrupt",
+        Category.DATA,
+        "A saved state file could not be read and was ignored.",
+        "保存された状態ファイルを読めなかったため無視しました。",
     ),
     # --- internal --------------------------------------------------------------------
     Reason(

@@ -1,0 +1,349 @@
+"""The CE provisioning machine: events in, actions out, time passed in as ``now``.
+
+A driver feeds :class:`Event` objects to :meth:`CeMachine.handle`, performs the returned
+actions in order (each may produce a new event), and sleeps until :meth:`CeMachine.timer`
+or until something changes. Transitions come from :mod:`mapekit.provision.table`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from dataclasses import dataclass, field
+
+from mapekit.core.addr import ipv6_text
+from mapekit.core.errors import MapeError
+from mapekit.core.mapping import Mapping
+from mapekit.core.reasons import Category
+from mapekit.provision import table
+from mapekit.provision.events import LogEntry
+from mapekit.provision.hgw import HgwReport, HgwState
+from mapekit.provision.jpne import ReportAction, ReportReason
+from mapekit.provision.model import BlankAnswer, FetchResult, Provider, RuleDelivery, Unsupported
+from mapekit.provision.table import Do, Next, State, Trigger
+from mapekit.provision.timers import TimerPolicy, Wait
+from mapekit.provision.validate import select_mapping
+
+LOG_SIZE = 500
+
+# --- events (inputs) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Start:
+    pass
+
+
+@dataclass(frozen=True)
+class Retry:
+    pass
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    pass
+
+
+@dataclass(frozen=True)
+class PrefixChanged:
+    prefix: int
+    prefix_len: int
+
+
+@dataclass(frozen=True)
+class PrefixLost:
+    pass
+
+
+@dataclass(frozen=True)
+class HgwChecked:
+    report: HgwReport
+
+
+@dataclass(frozen=True)
+class RulesFetched:
+    result: FetchResult
+
+
+@dataclass(frozen=True)
+class FetchFailed:
+    error: MapeError
+
+
+@dataclass(frozen=True)
+class ReportSent:
+    error: MapeError | None = None
+
+
+Event = (
+    Start
+    | Retry
+    | TimerFired
+    | PrefixChanged
+    | PrefixLost
+    | HgwChecked
+    | RulesFetched
+    | FetchFailed
+    | ReportSent
+)
+
+# --- actions (outputs) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """``kind`` says what to do; the fields carry what the driver needs for it."""
+
+    kind: Do
+    prefix: int | None = None
+    prefix_len: int | None = None
+    user_id: str | None = None
+    token: str | None = None
+    mapping: Mapping | None = None
+    delivery: RuleDelivery | None = None
+    report: tuple[ReportAction, ReportReason] | None = None
+
+
+_REPORTS = {
+    Do.REPORT_START: (ReportAction.START, ReportReason.NORMAL),
+    Do.REPORT_STOP_ADDRESS: (ReportAction.STOP, ReportReason.ADDRESS_CHANGE),
+    Do.REPORT_STOP_HGW: (ReportAction.STOP, ReportReason.HGW_MAPE),
+}
+
+_FAILURE_TRIGGERS = {
+    Category.FORBIDDEN: Trigger.RULES_FORBIDDEN,
+    Category.REJECTED: Trigger.RULES_REJECTED,
+    Category.SERVER_ERROR: Trigger.RULES_UNAVAILABLE,
+    Category.UNREACHABLE: Trigger.RULES_UNAVAILABLE,
+    Category.BLANK: Trigger.RULES_BLANK,
+    Category.UNSUPPORTED: Trigger.RULES_UNSUPPORTED,
+}
+
+
+@dataclass
+class Counters:
+    requests: int = 0
+    successes: int = 0
+    failures: int = 0
+
+
+@dataclass
+class CeMachine:
+    """One CE's provisioning state. ``saved`` is the last good delivery (persisted)."""
+
+    provider: Provider
+    rng: random.Random
+    timers: TimerPolicy = field(default_factory=TimerPolicy)
+    report: bool = True
+    saved: RuleDelivery | None = None
+    state: State = State.WAITING
+    prefix: tuple[int, int] | None = None
+    applied: Mapping | None = None
+    outcome: str | None = None  # "established" or a failure category
+    last_error: MapeError | None = None
+    last_request: float | None = None
+    last_update: float | None = None
+    hgw: HgwState | None = None
+    deadline: float | None = None
+    wait: Wait | None = None
+    counters: Counters = field(default_factory=Counters)
+    log: deque[LogEntry] = field(default_factory=lambda: deque(maxlen=LOG_SIZE))
+    _after_report: State | None = None
+    _candidate: RuleDelivery | None = None
+    _candidate_mapping: Mapping | None = None
+    _pending_wait: Wait | None = None
+
+    # --- public ---------------------------------------------------------------------
+
+    def handle(self, event: Event, now: float) -> list[Action]:
+        """Feed one event; returns the actions to perform, in order."""
+        trigger = self._classify(event, now)
+        if trigger is None:
+            return []
+        row = table.lookup(self.state, trigger)
+        if row is None:
+            return []  # stale or irrelevant here
+        if trigger in (Trigger.START, Trigger.RETRY, Trigger.TIMER, Trigger.PREFIX_CHANGED):
+            self.deadline = self.wait = None
+        actions = [self._action(kind, now) for kind in row.actions]
+        if row.wait is not None:
+            self._pending_wait = row.wait
+        target = row.target
+        if target is Next.SAVED_OR_WAITING:
+            target = self._fall_back_to_saved(actions, now)
+        elif target is Next.AFTER_REPORT:
+            target = self._after_report or State.WAITING
+        elif target is State.REPORTING:
+            self._after_report = row.after_report
+            if not self.report:
+                actions = [a for a in actions if a.kind not in _REPORTS]
+                target = row.after_report
+        if isinstance(target, State):
+            self._enter(target, now)
+        return actions
+
+    def timer(self) -> float | None:
+        """When the machine next wants a :class:`TimerFired` (None: not before an event)."""
+        return self.deadline
+
+    @property
+    def settled(self) -> bool:
+        """True when no request is in flight (the cycle is over)."""
+        return self.state in (State.WAITING, State.ESTABLISHED, State.HGW_ACTIVE)
+
+    def logged(self, code: str, now: float, **params: object) -> None:
+        self.log.append(LogEntry(now, code, params))
+
+    # --- classification -------------------------------------------------------------
+
+    def _classify(self, event: Event, now: float) -> Trigger | None:
+        match event:
+            case Start():
+                self.logged("MAPE.001", now, provider=self.provider.value)
+                return Trigger.START
+            case Retry():
+                self.logged("MAPE.027", now)
+                return Trigger.RETRY
+            case TimerFired():
+                return Trigger.TIMER
+            case PrefixChanged(prefix=p, prefix_len=n):
+                if self.prefix == (p, n):
+                    return None
+                self.prefix = (p, n)
+                self.logged("MAPE.023", now, prefix=f"{ipv6_text(p)}/{n}")
+                return Trigger.PREFIX_CHANGED
+            case PrefixLost():
+                self.prefix = None
+                self.logged("MAPE.026", now)
+                return Trigger.PREFIX_LOST
+            case HgwChecked(report=report):
+                return self._hgw(report, now)
+            case RulesFetched(result=result):
+                return self._fetched(result, now)
+            case FetchFailed(error=error):
+                return self._failed(error, now)
+            case ReportSent(error=error):
+                if error is None:
+                    self.logged("MAPE.018", now)
+                else:
+                    self.logged("MAPE.019", now, reason=error.message)
+                return Trigger.REPORT_DONE
+        return None
+
+    def _hgw(self, report: HgwReport, now: float) -> Trigger:
+        self.hgw = report.state
+        if report.state is HgwState.ON:
+            self.logged("MAPE.012", now)
+            self.outcome = Category.HGW_ACTIVE.value
+            self.last_error = MapeError("hgw.active", "the home gateway runs MAP-E itself")
+            return Trigger.HGW_ON
+        detail = "no HGW" if report.state is HgwState.NONE else "HGW present, MAP-E off"
+        self.logged("MAPE.013", now, hgw=detail)
+        return Trigger.HGW_NONE if report.state is HgwState.NONE else Trigger.HGW_OFF
+
+    def _fetched(self, result: FetchResult, now: float) -> Trigger:
+        self.last_update = now
+        if isinstance(result, BlankAnswer):
+            return self._failed(MapeError(result.reason_code, result.detail), now)
+        if isinstance(result, Unsupported):
+            return self._failed(MapeError("hb46pp.unsupported", result.detail), now)
+        if self.prefix is None:
+            return self._failed(MapeError("rules.no_bmr", "the CE has no IPv6 prefix"), now)
+        try:
+            mapping = select_mapping(result, *self.prefix)
+        except MapeError as exc:
+            return self._failed(exc, now)
+        self.counters.successes += 1
+        self.outcome, self.last_error = "established", None
+        self.logged("MAPE.015", now, count=len(result.rules))
+        self._candidate, self._candidate_mapping = result, mapping
+        if self.applied == mapping:
+            self.saved = result
+            return Trigger.RULES_SAME
+        return Trigger.RULES_OK
+
+    def _failed(self, error: MapeError, now: float) -> Trigger:
+        self.counters.failures += 1
+        self.last_error = error
+        category = error.reason.category
+        self.outcome = category.value
+        self.logged("MAPE.016", now, reason=error.message)
+        if error.reason_code == "dns.no_record":
+            return Trigger.NO_DISCOVERY
+        return _FAILURE_TRIGGERS.get(category, Trigger.RULES_INVALID)
+
+    # --- actions and guards ---------------------------------------------------------
+
+    def _action(self, kind: Do, now: float) -> Action:
+        prefix, prefix_len = self.prefix if self.prefix else (None, None)
+        user_id = self.saved.user_id if self.saved else None
+        token = self.saved.token if self.saved else None
+        if kind is Do.CHECK_HGW:
+            self.logged("MAPE.011", now)
+        elif kind is Do.FETCH:
+            self.counters.requests += 1
+            self.last_request = now
+            self.logged("MAPE.014", now)
+        elif kind is Do.APPLY:
+            return self._apply(self._candidate, self._candidate_mapping, now)
+        elif kind is Do.SAVE:
+            self.saved = self._candidate or self.saved
+            return Action(kind, delivery=self.saved)
+        elif kind is Do.WITHDRAW:
+            if self.applied is not None:
+                self.logged("MAPE.021", now)
+            self.applied = None
+        elif kind is Do.FORGET:
+            if self.saved is not None:
+                self.logged("MAPE.025", now)
+            self.saved = None
+        elif kind in _REPORTS:
+            action, reason = _REPORTS[kind]
+            if self.report:
+                self.logged("MAPE.017", now, action=int(action), reason=int(reason))
+            if self._candidate is not None and self._candidate.user_id:
+                user_id = self._candidate.user_id
+            return Action(kind, user_id=user_id, report=(action, reason))
+        return Action(kind, prefix, prefix_len, user_id=user_id, token=token)
+
+    def _apply(self, delivery: RuleDelivery | None, mapping: Mapping | None, now: float) -> Action:
+        self.applied = mapping
+        if mapping is not None:
+            self.logged(
+                "MAPE.020",
+                now,
+                ipv4=mapping.ipv4_text,
+                psid=mapping.psid,
+                ports=mapping.port_set.count,
+            )
+        return Action(Do.APPLY, mapping=mapping, delivery=delivery)
+
+    def _fall_back_to_saved(self, actions: list[Action], now: float) -> State:
+        """Guard of Next.SAVED_OR_WAITING: keep (or restore) the last good rules."""
+        if self.saved is None or self.prefix is None:
+            actions.append(self._action(Do.WITHDRAW, now))
+            return State.WAITING
+        try:
+            mapping = select_mapping(self.saved, *self.prefix)
+        except MapeError:
+            actions.append(self._action(Do.WITHDRAW, now))
+            return State.WAITING
+        self.logged("MAPE.024", now, reason=self.outcome or "no answer")
+        if self.applied != mapping:
+            actions.append(self._apply(self.saved, mapping, now))
+        return State.ESTABLISHED
+
+    def _enter(self, target: State, now: float) -> None:
+        if target is not self.state:
+            self.logged("MAPE.022", now, old=self.state.value, new=target.value)
+            self.state = target
+        if self.settled:
+            self._candidate = self._candidate_mapping = None
+            wait, self._pending_wait = self._pending_wait, None
+            if wait is not None:
+                ttl = self.saved.ttl if (self.saved and wait is Wait.RULES_OK) else None
+                if ttl is not None or (wait is Wait.RULES_OK and self.provider is Provider.HB46PP):
+                    wait = Wait.TTL
+                delay = self.timers.delay(wait, self.rng, ttl)
+                self.wait, self.deadline = wait, now + delay
+                self.logged("MAPE.004", now, seconds=round(delay))
