@@ -81,3 +81,15 @@ def test_unknown_operator() -> None:
     with pytest.raises(InputError) as info:
         operator("nuro")
     assert info.value.reason_code == "input.unknown_isp"
+
+
+def test_rule_entries_round_trip() -> None:
+    from mapekit.core.rule import MappingRule
+    from mapekit.core.tables import builtin_rules, rule_from_entry, rule_to_entry
+
+    rules = [
+        *builtin_rules(),
+        MappingRule.from_text("2001:db8::/64", "192.0.2.7/32", 0, 6, psid_len=4, psid=9),
+    ]
+    for rule in rules:
+        assert rule_from_entry(rule_to_entry(rule)) == rule

@@ -29,6 +29,9 @@ class _Command(Protocol):
 COMMANDS: dict[str, tuple[str, str]] = {
     "calc": ("calc", "compute a MAP-E mapping (or the reverse, for a BR)"),
     "rules": ("rules", "list or check rule tables"),
+    "provision": ("provision", "check for an HGW, fetch, validate and report MAP-E rules"),
+    "status": ("status", "show MAP-E status (from the agent, or the saved state)"),
+    "states": ("states", "print the CE state diagram (Mermaid), generated from its table"),
 }
 
 

@@ -326,8 +326,7 @@ _REASONS: tuple[Reason, ...] = (
     Reason(
         "rules.br_missing",
         Category.INVALID,
-        "The delivered rules name no BR (DMR) address, so there is nowhere to send IPv4 "
-        "traffic.",
+        "The delivered rules name no BR (DMR) address, so there is nowhere to send IPv4 traffic.",
         "配信されたルールに BR（DMR）アドレスがなく、IPv4 の送り先がありません。",
     ),
     Reason(
@@ -440,6 +439,12 @@ _REASONS: tuple[Reason, ...] = (
         Category.UNSUPPORTED,
         "The HB46PP server offers only mechanisms mapekit does not run (e.g. DS-Lite).",
         "HB46PP サーバーが提供するのは mapekit が対応していない方式（DS-Lite など）だけです。",
+    ),
+    Reason(
+        "status.unavailable",
+        Category.NOT_FOUND,
+        "No agent answers on its socket and the state directory holds no saved status.",
+        "エージェントがソケットで応答せず、状態ディレクトリにも保存された状態がありません。",
     ),
     Reason(
         "state.corrupt",

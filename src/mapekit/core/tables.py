@@ -210,3 +210,24 @@ def builtin_rules() -> RuleSet:
     """The shipped operator tables (v6plus, BIGLOBE, OCN), loaded on first use."""
     text = resources.files("mapekit.core").joinpath("data/jp_rules.json").read_text("utf-8")
     return parse_rule_text(text, "built-in jp_rules.json", "json")
+
+
+def rule_to_entry(rule: MappingRule) -> dict[str, object]:
+    """The rule-file entry for ``rule`` (``rule_from_entry`` reads it back equal)."""
+    entry: dict[str, object] = {
+        "ipv6_prefix": str(rule.ipv6_prefix),
+        "ipv4_prefix": str(rule.ipv4_prefix),
+        "ea_len": rule.ea_len,
+        "psid_offset": rule.psid_offset,
+        "iid": rule.iid.value,
+        "fmr": rule.fmr,
+    }
+    if rule.explicit_psid_len is not None:
+        entry["psid_len"] = rule.explicit_psid_len
+    if rule.psid is not None:
+        entry["psid"] = rule.psid
+    if rule.br is not None:
+        entry["br"] = str(rule.br)
+    if rule.isp is not None:
+        entry["isp"] = rule.isp
+    return entry

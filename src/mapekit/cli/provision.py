@@ -1,0 +1,189 @@
+"""``mape provision``: HGW check, rule fetch, validation and report, once or in a loop."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from pathlib import Path
+
+from mapekit import __version__
+from mapekit.cli import output
+from mapekit.cli.exitcodes import exit_code
+from mapekit.cli.ruleopts import add_rule_options, iid_from_args, rules_from_args
+from mapekit.cli.statusview import render_events, render_status
+from mapekit.client.fetch import ProviderConfig
+from mapekit.client.http import HttpSettings
+from mapekit.client.runner import Runner
+from mapekit.client.state import StateStore
+from mapekit.core.addr import ipv6_text, mask, parse_end_user_prefix, parse_ipv6_address
+from mapekit.core.errors import InputError
+from mapekit.core.reasons import Category
+from mapekit.core.rule import IidFormat
+from mapekit.provision.hb46pp import ClientIdentity
+from mapekit.provision.hgw import DEFAULT_URL
+from mapekit.provision.machine import CeMachine, Start, TimerFired
+from mapekit.provision.model import Provider
+from mapekit.provision.status import status_of
+from mapekit.provision.timers import TimerPolicy
+
+DEFAULT_STATE_DIR = "/var/lib/mapekit"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--provider", required=True, choices=[p.value for p in Provider], help="rule source"
+    )
+    parser.add_argument("--wan-prefix", required=True, metavar="PREFIX", help="End-user prefix")
+    parser.add_argument(
+        "--wan-address",
+        metavar="ADDR",
+        help="send rule requests from this address (must be inside the prefix)",
+    )
+    parser.add_argument("--url", help="base URL of the provider's rule API")
+    parser.add_argument("--vendor-code", metavar="HEX32", help="manufacturer / vendor code")
+    hgw = parser.add_mutually_exclusive_group()
+    hgw.add_argument("--hgw-url", default=DEFAULT_URL, help=f"HGW check URL ({DEFAULT_URL})")
+    hgw.add_argument("--no-hgw-check", action="store_true", help="do not look for an HGW")
+    parser.add_argument("--dhcpv6-options", metavar="HEX|@FILE", help="DHCPv6 S46 options")
+    parser.add_argument("--state-dir", default=DEFAULT_STATE_DIR, metavar="DIR")
+    parser.add_argument("--ca-file", metavar="FILE", help="extra CA certificate (PEM)")
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="S", help="per request")
+    parser.add_argument("--dns-server", metavar="ADDR", help="resolver for HB46PP discovery")
+    parser.add_argument("--dns-port", type=int, default=53, metavar="PORT")
+    parser.add_argument(
+        "--insecure-discovery",
+        action="store_true",
+        help="honour t=a (no TLS verification) from the HB46PP TXT record for https URLs",
+    )
+    parser.add_argument("--hb46pp-vendorid", default="000000-mapekit", metavar="OUI[-ID]")
+    parser.add_argument("--hb46pp-product", default="mapekit", metavar="NAME")
+    parser.add_argument("--timer-scale", type=float, default=1.0, help="scale every delay")
+    parser.add_argument("--once", action="store_true", help="run one cycle and exit")
+    parser.add_argument("--report", action="store_true", help="with --once: send acct_report")
+    parser.add_argument("--lang", choices=("en", "ja"), default="en")
+    parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
+    add_rule_options(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _dhcpv6_bytes(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    if text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise InputError(
+                "input.value_range",
+                f"dhcpv6-options: cannot read {path}: {exc.strerror}",
+                field="dhcpv6-options",
+            ) from None
+        try:
+            text = raw.decode("ascii")
+        except UnicodeDecodeError:
+            return raw  # binary options
+    cleaned = "".join(text.split()).replace(":", "")
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError:
+        raise InputError(
+            "input.value_range",
+            "dhcpv6-options: not hexadecimal (give the options as hex, or @FILE)",
+            field="dhcpv6-options",
+        ) from None
+
+
+def provider_config(args: argparse.Namespace, prefix: tuple[int, int]) -> ProviderConfig:
+    provider = Provider(args.provider)
+    source = None
+    if args.wan_address is not None:
+        address = int(parse_ipv6_address(args.wan_address, "wan-address"))
+        if address & mask(128, prefix[1]) != prefix[0]:
+            raise InputError(
+                "input.value_range",
+                f"wan-address: {args.wan_address} is outside the prefix "
+                f"{ipv6_text(prefix[0])}/{prefix[1]}; the rule server identifies the "
+                "subscriber by the request's source address",
+                field="wan-address",
+                value=args.wan_address,
+            )
+        source = args.wan_address
+    http = HttpSettings(timeout=args.timeout, ca_file=args.ca_file, source_address=source)
+    static = rules_from_args(args).rules if provider is Provider.STATIC else None
+    forced = iid_from_args(args)
+    version = __version__.replace(".", "_")
+    return ProviderConfig(
+        provider=provider,
+        url=args.url,
+        vendor_code=args.vendor_code,
+        isp=None if args.isp == "auto" else args.isp,
+        iid=forced or IidFormat.LEGACY,
+        http=http,
+        identity=ClientIdentity(args.hb46pp_vendorid, args.hb46pp_product, version)
+        if provider is Provider.HB46PP
+        else None,
+        dns_server=args.dns_server,
+        dns_port=args.dns_port,
+        allow_insecure_discovery=args.insecure_discovery,
+        dhcpv6_options=_dhcpv6_bytes(args.dhcpv6_options),
+        static_rules=static,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    prefix = parse_end_user_prefix(args.wan_prefix, "wan-prefix")
+    config = provider_config(args, prefix)
+    store = StateStore(Path(args.state_dir))
+    saved, problem = store.load()
+    reports = config.provider is Provider.JPNE and (args.report or not args.once)
+    machine = CeMachine(
+        config.provider,
+        random.Random(args.seed),  # noqa: S311 - retry jitter, not cryptography
+        timers=TimerPolicy(scale=args.timer_scale),
+        report=reports,
+        saved=saved,
+        prefix=prefix,
+    )
+    runner = Runner(machine, config, store, hgw_url=None if args.no_hgw_check else args.hgw_url)
+    if problem is not None:
+        runner.notes.append(problem.message)
+    runner.run(Start())
+    if not args.once:
+        _loop(runner, args)
+    return _finish(runner, args)
+
+
+def _loop(runner: Runner, args: argparse.Namespace) -> None:
+    """Keep provisioning on the machine's timers until interrupted."""
+    shown = 0
+    while True:
+        if not args.json:
+            entries = list(runner.machine.log)[shown:]
+            if entries:
+                output.emit(render_events(entries, args.lang))
+            shown = len(runner.machine.log)
+        deadline = runner.machine.timer()
+        if deadline is None:
+            return
+        time.sleep(max(0.0, deadline - time.time()))
+        runner.run(TimerFired())
+
+
+def _finish(runner: Runner, args: argparse.Namespace) -> int:
+    machine = runner.machine
+    status = status_of(machine, time.time())
+    doc = status.to_dict(args.lang)
+    doc["notes"] = [*runner.notes, *status.notes]
+    if args.json:
+        output.emit_json(doc)
+    else:
+        output.emit(render_events(list(machine.log), args.lang))
+        output.emit(render_status(doc, args.lang))
+    if machine.outcome == "established":
+        return output.OK
+    try:
+        return exit_code(Category(machine.outcome))
+    except ValueError:
+        return exit_code(Category.INTERNAL)

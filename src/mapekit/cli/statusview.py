@@ -1,0 +1,77 @@
+"""Human rendering of CE status and event logs (``mape provision``, ``mape status``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+
+from mapekit.cli import output
+from mapekit.provision.events import LogEntry
+
+
+def _when(stamp: object) -> str:
+    if not isinstance(stamp, int | float):
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+
+
+def render_events(entries: Iterable[LogEntry], lang: str = "en") -> str:
+    return "\n".join(
+        f"{time.strftime('%H:%M:%S', time.localtime(e.time))} {e.code} {e.message(lang)}"
+        for e in entries
+    )
+
+
+def render_event_dicts(entries: Iterable[Mapping[str, object]]) -> str:
+    return "\n".join(
+        f"{_when(e.get('time'))[11:]} {e.get('code')} {e.get('message')}" for e in entries
+    )
+
+
+def render_status(doc: Mapping[str, object], lang: str = "en") -> str:
+    """A status table like a carrier-grade router's ``show map-e status``."""
+    rows = [
+        ["Provider", str(doc.get("provider"))],
+        ["Status", str(doc.get("state"))],
+        ["Outcome", str(doc.get("outcome") or "-")],
+        ["HGW", str(doc.get("hgw") or "-")],
+        ["Last request", _when(doc.get("last_request"))],
+        ["Last update", _when(doc.get("last_update"))],
+        [
+            "Requests",
+            f"{doc.get('requests')} (success {doc.get('successes')}, "
+            f"failure {doc.get('failures')})",
+        ],
+        ["Saved rules", str(doc.get("rules"))],
+    ]
+    mapping = doc.get("mapping")
+    if isinstance(mapping, Mapping):
+        rule = mapping.get("rule")
+        if isinstance(rule, Mapping):
+            rows.append(
+                [
+                    "BMR",
+                    f"{rule.get('ipv6_prefix')} → {rule.get('ipv4_prefix')}, "
+                    f"EA {rule.get('ea_len')}, offset {rule.get('psid_offset')}",
+                ]
+            )
+        rows += [
+            ["IPv4 address", str(mapping.get("ipv4"))],
+            ["PSID", f"{mapping.get('psid')} ({mapping.get('psid_len')} bits)"],
+            ["Ports", f"{mapping.get('port_count')}"],
+            ["CE IPv6 address", f"{mapping.get('ce_ipv6')} ({mapping.get('iid')} IID)"],
+            ["BR", str(mapping.get("br"))],
+        ]
+    in_s = doc.get("next_attempt_in")
+    rows.append(
+        ["Next attempt", "-" if in_s is None else f"{_when(doc.get('next_attempt'))} (in {in_s} s)"]
+    )
+    error = doc.get("last_error")
+    if isinstance(error, Mapping):
+        rows.append(["Last error", f"{error.get('message')} [{error.get('reason_code')}]"])
+        rows.append(["Explanation", str(error.get("explanation"))])
+    notes = doc.get("notes")
+    if isinstance(notes, list):
+        rows += [["Note", str(n)] for n in notes]
+    title = "MAP-E status" if lang == "en" else "MAP-E 状態"
+    return title + "\n" + output.table(rows, indent="  ")

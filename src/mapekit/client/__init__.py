@@ -1,0 +1,1 @@
+"""Drivers that run the provisioning machine against real servers (httpx, dnspython)."""

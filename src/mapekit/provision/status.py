@@ -1,0 +1,91 @@
+"""The status a CE shows (``show map-e status``), built from its machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mapekit.core.errors import MapeError
+from mapekit.core.mapping import Mapping
+from mapekit.provision.events import LogEntry
+from mapekit.provision.machine import CeMachine
+
+
+def explanation(error: MapeError | None, lang: str = "en") -> str | None:
+    if error is None:
+        return None
+    return error.reason.ja if lang == "ja" else error.reason.en
+
+
+@dataclass(frozen=True)
+class CeStatus:
+    provider: str
+    state: str
+    outcome: str | None
+    last_request: float | None
+    last_update: float | None
+    requests: int
+    successes: int
+    failures: int
+    rules: int
+    mapping: Mapping | None  # what is applied
+    hgw: str | None
+    next_attempt: float | None
+    now: float
+    error: MapeError | None
+    events: tuple[LogEntry, ...]
+    notes: tuple[str, ...]
+
+    def to_dict(self, lang: str = "en") -> dict[str, object]:
+        error = self.error
+        return {
+            "provider": self.provider,
+            "state": self.state,
+            "outcome": self.outcome,
+            "reason_code": error.reason_code if error else None,
+            "explanation": explanation(error, lang),
+            "last_error": None
+            if error is None
+            else {
+                "reason_code": error.reason_code,
+                "message": error.message,
+                "field": error.field,
+                "explanation": explanation(error, lang),
+            },
+            "last_request": self.last_request,
+            "last_update": self.last_update,
+            "requests": self.requests,
+            "successes": self.successes,
+            "failures": self.failures,
+            "rules": self.rules,
+            "hgw": self.hgw,
+            "next_attempt": self.next_attempt,
+            "next_attempt_in": None
+            if self.next_attempt is None
+            else max(0, round(self.next_attempt - self.now)),
+            "mapping": None if self.mapping is None else self.mapping.to_dict(),
+            "notes": list(self.notes),
+            "events": [e.to_dict(lang) for e in self.events],
+            "time": self.now,
+        }
+
+
+def status_of(machine: CeMachine, now: float) -> CeStatus:
+    saved = machine.saved
+    return CeStatus(
+        provider=machine.provider.value,
+        state=machine.state.value,
+        outcome=machine.outcome,
+        last_request=machine.last_request,
+        last_update=machine.last_update,
+        requests=machine.counters.requests,
+        successes=machine.counters.successes,
+        failures=machine.counters.failures,
+        rules=len(saved.rules) if saved else 0,
+        mapping=machine.applied,
+        hgw=machine.hgw.value if machine.hgw else None,
+        next_attempt=machine.timer(),
+        now=now,
+        error=machine.last_error,
+        events=tuple(machine.log),
+        notes=saved.notes if saved else (),
+    )
