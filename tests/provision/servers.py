@@ -40,6 +40,7 @@ class Script:
     hgw: str = "off"  # on|off|garbage
     delay: float = 2.0  # for "timeout"
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    clients: list[str] = field(default_factory=list)  # source address of each request
 
 
 def _body(script: Script, kind: str) -> Response:
@@ -88,6 +89,7 @@ def _body(script: Script, kind: str) -> Response:
 def make_app(script: Script) -> Starlette:
     async def record(request: Request, name: str) -> None:
         script.requests.append((name, dict(request.query_params)))
+        script.clients.append(request.client.host if request.client else "")
         if getattr(script, name.split("_", maxsplit=1)[0], "") == "timeout":
             await asyncio.sleep(script.delay)
 
@@ -212,3 +214,28 @@ def dns_server(txt: list[bytes] | None, rcode: int = dns.rcode.NOERROR) -> Itera
         stop.set()
         thread.join(timeout=2)
         sock.close()
+
+
+def main() -> None:
+    """``python -m tests.provision.servers HOST PORTFILE LOGFILE``: serve until killed,
+    writing the port to PORTFILE and one JSON line per request (name, query, client)."""
+    import sys
+
+    host, port_file, log_file = sys.argv[1:4]
+    script = Script()
+    with serve(script, host=host) as url:
+        Path(port_file).write_text(url.rsplit(":", 1)[1])
+        seen = 0
+        while True:
+            time.sleep(0.05)
+            if len(script.requests) > seen:
+                with open(log_file, "a") as log:
+                    for (name, query), client in zip(
+                        script.requests[seen:], script.clients[seen:], strict=False
+                    ):
+                        log.write(json.dumps([name, query, client]) + "\n")
+                seen = len(script.requests)
+
+
+if __name__ == "__main__":
+    main()

@@ -89,6 +89,8 @@ def test_jpne_full_rules(
     assert problem is None and saved is not None and saved.user_id == USER_ID
     assert [name for name, _ in script.requests] == ["hgw", "jpne_get_rules"]  # --once: no report
     assert doc["next_attempt_in"] is not None and 3 * 3600 <= doc["next_attempt_in"] <= 86400
+    # the loopback server is reached from 127.0.0.1, outside the prefix: the user is told
+    assert any("outside the prefix" in n for n in doc["notes"])  # type: ignore[union-attr]
 
 
 def test_jpne_report_only_when_asked(
@@ -469,3 +471,14 @@ def test_status_asks_a_running_agent(capsys: pytest.CaptureFixture[str], tmp_pat
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and doc["state"] == "established" and "agent" in doc["source"]
     assert json.loads(seen[0]) == {"command": "status"}
+
+
+def test_forget_erases_the_saved_rules(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, server: str
+) -> None:
+    jpne(capsys, tmp_path, server)
+    assert main(["forget", "--state-dir", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["erased"] is True
+    assert StateStore(tmp_path).load() == (None, None)
+    assert main(["forget", "--state-dir", str(tmp_path)]) == 0
+    assert "No saved rules" in capsys.readouterr().out

@@ -267,3 +267,32 @@ def test_log_messages_in_both_languages() -> None:
     for entry in m.log:
         assert entry.message("en") and entry.message("ja")
     assert m.log[-1].to_dict()["code"] == "MAPE.004"
+
+
+def test_hgw_state_change_between_cycles_starts_a_cycle_at_once() -> None:
+    from mapekit.provision.machine import HgwPolled
+
+    m = machine()
+    establish(m)
+    assert m.handle(HgwPolled(HgwReport(HgwState.NONE)), 5.0) == []  # unchanged
+    assert kinds(m.handle(HgwPolled(HgwReport(HgwState.ON)), 6.0)) == [Do.CHECK_HGW]
+    assert m.timer() is None and "MAPE.028" in [e.code for e in m.log]
+
+
+@pytest.mark.parametrize(
+    ("code", "wait"),
+    [("server.error", Wait.HB46PP_ERROR), ("net.timeout", Wait.HB46PP_ERROR),
+     ("net.dns", Wait.DNS_FAILURE)],
+)  # fmt: skip
+def test_hb46pp_error_timers(code: str, wait: Wait) -> None:
+    m = CeMachine(Provider.HB46PP, random.Random(1), prefix=PREFIX)
+    m.handle(Start(), 0)
+    m.handle(NO_HGW, 0)
+    m.handle(error(code), 0)
+    low, high = DEFAULT_RANGES[wait]
+    assert m.wait is wait and low <= m.timer() <= high  # type: ignore[operator]
+
+
+def test_every_wait_has_a_range() -> None:
+    assert set(DEFAULT_RANGES) == set(Wait)
+    assert all(0 < low <= high for low, high in DEFAULT_RANGES.values())

@@ -10,9 +10,10 @@ from pathlib import Path
 from mapekit import __version__
 from mapekit.cli import output
 from mapekit.cli.exitcodes import exit_code
+from mapekit.cli.forget import DEFAULT_STATE_DIR
 from mapekit.cli.ruleopts import add_rule_options, iid_from_args, rules_from_args
 from mapekit.cli.statusview import render_events, render_status
-from mapekit.client.fetch import ProviderConfig
+from mapekit.client.fetch import ProviderConfig, source_note
 from mapekit.client.http import HttpSettings
 from mapekit.client.runner import Runner
 from mapekit.client.state import StateStore
@@ -26,8 +27,6 @@ from mapekit.provision.machine import CeMachine, Start, TimerFired
 from mapekit.provision.model import Provider
 from mapekit.provision.status import status_of
 from mapekit.provision.timers import TimerPolicy
-
-DEFAULT_STATE_DIR = "/var/lib/mapekit"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -149,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
     runner = Runner(machine, config, store, hgw_url=None if args.no_hgw_check else args.hgw_url)
     if problem is not None:
         runner.notes.append(problem.message)
+    warning = source_note(config, prefix)
+    if warning is not None:
+        runner.notes.append(warning)
     runner.run(Start())
     if not args.once:
         _loop(runner, args)

@@ -12,12 +12,12 @@ import socket
 from pathlib import Path
 
 from mapekit.cli import output
+from mapekit.cli.forget import DEFAULT_STATE_DIR
 from mapekit.cli.statusview import render_event_dicts, render_status
 from mapekit.client.state import StateStore
 from mapekit.core.errors import MapeError
 
 DEFAULT_SOCKET = "/run/mapekit/agent.sock"
-DEFAULT_STATE_DIR = "/var/lib/mapekit"
 MAX_REPLY = 4 * 1024 * 1024
 
 

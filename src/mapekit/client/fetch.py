@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 import dns.exception
 import dns.resolver
 import httpx
 
-from mapekit.client.http import HttpSettings, Response, get, make_client
+from mapekit.client.http import HttpSettings, Response, get, make_client, predicted_source
+from mapekit.core.addr import ipv6_text, mask
 from mapekit.core.errors import MapeError
 from mapekit.core.rule import IidFormat
 from mapekit.core.ruleset import RuleSet
@@ -193,3 +195,20 @@ def _from_dhcpv6(config: ProviderConfig) -> FetchResult:
             "reply.invalid_rule", f"DHCPv6 options: {exc.message}", field=exc.field
         ) from None
     return RuleDelivery(Provider.DHCPV6, rules)
+
+
+def source_note(config: ProviderConfig, prefix: tuple[int, int] | None) -> str | None:
+    """A warning when rule requests would not leave from inside the End-user prefix."""
+    identifies_by_source = config.provider in (Provider.JPNE, Provider.OCN, Provider.HB46PP)
+    if not identifies_by_source or config.http.source_address or not config.url or not prefix:
+        return None
+    source = predicted_source(config.url)
+    if source is None:
+        return None
+    if ":" in source and int(ipaddress.IPv6Address(source)) & mask(128, prefix[1]) == prefix[0]:
+        return None
+    return (
+        f"rule requests would leave from {source}, outside the prefix "
+        f"{ipv6_text(prefix[0])}/{prefix[1]}; the server identifies the subscriber by the "
+        "source address (set --wan-address to an address inside the prefix)"
+    )

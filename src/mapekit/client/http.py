@@ -4,9 +4,13 @@ every transport failure translated once, here, into a ProvisionError with a reas
 
 from __future__ import annotations
 
+import concurrent.futures
+import ipaddress
+import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -112,3 +116,26 @@ def translate(exc: Exception, url: str) -> ProvisionError:
     ):
         return ProvisionError("net.dns", f"{url}: cannot resolve: {text}", field="url")
     return ProvisionError("net.unreachable", f"{url}: {text}", field="url")
+
+
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="route")
+
+
+def predicted_source(url: str, timeout: float = 2.0) -> str | None:
+    """The local address the kernel would use to reach ``url``'s host (no packet is sent)."""
+    host = urlsplit(url).hostname
+    if not host:
+        return None
+    future = _POOL.submit(socket.getaddrinfo, host, 443, 0, socket.SOCK_DGRAM)
+    try:
+        infos = future.result(timeout=timeout)
+    except (concurrent.futures.TimeoutError, OSError, UnicodeError):
+        return None
+    for family, kind, proto, _, address in infos:
+        try:
+            with socket.socket(family, kind, proto) as probe:
+                probe.connect(address)
+                return str(ipaddress.ip_address(probe.getsockname()[0]))
+        except OSError:
+            continue
+    return None

@@ -61,6 +61,10 @@ MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
         "MAPE.025": ("Saved MAP-E rule information erased", "保存済みの MAP-E ルール情報を消去"),
         "MAPE.026": ("IPv6 prefix lost", "IPv6 プレフィックスを喪失"),
         "MAPE.027": ("Retry requested", "再試行を要求"),
+        "MAPE.028": (
+            "HGW state changed from {old} to {new}",
+            "HGW の状態が {old} から {new} に変化",
+        ),
     }
 )
 

@@ -61,6 +61,13 @@ class HgwChecked:
 
 
 @dataclass(frozen=True)
+class HgwPolled:
+    """A check between cycles (the agent polls the HGW): a change starts a cycle now."""
+
+    report: HgwReport
+
+
+@dataclass(frozen=True)
 class RulesFetched:
     result: FetchResult
 
@@ -82,6 +89,7 @@ Event = (
     | PrefixChanged
     | PrefixLost
     | HgwChecked
+    | HgwPolled
     | RulesFetched
     | FetchFailed
     | ReportSent
@@ -109,6 +117,10 @@ _REPORTS = {
     Do.REPORT_STOP_ADDRESS: (ReportAction.STOP, ReportReason.ADDRESS_CHANGE),
     Do.REPORT_STOP_HGW: (ReportAction.STOP, ReportReason.HGW_MAPE),
 }
+
+_NEW_CYCLE = frozenset(
+    {Trigger.START, Trigger.RETRY, Trigger.TIMER, Trigger.PREFIX_CHANGED, Trigger.HGW_CHANGED}
+)
 
 _FAILURE_TRIGGERS = {
     Category.FORBIDDEN: Trigger.RULES_FORBIDDEN,
@@ -163,7 +175,7 @@ class CeMachine:
         row = table.lookup(self.state, trigger)
         if row is None:
             return []  # stale or irrelevant here
-        if trigger in (Trigger.START, Trigger.RETRY, Trigger.TIMER, Trigger.PREFIX_CHANGED):
+        if trigger in _NEW_CYCLE:
             self.deadline = self.wait = None
         actions = [self._action(kind, now) for kind in row.actions]
         if row.wait is not None:
@@ -218,6 +230,11 @@ class CeMachine:
                 return Trigger.PREFIX_LOST
             case HgwChecked(report=report):
                 return self._hgw(report, now)
+            case HgwPolled(report=report):
+                if self.hgw is None or report.state is self.hgw:
+                    return None
+                self.logged("MAPE.028", now, old=self.hgw.value, new=report.state.value)
+                return Trigger.HGW_CHANGED
             case RulesFetched(result=result):
                 return self._fetched(result, now)
             case FetchFailed(error=error):
@@ -333,6 +350,14 @@ class CeMachine:
             actions.append(self._apply(self.saved, mapping, now))
         return State.ESTABLISHED
 
+    def _provider_wait(self, wait: Wait) -> Wait:
+        """HB46PP has timers of its own (DESIGN.md §3.4)."""
+        if self.provider is not Provider.HB46PP or wait is not Wait.SERVER:
+            return wait
+        if self.last_error is not None and self.last_error.reason_code == "net.dns":
+            return Wait.DNS_FAILURE
+        return Wait.HB46PP_ERROR
+
     def _enter(self, target: State, now: float) -> None:
         if target is not self.state:
             self.logged("MAPE.022", now, old=self.state.value, new=target.value)
@@ -341,6 +366,7 @@ class CeMachine:
             self._candidate = self._candidate_mapping = None
             wait, self._pending_wait = self._pending_wait, None
             if wait is not None:
+                wait = self._provider_wait(wait)
                 ttl = self.saved.ttl if (self.saved and wait is Wait.RULES_OK) else None
                 if ttl is not None or (wait is Wait.RULES_OK and self.provider is Provider.HB46PP):
                     wait = Wait.TTL

@@ -43,6 +43,7 @@ class Trigger(enum.Enum):
     HGW_NONE = "no HGW"
     HGW_OFF = "HGW without MAP-E"
     HGW_ON = "HGW runs MAP-E"
+    HGW_CHANGED = "HGW state changed"
     RULES_OK = "rules ok"
     RULES_SAME = "rules unchanged"
     RULES_BLANK = "blank answer"
@@ -88,6 +89,7 @@ def _rows() -> dict[tuple[State | None, Trigger], Transition]:
         for trigger in (Trigger.START, Trigger.RETRY, Trigger.TIMER):
             rows[(state, trigger)] = Transition(State.CHECKING_HGW, _CYCLE)
         rows[(state, Trigger.PREFIX_CHANGED)] = Transition(State.CHECKING_HGW, _CYCLE)
+        rows[(state, Trigger.HGW_CHANGED)] = Transition(State.CHECKING_HGW, _CYCLE)
     for state in _BUSY:  # a newer prefix overtakes the cycle in flight
         rows[(state, Trigger.PREFIX_CHANGED)] = Transition(State.CHECKING_HGW, _CYCLE)
     rows[(State.ESTABLISHED, Trigger.PREFIX_CHANGED)] = Transition(

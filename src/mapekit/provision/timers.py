@@ -24,6 +24,7 @@ class Wait(enum.Enum):
     NO_DISCOVERY = "no_discovery"  # HB46PP TXT NODATA/NXDOMAIN
     DNS_FAILURE = "dns_failure"  # HB46PP other DNS failure
     TTL = "ttl"  # HB46PP success without ttl (with one: exactly ttl)
+    HB46PP_ERROR = "hb46pp_error"  # HB46PP: no reply or an error status
 
 
 DEFAULT_RANGES: Mapping[Wait, tuple[float, float]] = MappingProxyType(
@@ -37,6 +38,7 @@ DEFAULT_RANGES: Mapping[Wait, tuple[float, float]] = MappingProxyType(
         Wait.NO_DISCOVERY: (1 * HOUR, 3 * HOUR),
         Wait.DNS_FAILURE: (1 * MIN, 10 * MIN),
         Wait.TTL: (20 * HOUR, 24 * HOUR),
+        Wait.HB46PP_ERROR: (10 * MIN, 30 * MIN),
     }
 )
 
