@@ -22,7 +22,7 @@ from mapekit.core.errors import InputError
 from mapekit.core.reasons import Category
 from mapekit.core.rule import IidFormat
 from mapekit.provision.hb46pp import ClientIdentity
-from mapekit.provision.hgw import DEFAULT_URL
+from mapekit.provision.hgw import BIGLOBE_PATH, DEFAULT_URL
 from mapekit.provision.machine import CeMachine, Start, TimerFired
 from mapekit.provision.model import Provider
 from mapekit.provision.status import status_of
@@ -145,7 +145,10 @@ def run(args: argparse.Namespace) -> int:
         saved=saved,
         prefix=prefix,
     )
-    runner = Runner(machine, config, store, hgw_url=None if args.no_hgw_check else args.hgw_url)
+    hgw_url = args.hgw_url
+    if args.isp == "biglobe" and hgw_url == DEFAULT_URL:
+        hgw_url = DEFAULT_URL.replace("/enabler.ipv4/check", BIGLOBE_PATH)
+    runner = Runner(machine, config, store, hgw_url=None if args.no_hgw_check else hgw_url)
     if problem is not None:
         runner.notes.append(problem.message)
     warning = source_note(config, prefix)

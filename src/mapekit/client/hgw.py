@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import socket
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -40,12 +41,13 @@ def check_hgw(
     url: str = DEFAULT_URL,
     budget: float = BUDGET,
     transport: httpx.BaseTransport | None = None,
+    resolve: Callable[[str, float], str | None] = _resolve_ipv4,
 ) -> tuple[HgwReport, str]:
     """The HGW's state and a one-line account of how it was decided."""
     start = time.monotonic()
     parts = urlsplit(url)
     host = parts.hostname or ""
-    address = _resolve_ipv4(host, budget)
+    address = resolve(host, budget)
     if address is None:
         return HgwReport(HgwState.NONE), f"{host} does not resolve over IPv4"
     left = budget - (time.monotonic() - start)
