@@ -8,6 +8,7 @@ when asked for.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from mapekit.core.addr import ipv4_text, ipv6_text, mask
 from mapekit.core.errors import InputError, LookupFailure
@@ -149,9 +150,11 @@ def map_prefix(
     return Mapping(rule, prefix, prefix_len, ipv4, ipv4_len, psid, iid or rule.iid)
 
 
-@dataclass(frozen=True, slots=True)
-class ReverseMapping:
-    """What a BR derives from an IPv4 address and port (or ICMP identifier)."""
+class ReverseMapping(NamedTuple):
+    """What a BR derives from an IPv4 address and port (or ICMP identifier).
+
+    A named tuple rather than a dataclass: a BR builds one per packet.
+    """
 
     rule: MappingRule
     ipv4: int
@@ -197,7 +200,15 @@ def reverse_map(
         raise InputError(
             "input.port_syntax", f"port: {port} is outside 0-65535", field="port", value=port
         )
-    psid = _psid_of_port(rule, ipv4, port)
+    k = rule.psid_len
+    if k:
+        a = rule.psid_offset
+        if (a and not port >> (16 - a)) or (rule.psid is not None):
+            psid = _psid_of_port(rule, ipv4, port)  # the rare paths, with their errors
+        else:
+            psid = (port >> (16 - a - k)) & ((1 << k) - 1)
+    else:
+        psid = 0
     o = rule.ea_len
     suffix = ipv4 & ((1 << p) - 1)
     if o >= p:
@@ -207,12 +218,13 @@ def reverse_map(
     else:
         ea = suffix >> (p - o)
         base4 = ipv4 & mask(32, rule._r + o)
-    end = rule._n + o
-    prefix = rule._v6 | (ea << (128 - end))
+    prefix = rule._v6 | (ea << (128 - rule._n - o))
     fmt = iid or rule.iid
-    return ReverseMapping(
-        rule, ipv4, port, psid, prefix, prefix | interface_id(base4, psid, fmt), fmt
-    )
+    if fmt is IidFormat.LEGACY:
+        ce = prefix | (base4 << 24) | (psid << 8)
+    else:
+        ce = prefix | (base4 << 16) | psid
+    return ReverseMapping(rule, ipv4, port, psid, prefix, ce, fmt)
 
 
 def _psid_of_port(rule: MappingRule, ipv4: int, port: int) -> int:

@@ -125,6 +125,10 @@ class RuleSet(Sequence[MappingRule]):
 
     def reverse(self, ipv4: int, port: int, iid: IidFormat | None = None) -> ReverseMapping:
         """The CE owning ``ipv4``:``port`` (what a BR does for every packet)."""
+        for shift, table in self._by_v4:  # rule_for_ipv4, inlined: a BR does this per packet
+            rule = table.get(ipv4 >> shift)
+            if rule is not None:
+                return reverse_map(rule, ipv4, port, iid)
         return reverse_map(self.rule_for_ipv4(ipv4), ipv4, port, iid)
 
     def fmr(self, ipv4: int) -> MappingRule | None:
