@@ -342,3 +342,46 @@ def test_fuzz_txt(records: list[list[bytes]]) -> None:
         assert exc.reason_code == "dns.bad_record"
     else:
         assert found.url.startswith("http")
+
+
+# --- encoders (what a rule server sends) round-trip through the decoders -------------
+
+
+def test_encoders_round_trip() -> None:
+    from mapekit.core.ruleset import RuleSet
+    from mapekit.core.tables import builtin_rules
+    from mapekit.provision.jsonp import encode_jsonp
+
+    v6plus = builtin_rules().filter("v6plus")
+    doc = jpne.rules_object(v6plus, "2404:9200:225:100::64", USER_ID, 56)
+    result = jpne.decode_get_rules(encode_jsonp("v6plus", doc))
+    assert isinstance(result, RuleDelivery)
+    assert [r.ipv6_prefix for r in result.rules] == [r.ipv6_prefix for r in v6plus]
+    assert isinstance(jpne.decode_get_rules(encode_jsonp("v6plus", {})), BlankAnswer)
+
+    ocn_rules = RuleSet(list(builtin_rules().filter("ocn"))[:100])
+    result = ocn.decode_rules(json.dumps(ocn.rules_object(ocn_rules)).encode())
+    assert isinstance(result, RuleDelivery) and len(result.rules) == 100
+    assert {str(r.br) for r in result.rules} == {"2001:380:a120::9"}
+
+    lab = hb46pp.decode_config(
+        json.dumps(
+            hb46pp.config_object(
+                v6plus, br="2001:db8::1", ttl=600, token="0" * 64, iid=IidFormat.RFC, mesh=True
+            )
+        ).encode()
+    )
+    assert isinstance(lab, RuleDelivery) and lab.ttl == 600 and lab.rules[0].iid is IidFormat.RFC
+    nothing = hb46pp.config_object(
+        None, br="", ttl=600, token="0" * 64, iid=IidFormat.RFC, mesh=False
+    )
+    assert isinstance(hb46pp.decode_config(json.dumps(nothing).encode()), BlankAnswer)
+
+
+def test_encode_jsonp_refuses_unsafe_callbacks() -> None:
+    from mapekit.provision.jsonp import encode_jsonp
+
+    assert encode_jsonp("?", {}) == b"?({})"
+    with pytest.raises(ValueError, match="unsafe"):
+        encode_jsonp("alert(1);x", {})
+    assert encode_jsonp("cb", {"s": "</script>"}) == b'cb({"s":"</script>"})'

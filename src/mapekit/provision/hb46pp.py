@@ -197,3 +197,37 @@ def _map_e(obj: Mapping[str, object]) -> RuleSet:
         return RuleSet(rules)
     except MapeError as exc:
         raise remote(exc, "map_e.rules", _WIRE_NAMES) from None
+
+
+def config_object(
+    rules: RuleSet | None,
+    *,
+    br: str,
+    ttl: int,
+    token: str,
+    iid: IidFormat,
+    mesh: bool,
+    names: Mapping[str, str] | None = None,
+) -> dict[str, object]:
+    """The JSON object of an HB46PP answer; ``rules`` None offers nothing (``order: []``)."""
+    doc: dict[str, object] = dict(names or {})
+    doc.update({"ttl": ttl, "token": token})
+    if rules is None:
+        doc["order"] = []
+        return doc
+    doc["order"] = ["map_e"]
+    doc["map_e"] = {
+        "version": 1 if iid is IidFormat.RFC else 0,
+        "mesh": 1 if mesh else 0,
+        "br": br,
+        "rules": [
+            {
+                "ipv6": str(rule.ipv6_prefix),
+                "ipv4": str(rule.ipv4_prefix),
+                "ea_length": rule.ea_len,
+                "psid_offset": rule.psid_offset,
+            }
+            for rule in rules
+        ],
+    }
+    return doc

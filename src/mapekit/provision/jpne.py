@@ -131,3 +131,20 @@ def _rule(entry: object, where: str, br: str, isp: str | None, iid: IidFormat) -
 def decode_acct_report(body: bytes) -> dict[str, object]:
     """The acct_report answer ``rpt({...})``; its content is informational."""
     return dict(as_object(decode_jsonp(body, "acct_report", REPORT_CALLBACK), "reply"))
+
+
+def rules_object(rules: RuleSet, dmr: str, user_id: str, fixlen: int | None) -> dict[str, object]:
+    """The JSON object of a full get_rules answer (what a rule server sends)."""
+    doc: dict[str, object] = {"dmr": dmr, "id": user_id}
+    if fixlen is not None:
+        doc["ipv6_fixlen"] = fixlen
+    doc["fmr"] = [
+        {
+            "ipv6": str(rule.ipv6_prefix),
+            "ipv4": str(rule.ipv4_prefix),
+            "psid_offset": rule.psid_offset,
+            "ea_length": rule.ea_len,
+        }
+        for rule in rules
+    ]
+    return doc

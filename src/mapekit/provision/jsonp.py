@@ -133,3 +133,11 @@ def decode_jsonp(body: bytes, what: str, callback: str | None) -> object:
 def valid_callback(name: str) -> bool:
     """True for a short plain JavaScript identifier (safe to echo in JSONP)."""
     return CALLBACK.fullmatch(name) is not None
+
+
+def encode_jsonp(callback: str, obj: object) -> bytes:
+    """``callback(<json>)``; the callback must pass :func:`valid_callback` (or be ``?``)."""
+    if callback != "?" and not valid_callback(callback):
+        raise ValueError(f"unsafe JSONP callback {callback!r}")
+    payload = json.dumps(obj, separators=(",", ":"), ensure_ascii=True)
+    return f"{callback}({payload})".encode("ascii")

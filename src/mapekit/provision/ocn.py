@@ -90,3 +90,21 @@ def _rule(
         )
     except MapeError as exc:
         raise remote(exc, where, _WIRE_NAMES) from None
+
+
+def rules_object(rules: RuleSet) -> dict[str, object]:
+    """The JSON object of an OCN answer; every rule carries its own BR."""
+    return {
+        "basicMapRules": [
+            {
+                "brIpv6Address": str(rule.br) if rule.br else "",
+                "ipv6Prefix": str(rule.ipv6_prefix.network_address),
+                "ipv6PrefixLength": rule.ipv6_prefix.prefixlen,
+                "ipv4Prefix": str(rule.ipv4_prefix.network_address),
+                "ipv4PrefixLength": rule.ipv4_prefix.prefixlen,
+                "eaBitLength": rule.ea_len,
+                "psIdOffset": rule.psid_offset,
+            }
+            for rule in rules
+        ]
+    }
