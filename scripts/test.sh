@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+. scripts/pg.sh   # a private PostgreSQL for the server tests (as root)
 
 echo "== ruff" >&2
 .venv/bin/ruff check src tests bench

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("status", "show MAP-E status (from the agent, or the saved state)"),
     "forget": ("forget", "erase the saved rules of the state directory"),
     "states": ("states", "print the CE state diagram (Mermaid), generated from its table"),
+    "hgw-emulator": ("hgw_emulator", "emulate an NTT home gateway's MAP-E check (port 8888)"),
 }
 
 

@@ -452,6 +452,40 @@ _REASONS: tuple[Reason, ...] = (
         "A saved state file could not be read and was ignored.",
         "保存された状態ファイルを読めなかったため無視しました。",
     ),
+    # --- rule server ----------------------------------------------------------------------
+    Reason(
+        "server.target_needs_hgw",
+        Category.INPUT,
+        "A subscriber without an HGW rental can only have the deployment target `router`.",
+        "HGW をレンタルしていない契約者の配信先は `router` のみです。",
+    ),
+    Reason(
+        "server.not_found",
+        Category.NOT_FOUND,
+        "No such subscriber, vendor code, rule set or token in the rule server's database.",
+        "ルールサーバーのデータベースに該当する契約者・ベンダーコード・ルールセット・"
+        "トークンがありません。",
+    ),
+    Reason(
+        "server.exists",
+        Category.INPUT,
+        "Something with this key already exists in the rule server's database.",
+        "同じキーのものがルールサーバーのデータベースに既にあります。",
+    ),
+    Reason(
+        "server.unauthorized",
+        Category.USAGE,
+        "The admin API needs a valid bearer token (`mape server token add NAME`).",
+        "管理 API には有効なベアラートークンが必要です（`mape server token add NAME`）。",
+    ),
+    Reason(
+        "server.database",
+        Category.DATA,
+        "The rule server's database could not be used (unreachable, or not initialised: run "
+        "`mape server init`).",
+        "ルールサーバーのデータベースを使えません"
+        "（接続不可、または未初期化: `mape server init`）。",
+    ),
     # --- internal --------------------------------------------------------------------
     Reason(
         "internal.error",

@@ -1,0 +1,283 @@
+"""``mape server``: run the rule server, and administer its database directly."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import ipaddress
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from mapekit.cli import output
+from mapekit.cli.listen import parse_listen
+from mapekit.core.errors import MapeError
+from mapekit.core.tables import load_rule_file
+from mapekit.provision import jpne
+from mapekit.provision.model import RuleDelivery
+from mapekit.server.admin import subscriber_json
+from mapekit.server.service import ServerError, Target, Vendor
+from mapekit.server.store import Store, rules_domain
+
+DEFAULT_DATA_DIR = "/var/lib/mapekit"
+ACTOR = "cli"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="URL", help="database URL (sqlite:///… or postgresql://…)")
+    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR, metavar="DIR")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sub.add_parser("init", help="create or migrate the database")
+    rules = sub.add_parser("rules", help="rule sets").add_subparsers(dest="verb", required=True)
+    imp = rules.add_parser("import", help="import a rule file or a get_rules reply")
+    imp.add_argument("file")
+    imp.add_argument("--name", required=True)
+    imp.add_argument("--dmr", metavar="ADDR", help="BR address (default: the rules' own)")
+    imp.add_argument("--fixlen", type=int, default=56, help="ipv6_fixlen to announce")
+    rules.add_parser("list")
+    vendor = sub.add_parser("vendor", help="manufacturer codes").add_subparsers(
+        dest="verb", required=True
+    )
+    add = vendor.add_parser("add")
+    add.add_argument("code")
+    add.add_argument("--name", required=True)
+    add.add_argument("--kind", choices=("router", "hgw"), default="router")
+    for verb in ("enable", "disable"):
+        vendor.add_parser(verb).add_argument("code")
+    vendor.add_parser("list")
+    token = sub.add_parser("token", help="admin API tokens").add_subparsers(
+        dest="verb", required=True
+    )
+    token.add_parser("add").add_argument("name")
+    _subscriber_parsers(sub)
+    serve = sub.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--listen", default="[::]:8080", metavar="HOST:PORT")
+    serve.add_argument("--client-address-header", metavar="NAME")
+    serve.add_argument("--trusted-proxy", action="append", metavar="CIDR")
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--rate-limit", type=float, default=5.0, help="requests/s per client")
+    serve.add_argument("--burst", type=float, default=20.0)
+    serve.add_argument("--no-access-log", action="store_true")
+    serve.add_argument("--tls-cert", metavar="FILE")
+    serve.add_argument("--tls-key", metavar="FILE")
+
+
+def _subscriber_parsers(sub: Any) -> None:
+    subs = sub.add_parser("subscriber", help="subscribers").add_subparsers(
+        dest="verb", required=True
+    )
+    add = subs.add_parser("add")
+    add.add_argument("--prefix", required=True)
+    add.add_argument("--target", choices=("hgw", "router"), required=True)
+    add.add_argument("--rules", required=True, metavar="NAME")
+    add.add_argument("--id")
+    add.add_argument("--hgw", choices=("rented", "none"), help="HGW rental (default: rented "
+                     "when the target is hgw)")  # fmt: skip
+    for verb, choices in (("set-target", ("hgw", "router")), ("set-hgw", ("rented", "none"))):
+        cmd = subs.add_parser(verb)
+        which = cmd.add_mutually_exclusive_group(required=True)
+        which.add_argument("--prefix")
+        which.add_argument("--id")
+        cmd.add_argument("value", choices=choices)
+    imp = subs.add_parser("import", help="CSV with columns prefix,target,rules[,id,hgw_rental]")
+    imp.add_argument("file")
+    lst = subs.add_parser("list")
+    lst.add_argument("--limit", type=int, default=100)
+    show = subs.add_parser("show")
+    which = show.add_mutually_exclusive_group(required=True)
+    which.add_argument("--prefix")
+    which.add_argument("--id")
+
+
+def database_url(args: argparse.Namespace) -> str:
+    if args.db:
+        return str(args.db)
+    return f"sqlite:///{Path(args.data_dir).resolve() / 'server.db'}"
+
+
+def run(args: argparse.Namespace) -> int:
+    url = database_url(args)
+    if args.action == "serve":
+        return _serve(args, url)
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    store = Store(url)
+    if args.action == "init":
+        version = store.migrate()
+        return _done(args, {"db": _safe(url), "schema": version}, f"database ready: {_safe(url)}")
+    store.check_ready()
+    handler = {
+        "rules": _rules,
+        "vendor": _vendor,
+        "token": _token,
+        "subscriber": _subscriber,
+    }[args.action]
+    return handler(args, store)
+
+
+def _safe(url: str) -> str:
+    """The URL without a password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://…@{rest.rsplit('@', 1)[1]}"
+    return url
+
+
+def _done(args: argparse.Namespace, doc: dict[str, object], text: str) -> int:
+    if args.json:
+        output.emit_json(doc)
+    else:
+        output.emit(text)
+    return output.OK
+
+
+def _rules(args: argparse.Namespace, store: Store) -> int:
+    if args.verb == "list":
+        names = store.rule_set_names()
+        return _done(args, {"rule_sets": names}, "\n".join(names) or "(no rule sets)")
+    path = Path(args.file)
+    rules = _read_rules(path)
+    domain = rules_domain(args.name, rules, args.dmr, args.fixlen)
+    store.add_rule_set(domain, ACTOR)
+    return _done(
+        args,
+        {"name": args.name, "rules": len(domain.rules), "dmr": domain.dmr},
+        f"rule set {args.name}: {len(domain.rules)} rules, BR {domain.dmr}",
+    )
+
+
+def _read_rules(path: Path) -> list[Any]:
+    """A rule file (jp_rules.json schema, JSON or TOML) or a saved get_rules reply."""
+    try:
+        head = path.read_bytes()[:65536].lstrip()
+    except OSError as exc:
+        raise ServerError(
+            "data.file_unreadable", f"rules: cannot read {path}: {exc.strerror}", field="file"
+        ) from None
+    if head[:1] == b"{" or (head[:1].isalpha() and b"(" in head[:64] and b"fmr" in head):
+        body = head if head[:1] != b"{" else b"v6plus(" + head + b")"
+        if b'"fmr"' in head:
+            result = jpne.decode_get_rules(body)
+            if not isinstance(result, RuleDelivery):
+                raise ServerError("rules.blank", "rules: the reply is blank", field="file")
+            return list(result.rules)
+    return list(load_rule_file(path))
+
+
+def _vendor(args: argparse.Namespace, store: Store) -> int:
+    if args.verb == "list":
+        vendors = store.vendors()
+        rows = [
+            {"code": v.code, "name": v.name, "kind": v.kind.value, "enabled": v.enabled}
+            for v in vendors
+        ]
+        text = output.table([[v.code, v.kind.value, str(v.enabled), v.name] for v in vendors])
+        return _done(args, {"vendors": rows}, text or "(no vendor codes)")
+    code = jpne.check_vendor_code(args.code)
+    if args.verb == "add":
+        store.add_vendor(Vendor(code, args.name, Target(args.kind)), ACTOR)
+        return _done(args, {"code": code, "kind": args.kind}, f"vendor code {code} ({args.kind})")
+    store.set_vendor_enabled(code, args.verb == "enable", ACTOR)
+    return _done(args, {"code": code, "enabled": args.verb == "enable"}, f"{code} {args.verb}d")
+
+
+def _token(args: argparse.Namespace, store: Store) -> int:
+    token = store.add_token(args.name, ACTOR)
+    return _done(
+        args,
+        {"name": args.name, "token": token},
+        f"admin token {args.name} (shown once, store it now):\n{token}",
+    )
+
+
+def _subscriber(args: argparse.Namespace, store: Store) -> int:
+    verb = args.verb
+    if verb == "add":
+        entry = {"prefix": args.prefix, "target": args.target, "rules": args.rules, "id": args.id}
+        if args.hgw is not None:
+            entry["hgw_rental"] = args.hgw == "rented"
+        store.add_subscribers([entry], ACTOR)
+        return _show(args, store.subscriber(prefix=args.prefix))
+    if verb == "set-target":
+        return _show(args, store.set_target(Target(args.value), ACTOR, sub_id=args.id,
+                                            prefix=args.prefix))  # fmt: skip
+    if verb == "set-hgw":
+        sub = store.set_hgw_rental(args.value == "rented", ACTOR, sub_id=args.id,
+                                   prefix=args.prefix)  # fmt: skip
+        return _show(args, sub)
+    if verb == "show":
+        return _show(args, store.subscriber(sub_id=args.id, prefix=args.prefix))
+    if verb == "list":
+        subs = [subscriber_json(s) for s in store.subscribers(args.limit)]
+        text = output.table(
+            [[str(s["id"]), str(s["prefix"]), str(s["target"]), str(s["hgw_rental"])] for s in subs]
+        )
+        return _done(args, {"subscribers": subs}, text or "(no subscribers)")
+    added = store.add_subscribers(_csv_rows(Path(args.file)), ACTOR)
+    return _done(args, {"added": added}, f"{added} subscribers imported")
+
+
+def _csv_rows(path: Path) -> list[dict[str, Any]]:
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows: list[dict[str, Any]] = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ServerError("data.file_unreadable", f"file: {path}: {exc}", field="file") from None
+    for row in rows:
+        if "hgw_rental" in row:
+            row["hgw_rental"] = str(row["hgw_rental"]).strip().lower() in ("1", "true", "yes")
+    return rows
+
+
+def _show(args: argparse.Namespace, sub: Any) -> int:
+    doc = subscriber_json(sub)
+    text = output.table([[k, str(v)] for k, v in doc.items()])
+    return _done(args, doc, text)
+
+
+def _serve(args: argparse.Namespace, url: str) -> int:
+    import uvicorn
+
+    host, port = parse_listen(args.listen)
+    trusted = args.trusted_proxy or ["127.0.0.0/8", "::1/128"]
+    for cidr in trusted:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ServerError(
+                "usage.invalid_arguments", f"trusted-proxy: {cidr!r} is not a CIDR",
+                field="trusted-proxy",
+            ) from None  # fmt: skip
+    Store(url).check_ready()
+    os.environ.update(
+        {
+            "MAPEKIT_SERVER_DB": url,
+            "MAPEKIT_SERVER_CLIENT_HEADER": args.client_address_header or "",
+            "MAPEKIT_SERVER_TRUSTED": ",".join(trusted),
+            "MAPEKIT_SERVER_RATE": str(args.rate_limit),
+            "MAPEKIT_SERVER_BURST": str(args.burst),
+            "MAPEKIT_SERVER_ACCESS_LOG": "0" if args.no_access_log else "1",
+        }
+    )
+    start = {"listen": f"{args.listen}", "db": _safe(url), "workers": args.workers}
+    if args.json:
+        output.emit(json.dumps(start))
+    else:
+        output.emit(f"mapekit rule server on {args.listen} ({_safe(url)}, {args.workers} workers)")
+    uvicorn.run(
+        "mapekit.server.asgi:make_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers,
+        log_level="warning",
+        access_log=False,
+        ssl_certfile=args.tls_cert,
+        ssl_keyfile=args.tls_key,
+    )
+    return output.OK
+
+
+__all__ = ["MapeError", "configure", "run"]
