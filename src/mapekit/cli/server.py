@@ -238,7 +238,7 @@ def _show(args: argparse.Namespace, sub: Any) -> int:
 
 
 def _serve(args: argparse.Namespace, url: str) -> int:
-    import uvicorn
+    from mapekit.server.asgi import run_workers
 
     host, port = parse_listen(args.listen)
     trusted = args.trusted_proxy or ["127.0.0.0/8", "::1/128"]
@@ -266,17 +266,7 @@ def _serve(args: argparse.Namespace, url: str) -> int:
         output.emit(json.dumps(start))
     else:
         output.emit(f"mapekit rule server on {args.listen} ({_safe(url)}, {args.workers} workers)")
-    uvicorn.run(
-        "mapekit.server.asgi:make_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers,
-        log_level="warning",
-        access_log=False,
-        ssl_certfile=args.tls_cert,
-        ssl_keyfile=args.tls_key,
-    )
+    run_workers(host, port, args.workers, args.tls_cert, args.tls_key)
     return output.OK
 
 

@@ -40,3 +40,22 @@ def make_app() -> Starlette:
     store = Store(url)
     store.check_ready()
     return build_app(store, config)
+
+
+def run_workers(
+    host: str, port: int, workers: int, tls_cert: str | None, tls_key: str | None
+) -> None:
+    """Serve with uvicorn until interrupted (the environment above configures workers)."""
+    import uvicorn
+
+    uvicorn.run(
+        "mapekit.server.asgi:make_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+    )
