@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 
+import uvicorn
 from starlette.applications import Starlette
 
 from mapekit.server.app import ServerConfig, build_app
@@ -46,8 +47,6 @@ def run_workers(
     host: str, port: int, workers: int, tls_cert: str | None, tls_key: str | None
 ) -> None:
     """Serve with uvicorn until interrupted (the environment above configures workers)."""
-    import uvicorn
-
     uvicorn.run(
         "mapekit.server.asgi:make_app",
         factory=True,
