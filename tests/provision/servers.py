@@ -136,9 +136,18 @@ def make_app(script: Script) -> Starlette:
 def serve(
     script: Script, host: str = "127.0.0.1", tls: tuple[str, str] | None = None
 ) -> Iterator[str]:
-    """Run the rule server on a free loopback port; yields its base URL."""
+    """Run the scripted rule server on a free loopback port; yields its base URL."""
+    with serve_app(make_app(script), host, tls) as url:
+        yield url
+
+
+@contextmanager
+def serve_app(
+    app: object, host: str = "127.0.0.1", tls: tuple[str, str] | None = None
+) -> Iterator[str]:
+    """Run any ASGI app with uvicorn on a free loopback port; yields its base URL."""
     config = uvicorn.Config(
-        make_app(script),
+        app,  # type: ignore[arg-type]
         host=host,
         port=0,
         log_level="warning",

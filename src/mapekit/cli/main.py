@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rules": ("rules", "list or check rule tables"),
     "provision": ("provision", "check for an HGW, fetch, validate and report MAP-E rules"),
     "status": ("status", "show MAP-E status (from the agent, or the saved state)"),
+    "server": ("server", "run the rule server, or administer its database"),
     "forget": ("forget", "erase the saved rules of the state directory"),
     "states": ("states", "print the CE state diagram (Mermaid), generated from its table"),
     "hgw-emulator": ("hgw_emulator", "emulate an NTT home gateway's MAP-E check (port 8888)"),
