@@ -10,6 +10,7 @@ working while the subscriber's own router gets nothing (DESIGN.md §1).
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from dataclasses import dataclass
 
@@ -55,7 +56,10 @@ class Subscriber:
 
 @dataclass(frozen=True)
 class RuleDomain:
-    """A rule set as the server holds it (one MAP domain)."""
+    """A rule set as the server holds it (one MAP domain).
+
+    The encoded rule list is built once per domain (it is the same in every answer).
+    """
 
     name: str
     rules: RuleSet
@@ -64,6 +68,11 @@ class RuleDomain:
     iid: IidFormat = IidFormat.LEGACY
     mesh: bool = True
     ttl: int = 86400
+
+    @functools.cached_property
+    def jpne_rules(self) -> dict[str, object]:
+        """The JPNE answer without ``id`` (added per subscriber)."""
+        return jpne.rules_object(self.rules, self.dmr, "", self.fixlen)
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,7 @@ def get_rules(
         return _empty(403, "forbidden")
     if vendor.kind is not subscriber.target:
         return Answer(200, encode_jsonp(name, {}), "blank")
-    doc = jpne.rules_object(domain.rules, domain.dmr, subscriber.id, domain.fixlen)
+    doc = {**domain.jpne_rules, "id": subscriber.id}
     return Answer(200, encode_jsonp(name, doc), "rules")
 
 

@@ -9,6 +9,7 @@ Queries are built with SQLAlchemy expressions, never from strings.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -354,13 +355,26 @@ class Store:
         lengths = self._prefix_lengths()
         if not lengths:
             return None
-        c = t.subscribers.c
-        keys = [sa.and_(c.prefix_len == n, c.prefix_hi == prefix_key(address, n)) for n in lengths]
+        query = self._lookup_query(lengths)
+        params = {}
+        for i, length in enumerate(lengths):
+            params[f"l{i}"] = length
+            params[f"k{i}"] = prefix_key(address, length)
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t.subscribers).where(sa.or_(*keys))).all()
+            rows = conn.execute(query, params).all()
         if not rows:
             return None
         return _subscriber(max(rows, key=lambda r: r.prefix_len))
+
+    @functools.lru_cache(maxsize=8)  # noqa: B019 - a handful of length sets per store
+    def _lookup_query(self, lengths: tuple[int, ...]) -> sa.Select[Any]:
+        """One statement per set of prefix lengths: built once, then only bound."""
+        c = t.subscribers.c
+        keys = [
+            sa.and_(c.prefix_len == sa.bindparam(f"l{i}"), c.prefix_hi == sa.bindparam(f"k{i}"))
+            for i in range(len(lengths))
+        ]
+        return sa.select(t.subscribers).where(sa.or_(*keys))
 
     def subscriber(self, *, sub_id: str | None = None, prefix: str | None = None) -> Subscriber:
         with self.engine.connect() as conn:
