@@ -80,6 +80,11 @@ class Store:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = _engine(url, echo)
+        # single-statement reads on the hot path need no transaction (saves the BEGIN /
+        # ROLLBACK round trips on PostgreSQL); SQLite reads stay as they are
+        self.reader = (
+            self.engine if url.startswith("sqlite") else _engine(url, echo, autocommit=True)
+        )
         self._lengths: tuple[float, tuple[int, ...]] = (0.0, ())
         self._vendors: dict[str, tuple[float, Vendor | None]] = {}
         self._domains: dict[int, tuple[float, RuleDomain]] = {}
@@ -360,7 +365,7 @@ class Store:
         for i, length in enumerate(lengths):
             params[f"l{i}"] = length
             params[f"k{i}"] = prefix_key(address, length)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(query, params).all()
         if not rows:
             return None
@@ -523,11 +528,15 @@ def _db_error(exc: Exception) -> ServerError:
     return ServerError("server.database", f"db: {text}", field="db")
 
 
-def _engine(url: str, echo: bool) -> Engine:
+def _engine(url: str, echo: bool, autocommit: bool = False) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("sqlite"):
-        return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=8)
+        # no pre-ping: it would double the round trips of every request
+        options: dict[str, Any] = {}
+        if autocommit:  # no transaction, so nothing to roll back when a connection returns
+            options = {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None}
+        return sa.create_engine(url, echo=echo, pool_size=8, pool_recycle=3600, **options)
     engine = sa.create_engine(url, echo=echo, connect_args={"timeout": 30})
 
     @sa.event.listens_for(engine, "connect")
