@@ -92,3 +92,14 @@ def test_ocn_and_hb46pp(
                     "--vendor-code", ROUTER_CODE)  # fmt: skip
     assert doc["outcome"] == "established"
     assert doc["mapping"]["br"] == "2001:db8::64"  # type: ignore[index]
+
+
+def test_prefix_without_subscriber_is_forbidden(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, lab: tuple[Store, str, dict[str, str]]
+) -> None:
+    _, url, _ = lab
+    main(["provision", "--once", "--json", "--no-hgw-check", "--state-dir", str(tmp_path),
+          "--wan-prefix", "0:0:0:1::/64", "--provider", "ocn", "--url", f"{url}/",
+          "--vendor-code", ROUTER_CODE])  # fmt: skip
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["outcome"], doc["reason_code"]) == ("forbidden", "rules.forbidden")
