@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/system-deps.sh   # nftables, iproute2 (as root)
 . scripts/pg.sh   # a private PostgreSQL for the server tests (as root)
 
 echo "== ruff" >&2
