@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the tests use: nftables (rulesets are checked with nft -c) and iproute2
-# (network namespaces). Installed only when missing, and only as root.
+# Debian packages the tests use: nftables (rulesets are checked with nft -c), iproute2
+# (network namespaces) and ping. Installed only when missing, and only as root.
 set -euo pipefail
 missing=()
 command -v nft >/dev/null || missing+=(nftables)
 command -v ip >/dev/null || missing+=(iproute2)
+command -v ping >/dev/null || missing+=(iputils-ping)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

@@ -24,6 +24,7 @@ EXIT_CODES: Mapping[Category, int] = MappingProxyType(
         Category.SERVER_ERROR: 12,
         Category.UNREACHABLE: 13,
         Category.UNSUPPORTED: 14,
+        Category.SYSTEM: 15,
         Category.INTERNAL: 70,
     }
 )

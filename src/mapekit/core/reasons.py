@@ -37,6 +37,7 @@ class Category(enum.Enum):
     SERVER_ERROR = "server_error"  # the server failed (5xx)
     UNREACHABLE = "unreachable"  # no answer: DNS, connection, TLS or timeout
     UNSUPPORTED = "unsupported"  # only mechanisms mapekit does not run are offered
+    SYSTEM = "system"  # the host could not be set up (devices, addresses, routes, rules)
     INTERNAL = "internal"  # a bug in mapekit
 
 
@@ -485,6 +486,21 @@ _REASONS: tuple[Reason, ...] = (
         "`mape server init`).",
         "ルールサーバーのデータベースを使えません"
         "（接続不可、または未初期化: `mape server init`）。",
+    ),
+    # --- data plane --------------------------------------------------------------------
+    Reason(
+        "dataplane.no_device",
+        Category.SYSTEM,
+        "A network interface mapekit needs does not exist.",
+        "mapekit が必要とするネットワークインターフェースがありません。",
+    ),
+    Reason(
+        "dataplane.setup",
+        Category.SYSTEM,
+        "A tunnel, address, route or ruleset could not be set up (root is needed, and the "
+        "kernel must allow it).",
+        "トンネル・アドレス・経路・ルールセットを設定できません（root 権限とカーネルの対応が"
+        "必要です）。",
     ),
     # --- internal --------------------------------------------------------------------
     Reason(

@@ -1,0 +1,71 @@
+"""``mape tunnel``: run the userspace CE data plane of a mapping until stopped.
+
+``mape tunnel PREFIX [rule options] --wan IF`` brings up the CE side (TUN, addresses,
+routes, nftables), forwards until SIGTERM or Ctrl-C, then removes it all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from types import FrameType
+
+from mapekit.cli import output
+from mapekit.cli.ruleopts import add_rule_options, iid_from_args, rules_from_args
+from mapekit.core.addr import parse_end_user_prefix
+from mapekit.dataplane.forwarder import Forwarder
+from mapekit.dataplane.plan import make_plan
+from mapekit.dataplane.userspace import UserspaceCe
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("prefix", metavar="PREFIX")
+    parser.add_argument("--wan", required=True, metavar="IF")
+    parser.add_argument("--lan", metavar="IF")
+    parser.add_argument("--tunnel", default="mape0", metavar="NAME")
+    parser.add_argument("--forward", action="append", default=[], metavar="SPEC")
+    parser.add_argument("--replace-default-route", action="store_true")
+    add_serve_options(parser)
+    add_rule_options(parser)
+
+
+def add_serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stats", metavar="FILE", help="write counters here every second")
+    parser.add_argument("--json", action="store_true", help="print one JSON line at start")
+
+
+def serve(forwarder: Forwarder, start: Mapping[str, object], as_json: bool) -> None:
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        forwarder.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    output.emit(json.dumps(start) if as_json else " ".join(f"{k}={v}" for k, v in start.items()))
+    worker = threading.Thread(target=forwarder.run, name="forwarder")
+    worker.start()
+    while worker.is_alive():
+        worker.join(timeout=0.5)
+
+
+def run(args: argparse.Namespace) -> int:
+    source = rules_from_args(args)
+    stats = Path(args.stats) if args.stats else None
+    prefix, length = parse_end_user_prefix(args.prefix)
+    mapping = source.rules.map(prefix, length, iid_from_args(args))
+    plan = make_plan(
+        mapping, args.wan, tunnel_name=args.tunnel, lan=args.lan, forwards=args.forward,
+        rules=source.rules,
+    )  # fmt: skip
+    ce = UserspaceCe(plan, mapping, source.rules, args.replace_default_route, stats)
+    try:
+        forwarder = ce.up()
+        start = {"role": "ce", "tunnel": plan.tunnel.name, "ipv4": plan.ipv4_address,
+                 "ce_ipv6": plan.ce_address, "br": plan.tunnel.remote}  # fmt: skip
+        serve(forwarder, start, args.json)
+    finally:
+        ce.down()
+    return output.OK

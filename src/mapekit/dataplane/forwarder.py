@@ -1,0 +1,191 @@
+"""The userspace tunnel: a TUN device and a raw IPv6 socket (next header 4), joined by the
+MAP-E checks. One loop serves a CE or a BR.
+
+The raw socket hands over the inner IPv4 packet and the outer IPv6 source (DESIGN.md §6),
+and sends an IPv4 packet as the payload of an IPv6 packet to the peer it is given. Path
+MTU discovery is on for the outer packets: when the kernel says a packet is too big for
+the path, the tunnel MTU is lowered to fit and the IPv4 sender gets "fragmentation needed".
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import json
+import os
+import selectors
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mapekit.dataplane.checks import BrChecks, CeChecks, Verdict
+from mapekit.dataplane.links import link_mtu, set_link
+from mapekit.dataplane.packets import frag_needed, parse
+
+IPPROTO_IPIP = 4
+IPV6_MTU_DISCOVER = 23
+IPV6_PMTUDISC_DO = 2
+IPV6_MTU = 24
+OUTER_HEADER = 40
+MAX_PACKET = 65535
+
+
+def raw_socket(local: str) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_IPIP)
+    sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO)
+    sock.bind((local, 0))
+    sock.setblocking(False)
+    return sock
+
+
+def path_mtu(peer: str) -> int | None:
+    """The kernel's path MTU towards ``peer`` (learnt from "packet too big")."""
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect((peer, 9))
+            return int(probe.getsockopt(socket.IPPROTO_IPV6, IPV6_MTU))
+        except OSError:
+            return None
+
+
+@dataclass
+class Stats:
+    """Packets and bytes per direction, and drops per reason."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, key: str, size: int = 0) -> None:
+        self.counts[key] += 1
+        if size:
+            self.counts[key + "_bytes"] += size
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(sorted(self.counts.items()))
+
+
+@dataclass
+class Forwarder:
+    """Moves packets between ``tun_fd`` and ``raw`` for a CE (``ce``) or a BR (``br``)."""
+
+    tun_name: str
+    tun_fd: int
+    raw: socket.socket
+    ce: CeChecks | None = None
+    br: BrChecks | None = None
+    stats: Stats = field(default_factory=Stats)
+    stats_path: Path | None = None
+    clock: Callable[[], float] = time.monotonic
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        """Forward until :attr:`stop` is set."""
+        selector = selectors.DefaultSelector()
+        selector.register(self.tun_fd, selectors.EVENT_READ, self._from_tun)
+        selector.register(self.raw, selectors.EVENT_READ, self._from_raw)
+        last_dump = 0.0
+        try:
+            while not self.stop.is_set():
+                for key, _ in selector.select(timeout=0.5):
+                    key.data()
+                if self.stats_path is not None and self.clock() - last_dump >= 1.0:
+                    self.dump_stats()
+                    last_dump = self.clock()
+        finally:
+            selector.close()
+            if self.stats_path is not None:
+                self.dump_stats()
+
+    def dump_stats(self) -> None:
+        assert self.stats_path is not None
+        tmp = self.stats_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.stats.to_dict()))
+        os.replace(tmp, self.stats_path)
+
+    # --- directions -----------------------------------------------------------------
+
+    def _from_tun(self) -> None:
+        for _ in range(64):  # drain a burst, then let the other side in
+            try:
+                data = os.read(self.tun_fd, MAX_PACKET)
+            except BlockingIOError:
+                return
+            now = self.clock()
+            if self.ce is not None:
+                self._send(self.ce.outbound(data, now), "out")
+            elif self.br is not None:
+                self._send(self.br.to_ce(data, now), "to_ce")
+
+    def _from_raw(self) -> None:
+        for _ in range(64):
+            try:
+                data, address = self.raw.recvfrom(MAX_PACKET)
+            except BlockingIOError:
+                return
+            outer = int(ipaddress.IPv6Address(address[0].split("%", 1)[0]))
+            now = self.clock()
+            if self.ce is not None:
+                self._deliver(self.ce.inbound(data, outer, now), "in")
+            elif self.br is not None:
+                verdict = self.br.from_ce(data, outer, now)
+                if verdict.drop is not None:
+                    self.stats.add(f"from_ce_drop_{verdict.drop.value}")
+                    continue
+                for packet, peer in verdict.packets:
+                    if peer is None:
+                        self._write(packet, "from_ce")
+                    else:
+                        self._sendto(packet, peer, "hairpin")
+
+    # --- actions --------------------------------------------------------------------
+
+    def _deliver(self, verdict: Verdict, direction: str) -> None:
+        if verdict.drop is not None:
+            self.stats.add(f"{direction}_drop_{verdict.drop.value}")
+            return
+        for packet, _ in verdict.packets:
+            self._write(packet, direction)
+
+    def _write(self, packet: bytes, direction: str) -> None:
+        try:
+            os.write(self.tun_fd, packet)
+            self.stats.add(direction, len(packet))
+        except OSError:
+            self.stats.add(f"{direction}_drop_tun_error")
+
+    def _send(self, verdict: Verdict, direction: str) -> None:
+        if verdict.drop is not None:
+            self.stats.add(f"{direction}_drop_{verdict.drop.value}")
+            return
+        for packet, peer in verdict.packets:
+            if peer is not None:
+                self._sendto(packet, peer, direction)
+
+    def _sendto(self, packet: bytes, peer: int, direction: str) -> None:
+        target = str(ipaddress.IPv6Address(peer))
+        try:
+            self.raw.sendto(packet, (target, 0))
+            self.stats.add(direction, len(packet))
+        except OSError as exc:
+            if exc.errno == errno.EMSGSIZE:
+                self._too_big(packet, target, direction)
+            else:
+                self.stats.add(f"{direction}_drop_send_error")
+
+    def _too_big(self, packet: bytes, peer: str, direction: str) -> None:
+        """The path cannot carry it: lower the tunnel MTU, tell the IPv4 sender."""
+        self.stats.add(f"{direction}_too_big")
+        mtu = path_mtu(peer)
+        inner_mtu = (mtu - OUTER_HEADER) if mtu else None
+        if inner_mtu and inner_mtu >= 576 and inner_mtu < link_mtu(self.tun_name):
+            set_link(self.tun_name, mtu=inner_mtu)
+            self.stats.add("tunnel_mtu_lowered")
+        header = parse(packet)
+        if header is not None and header.dont_fragment and inner_mtu:
+            # from the destination's side, like a router on the path; conntrack turns it
+            # back to the LAN host whose connection it belongs to
+            os.write(self.tun_fd, frag_needed(packet, header, inner_mtu, header.dst))
+            self.stats.add("frag_needed_sent")

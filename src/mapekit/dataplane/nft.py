@@ -1,0 +1,45 @@
+"""Loading and removing nftables rulesets (the ``nft`` program, fed on standard input).
+
+A ruleset is applied in one ``nft -f`` transaction: it replaces mapekit's table whole or
+not at all. Nothing is passed through a shell.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from mapekit.dataplane.links import DataplaneError
+
+
+def _nft(args: list[str], stdin: str | None = None) -> str:
+    binary = shutil.which("nft")
+    if binary is None:
+        raise DataplaneError(
+            "dataplane.setup", "nft: not installed (Debian package nftables)", field="nft"
+        )
+    done = subprocess.run(  # noqa: S603 - a fixed program and generated arguments
+        [binary, *args], input=stdin, capture_output=True, text=True, check=False, timeout=30
+    )
+    if done.returncode != 0:
+        raise DataplaneError(
+            "dataplane.setup", f"nft {' '.join(args)}: {done.stderr.strip()}", field="nft"
+        )
+    return done.stdout
+
+
+def check(ruleset: str) -> None:
+    _nft(["-c", "-f", "-"], ruleset)
+
+
+def load(ruleset: str) -> None:
+    _nft(["-f", "-"], ruleset)
+
+
+def delete_table(name: str = "mapekit") -> None:
+    """Remove mapekit's table (and nothing else); fine when it is not there."""
+    _nft(["-f", "-"], f"table ip {name}\ndelete table ip {name}\n")
+
+
+def list_table(name: str = "mapekit") -> str:
+    return _nft(["list", "table", "ip", name])

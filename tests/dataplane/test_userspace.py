@@ -1,0 +1,143 @@
+"""The userspace path with real packets: LAN host → CE (mape tunnel) → BR (mape br) →
+IPv4 host, TCP, UDP and ping, and back; spoofed packets dropped and counted at both ends.
+
+    lan 192.168.1.2 ─ ce (192.168.1.1 | 2001:db8:100::2) ─ br (2001:db8:100::1, BR
+    2001:db8:ffff::1 | 198.51.100.1) ─ inet 198.51.100.7
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mapekit.core.portset import PortSet
+from tests.netns import Lab, needs_root, wait_for
+
+pytestmark = needs_root
+
+RULES = [{"isp": "lab", "ipv6_prefix": "2001:db8::/40", "ipv4_prefix": "192.0.2.0/24",
+          "ea_len": 16, "psid_offset": 6, "br": "2001:db8:ffff::1"}]  # fmt: skip
+PREFIX = "2001:db8:12:3400::/56"
+CE_V4, CE_V6 = "192.0.2.18", "2001:db8:12:3400:0:c000:212:34"
+PORTS = PortSet(6, 8, 0x34)
+
+TCP_SERVER = """
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("198.51.100.7", 8080)); s.listen(50); print("ready", flush=True)
+while True:
+    c, peer = s.accept(); c.sendall(f"{peer[0]}:{peer[1]}".encode()); c.close()
+"""
+TCP_CLIENT = """
+import socket, sys
+seen = []
+for _ in range(int(sys.argv[1])):
+    c = socket.create_connection(("198.51.100.7", 8080), timeout=5)
+    seen.append(c.recv(100).decode()); c.close()
+print("\\n".join(seen))
+"""
+UDP_ECHO = """
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("198.51.100.7", 5353))
+print("ready", flush=True)
+while True:
+    data, peer = s.recvfrom(2048); s.sendto(f"{peer[0]}:{peer[1]}".encode(), peer)
+"""
+UDP_CLIENT = """
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
+s.sendto(b"hello", ("198.51.100.7", 5353)); print(s.recv(100).decode())
+"""
+# an IPv4-in-IPv6 packet from the CE's own address whose inner source port is not its own
+SPOOF_TO_BR = """
+import socket, struct
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 4)
+s.bind(("2001:db8:12:3400:0:c000:212:34", 0))
+udp = struct.pack("!HHHH", 1236, 5353, 8 + 5, 0) + b"spoof"
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                 socket.inet_aton("192.0.2.18"), socket.inet_aton("198.51.100.7"))
+s.sendto(ip + udp, ("2001:db8:ffff::1", 0))
+"""
+# from the BR's address to the CE, for a port of the shared address that is not the CE's
+SPOOF_TO_CE = """
+import socket, struct
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 4)
+s.bind(("2001:db8:ffff::1", 0))
+udp = struct.pack("!HHHH", 5353, 1236, 8 + 5, 0) + b"spoof"
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                 socket.inet_aton("198.51.100.7"), socket.inet_aton("192.0.2.18"))
+s.sendto(ip + udp, ("2001:db8:12:3400:0:c000:212:34", 0))
+"""
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Path]]:
+    work = tmp_path_factory.mktemp("userspace")
+    rules = work / "lab.json"
+    rules.write_text(json.dumps(RULES))
+    with Lab() as lab:
+        lab.add("lan", "ce", "br", "inet")
+        lab.link("lan", "eth0", "ce", "lan0")
+        lab.link("ce", "wan0", "br", "ce0")
+        lab.link("br", "inet0", "inet", "eth0")
+        lab.run("lan", "ip", "addr", "add", "192.168.1.2/24", "dev", "eth0")
+        lab.run("lan", "ip", "route", "add", "default", "via", "192.168.1.1")
+        lab.run("ce", "ip", "addr", "add", "192.168.1.1/24", "dev", "lan0")
+        lab.run("ce", "ip", "-6", "addr", "add", "2001:db8:100::2/64", "dev", "wan0", "nodad")
+        lab.run("ce", "ip", "-6", "route", "add", "default", "via", "2001:db8:100::1")
+        lab.run("br", "ip", "-6", "addr", "add", "2001:db8:100::1/64", "dev", "ce0", "nodad")
+        lab.run("br", "ip", "-6", "route", "add", "2001:db8::/40", "via", "2001:db8:100::2")
+        lab.run("br", "ip", "addr", "add", "198.51.100.1/24", "dev", "inet0")
+        lab.run("inet", "ip", "addr", "add", "198.51.100.7/24", "dev", "eth0")
+        lab.run("inet", "ip", "route", "add", "192.0.2.0/24", "via", "198.51.100.1")
+        lab.mape("br", "br", "--rules", str(rules), "--device", "ce0",
+                 "--stats", str(work / "br.json"), log=work / "br.log")  # fmt: skip
+        lab.mape("ce", "tunnel", PREFIX, "--rules", str(rules), "--wan", "wan0", "--lan", "lan0",
+                 "--stats", str(work / "ce.json"), log=work / "ce.log")  # fmt: skip
+        wait_for(lambda: (work / "br.json").exists() and (work / "ce.json").exists(),
+                 what="BR and CE to come up")  # fmt: skip
+        lab.start("inet", "python3", "-c", TCP_SERVER)
+        lab.start("inet", "python3", "-c", UDP_ECHO)
+        wait_for(lambda: "8080" in lab.run("inet", "ss", "-ltn").stdout, what="TCP server")
+        yield lab, work
+
+
+def stats(work: Path, name: str) -> dict[str, int]:
+    return dict(json.loads((work / f"{name}.json").read_text()))
+
+
+def test_tcp_through_the_tunnel_uses_the_shared_address_and_the_port_set(
+    lab: tuple[Lab, Path],
+) -> None:
+    lab_, _ = lab
+    seen = lab_.python("lan", TCP_CLIENT, "40").split()
+    assert len(seen) == 40
+    for peer in seen:
+        address, port = peer.rsplit(":", 1)
+        assert address == CE_V4
+        assert int(port) in PORTS, f"source port {port} is outside the CE's port set"
+    blocks = {PORTS.block_of(int(p.rsplit(":", 1)[1])) for p in seen}
+    assert len(blocks) > 5  # spread over the whole set, not the first block only
+
+
+def test_udp_and_ping(lab: tuple[Lab, Path]) -> None:
+    lab_, _ = lab
+    address, port = lab_.python("lan", UDP_CLIENT).strip().rsplit(":", 1)
+    assert address == CE_V4 and int(port) in PORTS
+    ping = lab_.run("lan", "ping", "-c", "3", "-W", "2", "198.51.100.7", check=False)
+    assert ping.returncode == 0, ping.stdout + ping.stderr
+
+
+def test_spoofed_packets_are_dropped_and_counted(lab: tuple[Lab, Path]) -> None:
+    lab_, work = lab
+    before_br = stats(work, "br").get("from_ce_drop_spoofed_source", 0)
+    before_ce = stats(work, "ce").get("in_drop_port_outside_set", 0)
+    lab_.python("ce", SPOOF_TO_BR)
+    lab_.python("br", SPOOF_TO_CE)
+    wait_for(lambda: stats(work, "br").get("from_ce_drop_spoofed_source", 0) > before_br,
+             what="the BR to count the spoofed packet")  # fmt: skip
+    wait_for(lambda: stats(work, "ce").get("in_drop_port_outside_set", 0) > before_ce,
+             what="the CE to count the packet for another CE's port")  # fmt: skip
