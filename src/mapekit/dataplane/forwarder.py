@@ -15,6 +15,7 @@ import json
 import os
 import selectors
 import socket
+import struct
 import threading
 import time
 from collections import Counter
@@ -38,6 +39,25 @@ def raw_socket(local: str) -> socket.socket:
     sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_IPIP)
     sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO)
     sock.bind((local, 0))
+    sock.setblocking(False)
+    return sock
+
+
+ICMP6_FILTER = 1
+ICMPV6_PACKET_TOO_BIG = 2
+MIN_INNER_MTU = 1280 - OUTER_HEADER
+
+
+def icmp6_socket() -> socket.socket:
+    """A raw ICMPv6 socket that sees only "packet too big" messages.
+
+    The kernel does not learn a path MTU from a "packet too big" that quotes an IPv4-in-IPv6
+    packet of a raw socket (measured here), so the forwarder reads them itself.
+    """
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    blocked = [0xFFFFFFFF] * 8
+    blocked[0] &= ~(1 << ICMPV6_PACKET_TOO_BIG)
+    sock.setsockopt(socket.IPPROTO_ICMPV6, ICMP6_FILTER, struct.pack("=8I", *blocked))
     sock.setblocking(False)
     return sock
 
@@ -76,6 +96,8 @@ class Forwarder:
     raw: socket.socket
     ce: CeChecks | None = None
     br: BrChecks | None = None
+    local: str | None = None  # our outer address, to recognise our packets in ICMPv6 errors
+    icmp6: socket.socket | None = None
     stats: Stats = field(default_factory=Stats)
     stats_path: Path | None = None
     clock: Callable[[], float] = time.monotonic
@@ -86,6 +108,8 @@ class Forwarder:
         selector = selectors.DefaultSelector()
         selector.register(self.tun_fd, selectors.EVENT_READ, self._from_tun)
         selector.register(self.raw, selectors.EVENT_READ, self._from_raw)
+        if self.icmp6 is not None:
+            selector.register(self.icmp6, selectors.EVENT_READ, self._from_icmp6)
         last_dump = 0.0
         try:
             while not self.stop.is_set():
@@ -139,6 +163,35 @@ class Forwarder:
                         self._write(packet, "from_ce")
                     else:
                         self._sendto(packet, peer, "hairpin")
+
+    def _from_icmp6(self) -> None:
+        assert self.icmp6 is not None
+        for _ in range(16):
+            try:
+                message = self.icmp6.recv(MAX_PACKET)
+            except BlockingIOError:
+                return
+            self._packet_too_big(message)
+
+    def _packet_too_big(self, message: bytes) -> None:
+        """ICMPv6 "packet too big" about one of our tunnel packets (RFC 4443 §3.2)."""
+        if len(message) < 8 + 40 + 20 or message[0] != ICMPV6_PACKET_TOO_BIG:
+            return
+        mtu = struct.unpack_from("!I", message, 4)[0]
+        quoted = message[8:]
+        source = str(ipaddress.IPv6Address(quoted[8:24]))
+        if quoted[6] != IPPROTO_IPIP or (self.local is not None and source != self.local):
+            return
+        self.stats.add("packet_too_big")
+        inner_mtu = max(MIN_INNER_MTU, mtu - OUTER_HEADER)
+        if inner_mtu < link_mtu(self.tun_name):
+            set_link(self.tun_name, mtu=inner_mtu)
+            self.stats.add("tunnel_mtu_lowered")
+        inner = quoted[40:]
+        header = parse(inner)
+        if header is not None and header.first and header.dont_fragment:
+            os.write(self.tun_fd, frag_needed(inner, header, inner_mtu, header.dst))
+            self.stats.add("frag_needed_sent")
 
     # --- actions --------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from mapekit.core.mapping import Mapping
 from mapekit.core.ruleset import RuleSet
 from mapekit.dataplane import nft
 from mapekit.dataplane.checks import BrChecks, CeChecks
-from mapekit.dataplane.forwarder import Forwarder, raw_socket
+from mapekit.dataplane.forwarder import Forwarder, icmp6_socket, raw_socket
 from mapekit.dataplane.links import (
     ensure_address,
     ensure_route,
@@ -67,6 +67,8 @@ class UserspaceCe:
             self._fd,
             self._raw,
             ce=CeChecks(self.mapping, self.rules),
+            local=plan.ce_address,
+            icmp6=icmp6_socket(),
             stats_path=self.stats_path,
         )
 
@@ -105,8 +107,9 @@ class UserspaceBr:
             ensure_route(prefix, self.tun)
         self._raw = raw_socket(self.address)
         return Forwarder(
-            self.tun, self._fd, self._raw, br=BrChecks(self.rules), stats_path=self.stats_path
-        )
+            self.tun, self._fd, self._raw, br=BrChecks(self.rules), local=self.address,
+            icmp6=icmp6_socket(), stats_path=self.stats_path,
+        )  # fmt: skip
 
     def down(self, device: str | None = None) -> None:
         if self._raw is not None:
