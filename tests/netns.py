@@ -1,116 +1,13 @@
-"""Network namespaces for tests: created, wired and always deleted, with their processes.
-
-Addresses come from documentation space only; no namespace gets a route to the host.
-"""
+"""Namespaces for tests (see mapekit.lab.netns), and the marker for tests that need them."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from mapekit.lab.netns import Lab, available, sh, wait_for
 
 needs_root = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("nft") is None,
-    reason="needs root, iproute2 and nftables for network namespaces",
+    available() is not None, reason=f"network namespaces: {available()}"
 )
 
-
-def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(args), check=check, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)  # fmt: skip
-
-
-@dataclass
-class Lab:
-    """A set of namespaces named ``<prefix>-<node>``; use as a context manager."""
-
-    prefix: str = field(default_factory=lambda: f"mk{uuid.uuid4().hex[:6]}")
-    nodes: list[str] = field(default_factory=list)
-    procs: list[subprocess.Popen[str]] = field(default_factory=list)
-
-    def ns(self, node: str) -> str:
-        return f"{self.prefix}-{node}"
-
-    def add(self, *nodes: str) -> None:
-        for node in nodes:
-            sh("ip", "netns", "add", self.ns(node))
-            self.nodes.append(node)
-            self.run(node, "ip", "link", "set", "lo", "up")
-
-    def link(self, a: str, a_if: str, b: str, b_if: str) -> None:
-        tmp_a, tmp_b = f"v{uuid.uuid4().hex[:8]}", f"v{uuid.uuid4().hex[:8]}"
-        sh("ip", "link", "add", tmp_a, "type", "veth", "peer", "name", tmp_b)
-        sh("ip", "link", "set", tmp_a, "netns", self.ns(a), "name", a_if)
-        sh("ip", "link", "set", tmp_b, "netns", self.ns(b), "name", b_if)
-        self.run(a, "ip", "link", "set", a_if, "up")
-        self.run(b, "ip", "link", "set", b_if, "up")
-
-    def run(self, node: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return sh("ip", "netns", "exec", self.ns(node), *args, check=check)
-
-    def python(self, node: str, code: str, *args: str, timeout: float = 20) -> str:
-        done = subprocess.run(
-            ["ip", "netns", "exec", self.ns(node), sys.executable, "-c", code, *args],
-            capture_output=True, text=True, timeout=timeout, check=False,
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        if done.returncode != 0:
-            raise AssertionError(f"{node}: {done.stderr}")
-        return done.stdout
-
-    def start(self, node: str, *args: str, log: Path | None = None) -> subprocess.Popen[str]:
-        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
-        out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - kept with the process
-        proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns(node), *args], env=env, stdout=out, stderr=out,
-            stdin=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
-        self.procs.append(proc)
-        return proc
-
-    def mape(self, node: str, *args: str, log: Path | None = None) -> subprocess.Popen[str]:
-        return self.start(node, sys.executable, "-m", "mapekit", *args, log=log)
-
-    def close(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for node in reversed(self.nodes):
-            sh("ip", "netns", "delete", self.ns(node), check=False)
-        self.nodes.clear()
-
-    def __enter__(self) -> Lab:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def wait_for(check: object, timeout: float = 15.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def shared(items: Sequence[str]) -> str:
-    return ",".join(items)
+__all__ = ["Lab", "needs_root", "sh", "wait_for"]

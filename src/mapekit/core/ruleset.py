@@ -112,6 +112,11 @@ class RuleSet(Sequence[MappingRule]):
         """Select the BMR and map ``prefix`` with it."""
         return map_prefix(self.bmr(prefix, prefix_len), prefix, prefix_len, iid)
 
+    def find_rule_for_ipv4(self, ipv4: int) -> MappingRule | None:
+        """The rule whose IPv4 prefix holds ``ipv4``, or None (no exception: a BR asks
+        this for every packet, most of them for addresses outside the domain)."""
+        return _lookup(self._by_v4, ipv4)
+
     def rule_for_ipv4(self, ipv4: int) -> MappingRule:
         rule = _lookup(self._by_v4, ipv4)
         if rule is None:

@@ -19,7 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mapekit.core.errors import MapeError
-from mapekit.core.mapping import Mapping
+from mapekit.core.mapping import Mapping, reverse_map
+from mapekit.core.portset import PortSet
+from mapekit.core.rule import MappingRule
 from mapekit.core.ruleset import RuleSet
 from mapekit.dataplane.packets import IPv4Packet, Side, parse, port_of
 
@@ -198,6 +200,13 @@ class CeChecks:
         return _fragmented(data, packet, self.outbound_fragments, now, decide)
 
 
+def _ports_of(rule: MappingRule, address: int, port: int) -> PortSet:
+    """The port set ``port`` would belong to under ``rule`` (excluded ports fail it)."""
+    k, a = rule.psid_len, rule.psid_offset
+    psid = rule.psid if rule.psid is not None else (port >> (16 - a - k)) & ((1 << k) - 1)
+    return PortSet(a, k, psid)
+
+
 class BrChecks:
     """What a BR for ``rules`` accepts from CEs, and where IPv4 packets go."""
 
@@ -208,17 +217,15 @@ class BrChecks:
 
     def _owner(self, data: bytes, packet: IPv4Packet, address: int, side: Side) -> int | Drop:
         """The CE address owning ``address`` and the packet's port on ``side``."""
-        try:
-            rule = self.rules.rule_for_ipv4(address)
-        except MapeError:
+        rule = self.rules.find_rule_for_ipv4(address)
+        if rule is None:
             return Drop.NO_RULE
         port = port_of(data, packet, side) if rule.psid_len else 0
         if port is None:
             return Drop.NO_PORT
-        try:
-            return self.rules.reverse(address, port).ce_ipv6
-        except MapeError:
+        if port not in _ports_of(rule, address, port):
             return Drop.PORT_OUTSIDE_SET
+        return reverse_map(rule, address, port).ce_ipv6
 
     def from_ce(self, data: bytes, outer_src: int, now: float) -> Verdict:
         """A decapsulated packet: to the IPv4 side (peer None) or hairpinned to a CE."""

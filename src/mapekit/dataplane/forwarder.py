@@ -72,16 +72,46 @@ def path_mtu(peer: str) -> int | None:
             return None
 
 
+class AddressCache:
+    """IPv6 text ↔ integer, remembered: converting costs more than the checks."""
+
+    def __init__(self, size: int = 65536) -> None:
+        self.size = size
+        self._text: dict[int, str] = {}
+        self._int: dict[str, int] = {}
+
+    def text(self, value: int) -> str:
+        found = self._text.get(value)
+        if found is None:
+            if len(self._text) >= self.size:
+                self._text.clear()
+            found = self._text[value] = str(ipaddress.IPv6Address(value))
+        return found
+
+    def integer(self, text: str) -> int:
+        found = self._int.get(text)
+        if found is None:
+            if len(self._int) >= self.size:
+                self._int.clear()
+            found = self._int[text] = int(ipaddress.IPv6Address(text.split("%", 1)[0]))
+        return found
+
+
 @dataclass
 class Stats:
     """Packets and bytes per direction, and drops per reason."""
 
     counts: Counter[str] = field(default_factory=Counter)
+    _bytes_keys: dict[str, str] = field(default_factory=dict)
 
     def add(self, key: str, size: int = 0) -> None:
-        self.counts[key] += 1
+        counts = self.counts
+        counts[key] += 1
         if size:
-            self.counts[key + "_bytes"] += size
+            bytes_key = self._bytes_keys.get(key)
+            if bytes_key is None:
+                bytes_key = self._bytes_keys[key] = key + "_bytes"
+            counts[bytes_key] += size
 
     def to_dict(self) -> dict[str, int]:
         return dict(sorted(self.counts.items()))
@@ -102,6 +132,7 @@ class Forwarder:
     stats_path: Path | None = None
     clock: Callable[[], float] = time.monotonic
     stop: threading.Event = field(default_factory=threading.Event)
+    addresses: AddressCache = field(default_factory=AddressCache)
 
     def run(self) -> None:
         """Forward until :attr:`stop` is set."""
@@ -149,7 +180,7 @@ class Forwarder:
                 data, address = self.raw.recvfrom(MAX_PACKET)
             except BlockingIOError:
                 return
-            outer = int(ipaddress.IPv6Address(address[0].split("%", 1)[0]))
+            outer = self.addresses.integer(address[0])
             now = self.clock()
             if self.ce is not None:
                 self._deliver(self.ce.inbound(data, outer, now), "in")
@@ -218,7 +249,7 @@ class Forwarder:
                 self._sendto(packet, peer, direction)
 
     def _sendto(self, packet: bytes, peer: int, direction: str) -> None:
-        target = str(ipaddress.IPv6Address(peer))
+        target = self.addresses.text(peer)
         try:
             self.raw.sendto(packet, (target, 0))
             self.stats.add(direction, len(packet))

@@ -1,0 +1,1 @@
+"""The network-namespace lab: topologies with real processes and packets."""

@@ -1,0 +1,124 @@
+"""Network namespaces for labs, tests and benchmarks: created, wired, and always deleted
+together with the processes started in them.
+
+Addresses come from documentation space only, and no namespace is linked to the host's
+own network: veth pairs join namespaces to each other, never to the root namespace.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2]  # the directory holding the mapekit package
+
+
+def available() -> str | None:
+    """None when namespaces can be made here, else why not."""
+    if os.geteuid() != 0:
+        return "needs root"
+    missing = [tool for tool in ("ip", "nft") if shutil.which(tool) is None]
+    return f"needs {', '.join(missing)}" if missing else None
+
+
+def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(args), check=check, capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+
+
+@dataclass
+class Lab:
+    """A set of namespaces named ``<prefix>-<node>``; use as a context manager."""
+
+    prefix: str = field(default_factory=lambda: f"mk{uuid.uuid4().hex[:6]}")
+    nodes: list[str] = field(default_factory=list)
+    procs: list[subprocess.Popen[str]] = field(default_factory=list)
+
+    def ns(self, node: str) -> str:
+        return f"{self.prefix}-{node}"
+
+    def add(self, *nodes: str) -> None:
+        for node in nodes:
+            sh("ip", "netns", "add", self.ns(node))
+            self.nodes.append(node)
+            self.run(node, "ip", "link", "set", "lo", "up")
+
+    def link(self, a: str, a_if: str, b: str, b_if: str) -> None:
+        tmp_a, tmp_b = f"v{uuid.uuid4().hex[:8]}", f"v{uuid.uuid4().hex[:8]}"
+        sh("ip", "link", "add", tmp_a, "type", "veth", "peer", "name", tmp_b)
+        sh("ip", "link", "set", tmp_a, "netns", self.ns(a), "name", a_if)
+        sh("ip", "link", "set", tmp_b, "netns", self.ns(b), "name", b_if)
+        self.run(a, "ip", "link", "set", a_if, "up")
+        self.run(b, "ip", "link", "set", b_if, "up")
+
+    def run(self, node: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return sh("ip", "netns", "exec", self.ns(node), *args, check=check)
+
+    def python(self, node: str, code: str, *args: str, timeout: float = 20) -> str:
+        done = subprocess.run(
+            ["ip", "netns", "exec", self.ns(node), sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{node}: {done.stderr}")
+        return done.stdout
+
+    def start(self, node: str, *args: str, log: Path | None = None) -> subprocess.Popen[str]:
+        extra = os.environ.get("PYTHONPATH", "")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(SRC), extra) if p)}
+        out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - kept with the process
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns(node), *args],
+            env=env,
+            stdout=out,
+            stderr=out,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        self.procs.append(proc)
+        return proc
+
+    def mape(self, node: str, *args: str, log: Path | None = None) -> subprocess.Popen[str]:
+        return self.start(node, sys.executable, "-m", "mapekit", *args, log=log)
+
+    def close(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for node in reversed(self.nodes):
+            sh("ip", "netns", "delete", self.ns(node), check=False)
+        self.nodes.clear()
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def wait_for(check: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out waiting for {what}")

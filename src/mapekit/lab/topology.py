@@ -1,0 +1,68 @@
+"""Small topologies shared by tests and benchmarks.
+
+``mape_path``: lan ─ ce (userspace CE) ─ br (userspace BR) ─ inet, lab rules in
+documentation space. ``plain_path``: the same four namespaces with plain kernel IPv4
+routing (the ceiling a tunnel is measured against).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mapekit.lab.netns import Lab, wait_for
+
+LAB_RULES = [
+    {
+        "isp": "lab",
+        "ipv6_prefix": "2001:db8::/40",
+        "ipv4_prefix": "192.0.2.0/24",
+        "ea_len": 16,
+        "psid_offset": 6,
+        "br": "2001:db8:ffff::1",
+    }
+]
+CE_PREFIX = "2001:db8:12:3400::/56"
+INET = "198.51.100.7"
+
+
+def _wire(lab: Lab) -> None:
+    lab.add("lan", "ce", "br", "inet")
+    lab.link("lan", "eth0", "ce", "lan0")
+    lab.link("ce", "wan0", "br", "ce0")
+    lab.link("br", "inet0", "inet", "eth0")
+    lab.run("lan", "ip", "addr", "add", "192.168.1.2/24", "dev", "eth0")
+    lab.run("lan", "ip", "route", "add", "default", "via", "192.168.1.1")
+    lab.run("ce", "ip", "addr", "add", "192.168.1.1/24", "dev", "lan0")
+    lab.run("br", "ip", "addr", "add", "198.51.100.1/24", "dev", "inet0")
+    lab.run("inet", "ip", "addr", "add", f"{INET}/24", "dev", "eth0")
+
+
+def mape_path(lab: Lab, work: Path) -> None:
+    """Wire the four nodes and start ``mape br`` and ``mape tunnel`` (stats in ``work``)."""
+    _wire(lab)
+    rules = work / "lab-rules.json"
+    rules.write_text(json.dumps(LAB_RULES))
+    lab.run("ce", "ip", "-6", "addr", "add", "2001:db8:100::2/64", "dev", "wan0", "nodad")
+    lab.run("ce", "ip", "-6", "route", "add", "default", "via", "2001:db8:100::1")
+    lab.run("br", "ip", "-6", "addr", "add", "2001:db8:100::1/64", "dev", "ce0", "nodad")
+    lab.run("br", "ip", "-6", "route", "add", "2001:db8::/40", "via", "2001:db8:100::2")
+    lab.run("inet", "ip", "route", "add", "192.0.2.0/24", "via", "198.51.100.1")
+    lab.mape("br", "br", "--rules", str(rules), "--device", "ce0",
+             "--stats", str(work / "br.json"), log=work / "br.log")  # fmt: skip
+    lab.mape("ce", "tunnel", CE_PREFIX, "--rules", str(rules), "--wan", "wan0", "--lan",
+             "lan0", "--stats", str(work / "ce.json"), log=work / "ce.log")  # fmt: skip
+    wait_for(lambda: (work / "br.json").exists() and (work / "ce.json").exists(),
+             what="the BR and the CE to come up")  # fmt: skip
+
+
+def plain_path(lab: Lab) -> None:
+    """The same nodes routing IPv4 in the kernel, no tunnel, no NAT."""
+    _wire(lab)
+    for node in ("ce", "br"):
+        lab.run(node, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    lab.run("ce", "ip", "addr", "add", "192.0.2.1/30", "dev", "wan0")
+    lab.run("br", "ip", "addr", "add", "192.0.2.2/30", "dev", "ce0")
+    lab.run("ce", "ip", "route", "add", "default", "via", "192.0.2.2")
+    lab.run("br", "ip", "route", "add", "192.168.1.0/24", "via", "192.0.2.1")
+    lab.run("inet", "ip", "route", "add", "192.168.1.0/24", "via", "198.51.100.1")
