@@ -487,6 +487,21 @@ _REASONS: tuple[Reason, ...] = (
         "ルールサーバーのデータベースを使えません"
         "（接続不可、または未初期化: `mape server init`）。",
     ),
+    # --- agent ---------------------------------------------------------------------------
+    Reason(
+        "config.invalid",
+        Category.INPUT,
+        "The agent's configuration file has an unknown, missing or wrongly typed key.",
+        "エージェントの設定ファイルに未知・不足・型違いのキーがあります。",
+    ),
+    Reason(
+        "dataplane.unsupported",
+        Category.SYSTEM,
+        "The requested data-plane backend cannot run on this host (e.g. the kernel has no "
+        "ip6tnl; use the userspace backend).",
+        "指定されたデータプレーンはこのホストでは動きません（カーネルに ip6tnl がないなど。"
+        "userspace バックエンドを使ってください）。",
+    ),
     # --- data plane --------------------------------------------------------------------
     Reason(
         "dataplane.no_device",

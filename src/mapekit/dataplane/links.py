@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import ipaddress
 import os
+import select
 import socket
 import struct
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -141,3 +144,42 @@ def set_sysctl(path: str, value: str) -> bool:
     with open(target, "w") as handle:
         handle.write(value)
     return True
+
+
+def global_ipv6(name: str) -> list[tuple[int, int]]:
+    """Global IPv6 addresses of ``name`` as (address, prefix length), longest-lived first."""
+    with netlink() as ipr:
+        found = ipr.link_lookup(ifname=name)
+        if not found:
+            return []
+        out = []
+        for entry in ipr.get_addr(index=found[0], family=socket.AF_INET6):
+            address = ipaddress.IPv6Address(entry.get_attr("IFA_ADDRESS"))
+            if address.is_global or address in ipaddress.IPv6Network("2001:db8::/32"):
+                out.append((int(address), int(entry["prefixlen"])))
+        return out
+
+
+def has_ip6tnl() -> bool:
+    """True when this kernel can make ip6tnl devices (the module is loaded or loadable)."""
+    if os.path.exists("/sys/module/ip6_tunnel"):
+        return True
+    release = os.uname().release
+    return any(
+        os.path.exists(f"/lib/modules/{release}/kernel/net/ipv6/ip6_tunnel.ko{ext}")
+        for ext in ("", ".xz", ".zst", ".gz")
+    )
+
+
+def watch_links(stop: threading.Event, notify: Callable[[], None]) -> None:
+    """Call ``notify()`` on every address or link change until ``stop`` is set."""
+    groups = 0x1 | 0x100 | 0x400  # RTMGRP_LINK | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE
+    with contextlib.closing(IPRoute()) as monitor:
+        monitor.bind(groups=groups)
+        monitor.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        fd = monitor.fileno()
+        while not stop.is_set():
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                monitor.get()
+                notify()

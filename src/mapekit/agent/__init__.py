@@ -1,0 +1,1 @@
+"""The CE daemon: watches the prefix, drives provisioning, applies the plan, keeps state."""

@@ -1,0 +1,50 @@
+"""Where the End-user prefix comes from: DHCPv6-PD (a file the DHCPv6 client's hook
+writes), the RA /64 of the WAN address, or a static prefix — in that order for ``auto``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mapekit.agent.config import AgentConfig
+from mapekit.core.addr import mask, parse_end_user_prefix
+from mapekit.core.errors import MapeError
+from mapekit.dataplane.links import global_ipv6
+
+Prefix = tuple[int, int]
+
+
+def from_pd_file(path: str | None) -> Prefix | None:
+    """``PREFIX/LEN`` on the first line of the hook's file, or None."""
+    if not path:
+        return None
+    try:
+        line = Path(path).read_text(encoding="ascii").strip().splitlines()[0]
+        return parse_end_user_prefix(line, "pd_file")
+    except (OSError, UnicodeDecodeError, IndexError, MapeError):
+        return None
+
+
+def from_ra(wan: str, exclude: set[int]) -> Prefix | None:
+    """The /64 of the WAN's global address (not the CE's own MAP /128)."""
+    for address, length in global_ipv6(wan):
+        if length == 128 or address in exclude:
+            continue
+        return address & mask(128, 64), 64
+    return None
+
+
+def current_prefix(config: AgentConfig, exclude: set[int]) -> tuple[Prefix | None, str]:
+    """The prefix to use now and where it came from."""
+    source = config.prefix_source
+    if source in ("auto", "pd"):
+        found = from_pd_file(config.pd_file)
+        if found is not None or source == "pd":
+            return found, "DHCPv6-PD"
+    if source in ("auto", "ra"):
+        found = from_ra(config.wan, exclude)
+        if found is not None or source == "ra":
+            return found, "RA /64"
+    if config.static_prefix:
+        return parse_end_user_prefix(config.static_prefix, "prefix.static"), "static"
+    return None, "none"

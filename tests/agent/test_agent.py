@@ -1,0 +1,143 @@
+"""``mape agent`` in namespaces: it brings the CE up from its prefix, serves status, retries,
+re-plans when the prefix changes, converges after kill -9, and cleans up on SIGTERM.
+
+    lan ─ ce (mape agent, static rules, userspace tunnel) ─ br (mape br) ─ inet
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mapekit.cli.status import ask_agent
+from mapekit.lab.topology import LAB_RULES
+from tests.netns import Lab, needs_root, wait_for
+
+pytestmark = needs_root
+
+WHO = """
+import socket
+c = socket.create_connection(("198.51.100.7", 8080), timeout=5); print(c.recv(100).decode())
+"""
+SERVER = """
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("198.51.100.7", 8080)); s.listen(50)
+while True:
+    c, peer = s.accept(); c.sendall(f"{peer[0]}:{peer[1]}".encode()); c.close()
+"""
+
+
+def agent_config(work: Path) -> Path:
+    path = work / "agent.toml"
+    path.write_text(f"""
+[provider]
+kind = "static"
+rules_file = "{work / "rules.json"}"
+hgw_url = ""
+
+[interfaces]
+wan = "wan0"
+lan = "lan0"
+
+[prefix]
+source = "pd"
+pd_file = "{work / "pd"}"
+
+[dataplane]
+backend = "userspace"
+
+[state]
+dir = "{work / "state"}"
+socket = "{work / "agent.sock"}"
+metrics = ""
+
+[timers]
+scale = 0.001
+""")
+    return path
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[tuple[Lab, Path]]:
+    (tmp_path / "rules.json").write_text(json.dumps(LAB_RULES))
+    (tmp_path / "pd").write_text("2001:db8:12:3400::/56\n")
+    with Lab() as lab:
+        lab.add("lan", "ce", "br", "inet")
+        lab.link("lan", "eth0", "ce", "lan0")
+        lab.link("ce", "wan0", "br", "ce0")
+        lab.link("br", "inet0", "inet", "eth0")
+        for node, args in [
+            ("lan", ("ip", "addr", "add", "192.168.1.2/24", "dev", "eth0")),
+            ("lan", ("ip", "route", "add", "default", "via", "192.168.1.1")),
+            ("ce", ("ip", "addr", "add", "192.168.1.1/24", "dev", "lan0")),
+            ("ce", ("ip", "-6", "addr", "add", "2001:db8:100::2/64", "dev", "wan0", "nodad")),
+            ("ce", ("ip", "-6", "route", "add", "default", "via", "2001:db8:100::1")),
+            ("br", ("ip", "-6", "addr", "add", "2001:db8:100::1/64", "dev", "ce0", "nodad")),
+            ("br", ("ip", "-6", "route", "add", "2001:db8::/40", "via", "2001:db8:100::2")),
+            ("br", ("ip", "addr", "add", "198.51.100.1/24", "dev", "inet0")),
+            ("inet", ("ip", "addr", "add", "198.51.100.7/24", "dev", "eth0")),
+            ("inet", ("ip", "route", "add", "192.0.2.0/24", "via", "198.51.100.1")),
+        ]:
+            lab.run(node, *args)
+        lab.mape("br", "br", "--rules", str(tmp_path / "rules.json"), "--device", "ce0",
+                 log=tmp_path / "br.log")  # fmt: skip
+        lab.start("inet", "python3", "-c", SERVER)
+        yield lab, tmp_path
+
+
+def status(work: Path) -> dict[str, object]:
+    return ask_agent(str(work / "agent.sock"), "status") or {}
+
+
+def established(work: Path) -> bool:
+    return status(work).get("state") == "established"
+
+
+def test_agent_lifecycle(lab: tuple[Lab, Path]) -> None:
+    lab_, work = lab
+    config = agent_config(work)
+    agent = lab_.mape("ce", "agent", "--config", str(config), log=work / "agent.log")
+    wait_for(lambda: established(work), what="the agent to establish")
+    doc = status(work)
+    assert doc["mapping"]["ipv4"] == "192.0.2.18"  # type: ignore[index]
+    assert doc["prefix_source"] == "DHCPv6-PD" and doc["backend"] == "userspace"
+    wait_for(lambda: "8080" in lab_.run("inet", "ss", "-ltn").stdout, what="server")
+    assert lab_.python("lan", WHO).strip().startswith("192.0.2.18:")
+
+    # mape retry starts a new cycle at once
+    before = int(doc["requests"])  # type: ignore[call-overload]
+    assert ask_agent(str(work / "agent.sock"), "retry") == {"ok": True, "command": "retry"}
+    wait_for(lambda: int(status(work)["requests"]) > before, what="the retry")  # type: ignore[call-overload]
+
+    # a new delegated prefix: re-derived and re-applied, traffic resumes from the new address
+    (work / "pd").write_text("2001:db8:13:3500::/56\n")
+    wait_for(lambda: (status(work).get("mapping") or {}).get("ipv4") == "192.0.2.19",  # type: ignore[union-attr]
+             what="the new mapping")  # fmt: skip
+    wait_for(lambda: lab_.python("lan", WHO).strip().startswith("192.0.2.19:"),
+             what="traffic from the new address")  # fmt: skip
+    addresses = lab_.run("ce", "ip", "-6", "addr", "show", "dev", "wan0").stdout
+    assert "2001:db8:13:3500:0:c000:213:35/128" in addresses
+    assert "2001:db8:12:3400:0:c000:212:34" not in addresses  # the old one is gone
+
+    # kill -9, then a restart converges to the same state without duplicates
+    agent.send_signal(signal.SIGKILL)
+    agent.wait(timeout=10)
+    agent = lab_.mape("ce", "agent", "--config", str(config), log=work / "agent2.log")
+    wait_for(lambda: established(work), what="the restarted agent")
+    wait_for(lambda: lab_.python("lan", WHO).strip().startswith("192.0.2.19:"),
+             what="traffic after the restart")  # fmt: skip
+    addresses = lab_.run("ce", "ip", "-6", "addr", "show", "dev", "wan0").stdout
+    assert addresses.count("/128") == 1
+    assert lab_.run("ce", "nft", "list", "tables").stdout.count("mapekit") == 1
+
+    # SIGTERM removes everything the agent made
+    agent.send_signal(signal.SIGTERM)
+    agent.wait(timeout=15)
+    assert "mape0" not in lab_.run("ce", "ip", "link").stdout
+    assert "mapekit" not in lab_.run("ce", "nft", "list", "tables").stdout
+    assert "/128" not in lab_.run("ce", "ip", "-6", "addr", "show", "dev", "wan0").stdout
