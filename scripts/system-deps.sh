@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Debian packages the tests use: nftables (rulesets are checked with nft -c), iproute2
-# (network namespaces) and ping. Installed only when missing, and only as root.
+# (network namespaces), ping, iperf3, ethtool, and qemu + busybox + kmod for the VM that
+# runs the kernel-backend tests. Installed only when missing, and only as root.
 set -euo pipefail
 missing=()
 command -v nft >/dev/null || missing+=(nftables)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v ping >/dev/null || missing+=(iputils-ping)
+command -v iperf3 >/dev/null || missing+=(iperf3)
+command -v ethtool >/dev/null || missing+=(ethtool)
+# the kernel-backend test boots Debian's kernel in qemu (DESIGN.md §6)
+command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+command -v busybox >/dev/null || missing+=(busybox-static)
+command -v depmod >/dev/null || [ -x /usr/sbin/depmod ] || missing+=(kmod)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

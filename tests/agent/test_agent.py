@@ -133,7 +133,7 @@ def test_agent_lifecycle(lab: tuple[Lab, Path]) -> None:
              what="traffic after the restart")  # fmt: skip
     addresses = lab_.run("ce", "ip", "-6", "addr", "show", "dev", "wan0").stdout
     assert addresses.count("/128") == 1
-    assert lab_.run("ce", "nft", "list", "tables").stdout.count("mapekit") == 1
+    assert lab_.run("ce", "nft", "list", "tables").stdout.count("table ip mapekit\n") == 1
 
     # SIGTERM removes everything the agent made
     agent.send_signal(signal.SIGTERM)

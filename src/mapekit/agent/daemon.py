@@ -90,7 +90,7 @@ class Agent:
 
     def __post_init__(self) -> None:
         config = self.config
-        self.backend, why = choose_backend(config)
+        self.backend, why = choose_backend(config.backend)
         self.notes.append(f"data plane: {self.backend} ({why})")
         self.store = StateStore(Path(config.state_dir))
         saved, problem = self.store.load()
@@ -106,7 +106,9 @@ class Agent:
             saved=saved,
         )
         state = Path(config.state_dir)
-        self.dataplane = DataplaneManager(config, state / "dataplane.json", state / "applied.json")
+        self.dataplane = DataplaneManager(
+            config, state / "dataplane.json", state / "applied.json", self.backend
+        )
         hgw = config.hgw_url
         if hgw and config.isp == "biglobe":
             hgw = hgw.replace("/enabler.ipv4/check", "/biglobe.ipv4/check")

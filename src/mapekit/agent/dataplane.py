@@ -1,7 +1,7 @@
 """The agent's hold on the data plane: apply a mapping (re-planning on change), withdraw.
 
-The backend is chosen once: ``kernel`` needs ip6tnl; ``auto`` takes the userspace tunnel
-when the kernel has none (this machine's case) and says so.
+The backend is chosen once: ``kernel`` needs ip6tnl; ``auto`` takes the kernel tunnel when
+there is one, and the userspace tunnel when the kernel has none (and says so).
 """
 
 from __future__ import annotations
@@ -17,30 +17,28 @@ from mapekit.core.errors import MapeError
 from mapekit.core.mapping import Mapping
 from mapekit.core.ruleset import RuleSet
 from mapekit.dataplane.forwarder import Forwarder
+from mapekit.dataplane.kernel import KernelCe
 from mapekit.dataplane.links import has_ip6tnl, remove_address
 from mapekit.dataplane.plan import Plan, make_plan
 from mapekit.dataplane.userspace import UserspaceCe
 
 
-def choose_backend(config: AgentConfig) -> tuple[str, str]:
-    """The backend to use and why."""
+def choose_backend(wanted: str) -> tuple[str, str]:
+    """The backend to use (``kernel`` or ``userspace``) and why."""
     kernel = has_ip6tnl()
-    if config.backend == "kernel":
+    if wanted == "kernel":
         if not kernel:
             raise MapeError(
                 "dataplane.unsupported",
                 "dataplane.backend: this kernel has no ip6tnl; use backend = userspace",
                 field="dataplane.backend",
             )
-        raise MapeError(
-            "dataplane.unsupported",
-            "dataplane.backend: the kernel backend is not in this version; use userspace",
-            field="dataplane.backend",
-        )
-    if config.backend == "auto" and kernel:
-        return "userspace", "ip6tnl exists, but this version runs the userspace tunnel"
-    reason = "chosen in the configuration" if config.backend == "userspace" else "no ip6tnl"
-    return "userspace", reason
+        return "kernel", "chosen in the configuration"
+    if wanted == "userspace":
+        return "userspace", "chosen in the configuration"
+    if kernel:
+        return "kernel", "the kernel has ip6tnl"
+    return "userspace", "the kernel has no ip6tnl"
 
 
 @dataclass
@@ -51,9 +49,10 @@ class DataplaneManager:
     config: AgentConfig
     stats_path: Path | None = None
     applied_path: Path | None = None
+    backend: str = "userspace"
     plan: Plan | None = None
     notes: list[str] = field(default_factory=list)
-    _ce: UserspaceCe | None = None
+    _ce: UserspaceCe | KernelCe | None = None
     _forwarder: Forwarder | None = None
     _thread: threading.Thread | None = None
 
@@ -63,20 +62,28 @@ class DataplaneManager:
             mapping, config.wan, tunnel_name=config.tunnel, lan=config.lan,
             forwards=config.forwards, rules=rules,
         )  # fmt: skip
-        if plan == self.plan and self._thread is not None and self._thread.is_alive():
+        running = self._thread is not None and self._thread.is_alive()
+        if plan == self.plan and (running or self.backend == "kernel"):
             return
         self.withdraw()
-        ce = UserspaceCe(plan, mapping, rules, config.replace_default_route, self.stats_path)
-        self._forwarder = ce.up()
-        self._ce, self.plan = ce, plan
-        self.notes = list(ce.notes)
+        if self.backend == "kernel":
+            kernel = KernelCe(plan, config.replace_default_route)
+            self.notes = kernel.up()
+            self._ce, self.plan = kernel, plan
+        else:
+            ce = UserspaceCe(plan, mapping, rules, config.replace_default_route, self.stats_path)
+            self._forwarder = ce.up()
+            self._ce, self.plan = ce, plan
+            self.notes = list(ce.notes)
+            self._thread = threading.Thread(
+                target=self._forwarder.run, name="forwarder", daemon=True
+            )
+            self._thread.start()
         if self.applied_path is not None:
             write_atomically(
                 self.applied_path,
                 json.dumps({"wan": plan.wan, "ce_address": plan.ce_address}).encode(),
             )
-        self._thread = threading.Thread(target=self._forwarder.run, name="forwarder", daemon=True)
-        self._thread.start()
 
     def withdraw(self) -> None:
         if self._forwarder is not None:

@@ -29,6 +29,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tunnel", default="mape0", metavar="NAME")
     parser.add_argument("--forward", action="append", default=[], metavar="SPEC")
     parser.add_argument("--replace-default-route", action="store_true")
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "kernel", "userspace"),
+        default="auto",
+        help="kernel ip6tnl, or the userspace TUN forwarder (auto: kernel when it has ip6tnl)",
+    )
+    parser.add_argument(
+        "--keep-tunnel", action="store_true", help="kernel backend: leave the tunnel up on exit"
+    )
     add_serve_options(parser)
     add_rule_options(parser)
 

@@ -36,9 +36,9 @@ def load(ruleset: str) -> None:
     _nft(["-f", "-"], ruleset)
 
 
-def delete_table(name: str = "mapekit") -> None:
-    """Remove mapekit's table (and nothing else); fine when it is not there."""
-    _nft(["-f", "-"], f"table ip {name}\ndelete table ip {name}\n")
+def delete_table(name: str = "mapekit", family: str = "ip") -> None:
+    """Remove one of mapekit's tables (and nothing else); fine when it is not there."""
+    _nft(["-f", "-"], f"table {family} {name}\ndelete table {family} {name}\n")
 
 
 def list_table(name: str = "mapekit") -> str:

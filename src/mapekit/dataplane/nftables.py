@@ -68,3 +68,31 @@ def render(plan: Plan) -> str:
         "}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def render_icmp_guard(table: str, address: str) -> str:
+    """Keep the kernel from answering tunnel packets that a userspace forwarder takes.
+
+    On a host whose kernel has ip6_tunnel loaded, every IPv4-in-IPv6 packet that matches no
+    ip6tnl device draws an ICMPv6 error from the kernel, although the forwarder's raw socket
+    received it; the peer's kernel tunnel then counts errors and drops traffic (measured in
+    the VM). These errors — destination unreachable or parameter problem quoting an IPv4-in-
+    IPv6 packet (next header 4) sent from our tunnel address — are dropped.
+    """
+    source = ipaddress.IPv6Address(address)  # validated, never pasted text
+    return (
+        "\n".join(
+            [
+                f"table ip6 {table}",
+                f"delete table ip6 {table}",
+                f"table ip6 {table} {{",
+                "\tchain output {",
+                "\t\ttype filter hook output priority 0; policy accept;",
+                f"\t\tip6 saddr {source} icmpv6 type {{ destination-unreachable, "
+                "parameter-problem } @th,112,8 4 counter drop",
+                "\t}",
+                "}",
+            ]
+        )
+        + "\n"
+    )

@@ -28,8 +28,11 @@ from mapekit.dataplane.links import (
     set_link,
     set_sysctl,
 )
-from mapekit.dataplane.nftables import render
+from mapekit.dataplane.nftables import render, render_icmp_guard
 from mapekit.dataplane.plan import Plan
+
+GUARD_TABLE = "mapekit_guard"
+BR_GUARD_TABLE = "mapekit_br_guard"
 
 
 @dataclass
@@ -61,6 +64,7 @@ class UserspaceCe:
         for prefix in plan.fmr_routes:
             ensure_route(prefix, plan.tunnel.name)
         nft.load(render(plan))
+        nft.load(render_icmp_guard(GUARD_TABLE, plan.ce_address))
         self._raw = raw_socket(plan.ce_address)
         return Forwarder(
             plan.tunnel.name,
@@ -81,6 +85,7 @@ class UserspaceCe:
             self._fd = None
         remove_address(self.plan.wan, self.plan.ce_address, 128)
         nft.delete_table(self.plan.table)
+        nft.delete_table(GUARD_TABLE, family="ip6")
 
 
 @dataclass
@@ -105,6 +110,7 @@ class UserspaceBr:
             ensure_address(device, self.address, 128)
         for prefix in prefixes or sorted({str(r.ipv4_prefix) for r in self.rules}):
             ensure_route(prefix, self.tun)
+        nft.load(render_icmp_guard(BR_GUARD_TABLE, self.address))
         self._raw = raw_socket(self.address)
         return Forwarder(
             self.tun, self._fd, self._raw, br=BrChecks(self.rules), local=self.address,
@@ -120,3 +126,4 @@ class UserspaceBr:
             self._fd = None
         if device is not None:
             remove_address(device, self.address, 128)
+        nft.delete_table(BR_GUARD_TABLE, family="ip6")

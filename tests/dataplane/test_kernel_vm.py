@@ -1,0 +1,57 @@
+"""The kernel backend against a real kernel with ip6tnl: Debian's kernel package in a qemu
+VM (DESIGN.md §6), running tests/dataplane/vm_kernel.py inside it. The same script runs
+directly on hosts whose kernel has ip6tnl."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mapekit.dataplane.links import has_ip6tnl
+from mapekit.lab import vm
+from mapekit.lab.netns import available
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = Path(__file__).with_name("vm_kernel.py")
+CACHE = Path(os.environ.get("MAPEKIT_VM_CACHE", "/var/tmp/mapekit-vm"))
+MODULES = "ip6_tunnel tun veth nfnetlink nf_tables nft_chain_nat nf_nat nf_conntrack"
+
+
+def findings(output: str) -> dict[str, object]:
+    """The last JSON object line the script printed."""
+    for line in reversed(output.splitlines()):
+        if line.startswith("{"):
+            try:
+                return dict(json.loads(line))
+            except ValueError:
+                continue
+    return {}
+
+
+@pytest.mark.skipif(not has_ip6tnl() or available() is not None,
+                    reason="this kernel has no ip6tnl (the VM test covers it)")  # fmt: skip
+def test_kernel_backend_on_this_host() -> None:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+    done = subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True,
+                          text=True, timeout=600, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.skipif(vm.available() is not None, reason=f"qemu VM: {vm.available()}")
+def test_kernel_backend_in_a_vm() -> None:
+    assets = vm.prepare(CACHE)
+    script = (
+        f"modprobe -a {MODULES}\n"
+        f"cd {ROOT}\n"
+        f"PYTHONPATH={ROOT / 'src'}:{ROOT} {sys.executable} {SCRIPT}\n"
+    )
+    status, output = vm.run(assets, script, timeout=900)
+    result = findings(output)
+    assert status == 0, output[-3000:]
+    assert result.get("traffic through the kernel tunnel") is True
+    assert result.get("teardown: no tunnel") is True
