@@ -30,6 +30,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "calc": ("calc", "compute a MAP-E mapping (or the reverse, for a BR)"),
     "rules": ("rules", "list or check rule tables"),
     "plan": ("plan", "the tunnel, addresses, routes and nftables ruleset for a mapping"),
+    "export": (
+        "export",
+        "router configuration for a mapping (OpenWrt, Linux, NEC IX, Yamaha RTX, …)",
+    ),
+    "ports": ("ports", "the usable ports of a mapping, and checks for port forwards"),
     "tunnel": ("tunnel", "run the userspace CE data plane of a mapping (TUN + nftables)"),
     "br": ("br", "run a userspace MAP-E border relay"),
     "provision": ("provision", "check for an HGW, fetch, validate and report MAP-E rules"),

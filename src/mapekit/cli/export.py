@@ -1,0 +1,109 @@
+"""``mape export``: a router configuration for a mapping (OpenWrt, Linux, NEC IX, …)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+from mapekit.cli import output
+from mapekit.cli.ruleopts import add_rule_options, iid_from_args, rules_from_args
+from mapekit.core.addr import parse_end_user_prefix
+from mapekit.core.errors import InputError
+from mapekit.export import FORMATS, Mode, export, format_named, options_for
+
+EXECUTABLE = {"linux"}  # formats written with mode 0755
+
+
+def _formats_help() -> str:
+    width = max(len(name) for name in FORMATS)
+    rows = [f"  {name.ljust(width)}  {fmt.label}" for name, fmt in FORMATS.items()]
+    return (
+        "formats (--format):\n"
+        + "\n".join(rows)
+        + (
+            "\n\nEXPERIMENTAL formats were not checked against the vendor's documentation: "
+            "review\nevery line before loading them."
+        )
+    )
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = _formats_help()
+    parser.add_argument("prefix", metavar="PREFIX", help="End-user IPv6 prefix")
+    parser.add_argument(
+        "--format", required=True, metavar="FORMAT", help="output format (list below)"
+    )
+    parser.add_argument("--wan", metavar="IF", help="WAN interface (default: per format)")
+    parser.add_argument("--lan", metavar="IF", help="LAN interface (default: per format)")
+    parser.add_argument(
+        "--forward",
+        action="append",
+        default=[],
+        metavar="PROTO:PORT=LANADDR[:PORT]",
+        help="forward a port of the set to a LAN host (repeatable)",
+    )
+    parser.add_argument(
+        "--mode",
+        default="static",
+        metavar="auto|static",
+        help="routers: fetch the rules themselves (auto) or use the computed values "
+        "(static, the default)",
+    )
+    parser.add_argument("--voip-bridge", metavar="IF", help="ix: bridge the line to this port")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the file atomically")
+    add_rule_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    fmt = format_named(args.format)
+    options = options_for(
+        fmt,
+        wan=args.wan,
+        lan=args.lan,
+        mode=Mode.from_text(args.mode),
+        voip_bridge=args.voip_bridge,
+        forwards=args.forward,
+    )
+    source = rules_from_args(args)
+    prefix, length = parse_end_user_prefix(args.prefix)
+    mapping = source.rules.map(prefix, length, iid_from_args(args))
+    text = export(fmt.name, mapping, options, source.rules)
+    if args.output is None:
+        output.emit(text)
+    else:
+        mode = 0o755 if fmt.name in EXECUTABLE else 0o644
+        write_atomically(Path(args.output), text, mode)
+        output.emit(f"wrote {args.output} ({fmt.label})")
+    return output.OK
+
+
+def write_atomically(path: Path, text: str, mode: int) -> None:
+    """Write a temporary file beside ``path``, then rename it over ``path``."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _cannot_write(path, exc) from None
+        raise
+
+
+def _cannot_write(path: Path, exc: OSError) -> InputError:
+    return InputError(
+        "input.value_range",
+        f"output: cannot write {path}: {exc.strerror or exc}",
+        field="output",
+        value=str(path),
+    )

@@ -1,0 +1,155 @@
+"""What every renderer shares: the options, interface-name checks and the header lines.
+
+Renderers are pure: they read a validated :class:`~mapekit.core.mapping.Mapping` and the
+:class:`~mapekit.dataplane.plan.Plan` made from it, and return text. Every value they
+print comes from those two objects (addresses and numbers that were parsed and checked)
+or from an interface name that passed one of the strict patterns below, so no user text
+reaches a configuration unchecked.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from mapekit.core.errors import MapeError
+from mapekit.core.mapping import Mapping
+from mapekit.core.rule import IidFormat
+from mapekit.dataplane.plan import Plan
+
+# Router CLIs name interfaces like "GigaEthernet0.0", "GigabitEthernet0/0/0", "lan2", "wan1":
+# letters, digits and . / : _ - only; a space, quote or line break would start a new command.
+VENDOR_IFNAME = re.compile(r"[A-Za-z][A-Za-z0-9_./:-]{0,31}")
+# OpenWrt (UCI) section names: letters, digits and underscores.
+UCI_NAME = re.compile(r"[A-Za-z0-9_]{1,15}")
+# Operator names come from rule files too: shown only when they are plain words.
+_LABEL = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+
+
+class ExportError(MapeError):
+    """The export options do not fit the format."""
+
+
+class Mode(enum.Enum):
+    """Where a router gets its MAP-E rules: from the operator (auto) or from this export."""
+
+    AUTO = "auto"
+    STATIC = "static"
+
+    @classmethod
+    def from_text(cls, text: str) -> Mode:
+        try:
+            return cls(text)
+        except ValueError:
+            raise ExportError(
+                "usage.invalid_arguments",
+                f"mode: {text!r} is not a mode (use 'auto' or 'static')",
+                field="mode",
+                value=text,
+            ) from None
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """The router-side names and choices of one export (defaults filled per format)."""
+
+    wan: str
+    lan: str | None = None
+    mode: Mode = Mode.STATIC
+    voip_bridge: str | None = None
+    forwards: tuple[str, ...] = ()  # PROTO:PORT=LANADDR[:PORT], parsed by make_plan
+
+
+def check_name(name: str, field: str, pattern: re.Pattern[str], what: str) -> str:
+    if not pattern.fullmatch(name):
+        raise ExportError(
+            "input.value_range",
+            f"{field}: {name!r} is not {what}",
+            field=field,
+            value=name,
+        )
+    return name
+
+
+def check_vendor_ifname(name: str, field: str) -> str:
+    return check_name(
+        name, field, VENDOR_IFNAME,
+        "an interface name (a letter, then letters, digits, . / : _ -; at most 32)",
+    )  # fmt: skip
+
+
+def iid_text(mapping: Mapping) -> str:
+    """The CE address's interface id (low 64 bits) as an IPv6 address, e.g. ``::6a:…``."""
+    return str(ipaddress.IPv6Address(mapping.ce_ipv6 & ((1 << 64) - 1)))
+
+
+def ipv4_cidr(plan: Plan) -> str:
+    return f"{plan.ipv4_address}/{plan.ipv4_prefix_len}"
+
+
+def netmask(prefix_len: int) -> str:
+    return str(ipaddress.IPv4Network(f"0.0.0.0/{prefix_len}").netmask)
+
+
+def pool_ranges(plan: Plan) -> list[str]:
+    """The NAT pool (port set minus forwarded ports) as ``first-last`` strings."""
+    return [f"{first}-{last}" for first, last in plan.pool]
+
+
+def operator_label(mapping: Mapping) -> str:
+    isp = mapping.rule.isp
+    if isp is None:
+        return "no operator"
+    return isp if _LABEL.fullmatch(isp) else "operator from a rule file"
+
+
+def summary(mapping: Mapping, plan: Plan) -> list[str]:
+    """What the configuration encodes, for the comment header of every format."""
+    rule = mapping.rule
+    ports = plan.port_set
+    iid = "legacy draft-03 IID" if mapping.iid is IidFormat.LEGACY else "RFC 7597 IID"
+    lines = [
+        f"End-user prefix {mapping.to_dict()['end_user_prefix']} ({operator_label(mapping)})",
+        f"Rule {rule.ipv6_prefix} -> {rule.ipv4_prefix}, EA {rule.ea_len} bits, "
+        f"PSID offset {rule.psid_offset}, PSID length {rule.psid_len}",
+        f"IPv4 {plan.ipv4_address}/{plan.ipv4_prefix_len}, PSID {mapping.psid}, "
+        f"{ports.count} ports in {ports.block_count} block(s) of {ports.block_size}",
+        f"CE IPv6 {plan.ce_address} ({iid}), BR {plan.tunnel.remote}, MTU {plan.tunnel.mtu}",
+    ]
+    lines += [f"Forward {fwd.describe()}" for fwd in plan.forwards]
+    lines += [f"Note: {note}" for note in plan.notes]
+    return lines
+
+
+def header(mark: str, title: str, mapping: Mapping, plan: Plan, experimental: bool) -> list[str]:
+    """Comment lines for the top of a file; the EXPERIMENTAL line comes first when set."""
+    lines = []
+    if experimental:
+        lines.append(
+            f"{mark} EXPERIMENTAL: this syntax was not checked against the vendor's "
+            "documentation; review every line before you load it"
+        )
+    lines.append(f"{mark} generated by mapekit export: {title}")
+    lines += [f"{mark} {line}" for line in summary(mapping, plan)]
+    return lines
+
+
+def need_isp(mapping: Mapping, table: dict[str, str], vendor: str) -> str:
+    """The vendor's name for the operator in automatic mode, or an error naming the choices."""
+    isp = mapping.rule.isp
+    if isp is None or isp not in table:
+        known = ", ".join(sorted(table))
+        raise ExportError(
+            "usage.invalid_arguments",
+            f"mode: {vendor}'s automatic mode knows only {known}, not "
+            f"{operator_label(mapping)}; use --mode static",
+            field="mode",
+            value="auto",
+        )
+    return table[isp]
+
+
+def lines_text(lines: list[str]) -> str:
+    return "\n".join(lines) + "\n"

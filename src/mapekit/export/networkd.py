@@ -1,0 +1,89 @@
+"""systemd-networkd: an ip6tnl ``.netdev``, its ``.network``, a WAN drop-in and the ruleset.
+
+The keys follow systemd's manual pages (systemd 252, Debian 12):
+
+- systemd.netdev(5), https://www.freedesktop.org/software/systemd/man/systemd.netdev.html:
+  ``[NetDev] Kind=ip6tnl``, ``MTUBytes=``; ``[Tunnel] Mode=ipip6`` ("for IPv4 over
+  IPv6"), ``Local=`` (a static address on another interface), ``Remote=``,
+  ``EncapsulationLimit=none`` (range 0…255 and "none"; the default 4 adds the option a BR
+  does not expect); an IPv6 tunnel's hop limit defaults to 64, so ``TTL=`` is left out;
+  the tunnel needs a ``.network`` that requests it with ``Tunnel=``;
+- systemd.network(5), https://www.freedesktop.org/software/systemd/man/systemd.network.html:
+  ``[Network] Tunnel=``, ``[Address] Address=`` with ``DuplicateAddressDetection=none``,
+  ``[Route] Destination=`` without ``Gateway=`` (a unicast route of scope link), and
+  drop-in directories ``<name>.network.d/*.conf``.
+
+networkd does not load nftables rulesets: the last file is for ``nft -f`` (for example
+included from /etc/nftables.conf).
+"""
+
+from __future__ import annotations
+
+from mapekit.core.mapping import Mapping
+from mapekit.dataplane.nftables import render as render_nft
+from mapekit.dataplane.plan import Plan
+from mapekit.export.common import ExportOptions, header, ipv4_cidr, lines_text
+
+UNIT_DIR = "/etc/systemd/network"
+NFT_PATH = "/etc/nftables.d/mapekit.nft"
+
+
+def _netdev(plan: Plan) -> list[str]:
+    tunnel = plan.tunnel
+    return [
+        f"# ==> {UNIT_DIR}/60-mapekit-{tunnel.name}.netdev <==",
+        "[NetDev]",
+        f"Name={tunnel.name}",
+        "Kind=ip6tnl",
+        f"MTUBytes={tunnel.mtu}",
+        "",
+        "[Tunnel]",
+        "Mode=ipip6",
+        f"Local={tunnel.local}",
+        f"Remote={tunnel.remote}",
+        "EncapsulationLimit=none",
+    ]
+
+
+def _network(plan: Plan) -> list[str]:
+    lines = [
+        f"# ==> {UNIT_DIR}/60-mapekit-{plan.tunnel.name}.network <==",
+        "[Match]",
+        f"Name={plan.tunnel.name}",
+        "",
+        "[Network]",
+        f"Address={ipv4_cidr(plan)}",
+    ]
+    routes = (["0.0.0.0/0"] if plan.default_route else []) + list(plan.fmr_routes)
+    for route in routes:
+        lines += ["", "[Route]", f"Destination={route}"]
+    return lines
+
+
+def _wan_dropin(plan: Plan) -> list[str]:
+    return [
+        f"# ==> {UNIT_DIR}/<the .network file matching {plan.wan}>.d/60-mapekit.conf <==",
+        f"# a drop-in for the .network file that already configures {plan.wan}",
+        "[Network]",
+        f"Tunnel={plan.tunnel.name}",
+        "",
+        "[Address]",
+        f"Address={plan.ce_address}/128",
+        "DuplicateAddressDetection=none",
+    ]
+
+
+def render(mapping: Mapping, plan: Plan, options: ExportOptions) -> str:
+    lines = [
+        *header("#", "systemd-networkd (ip6tnl) + nftables", mapping, plan, False),
+        "# Enable forwarding too: sysctl net.ipv4.ip_forward=1",
+        "",
+        *_netdev(plan),
+        "",
+        *_network(plan),
+        "",
+        *_wan_dropin(plan),
+        "",
+        f"# ==> {NFT_PATH} (load with: nft -f {NFT_PATH}) <==",
+    ]
+    return lines_text(lines) + render_nft(plan)
