@@ -90,6 +90,21 @@ def lab(tmp_path: Path) -> Iterator[tuple[Lab, Path]]:
         yield lab, tmp_path
 
 
+def who(lab: Lab) -> str:
+    """The address and port ``inet`` sees; retried while the path settles (ND, first SYN)."""
+    seen: list[str] = []
+
+    def attempt() -> bool:
+        try:
+            seen.append(lab.python("lan", WHO).strip())
+        except RuntimeError:
+            return False
+        return True
+
+    wait_for(attempt, timeout=30, what="a connection from lan to inet")
+    return seen[-1]
+
+
 def status(work: Path) -> dict[str, object]:
     return ask_agent(str(work / "agent.sock"), "status") or {}
 
@@ -107,7 +122,11 @@ def test_agent_lifecycle(lab: tuple[Lab, Path]) -> None:
     assert doc["mapping"]["ipv4"] == "192.0.2.18"  # type: ignore[index]
     assert doc["prefix_source"] == "DHCPv6-PD" and doc["backend"] == "userspace"
     wait_for(lambda: "8080" in lab_.run("inet", "ss", "-ltn").stdout, what="server")
-    assert lab_.python("lan", WHO).strip().startswith("192.0.2.18:")
+    assert who(lab_).startswith("192.0.2.18:")
+    use = status(work)["port_use"]
+    assert isinstance(use, dict) and use["block_size"] == 4 and len(use["per_block"]) == 63
+    assert use["flows"] >= 1 and use["ports_in_use"]["tcp"] >= 1  # the connection above
+    assert isinstance(use["insert_failed"], int) and "tcp_timeout_time_wait" in use["timeouts"]
 
     # mape retry starts a new cycle at once
     before = int(doc["requests"])  # type: ignore[call-overload]
@@ -118,8 +137,7 @@ def test_agent_lifecycle(lab: tuple[Lab, Path]) -> None:
     (work / "pd").write_text("2001:db8:13:3500::/56\n")
     wait_for(lambda: (status(work).get("mapping") or {}).get("ipv4") == "192.0.2.19",  # type: ignore[union-attr]
              what="the new mapping")  # fmt: skip
-    wait_for(lambda: lab_.python("lan", WHO).strip().startswith("192.0.2.19:"),
-             what="traffic from the new address")  # fmt: skip
+    wait_for(lambda: who(lab_).startswith("192.0.2.19:"), what="traffic from the new address")
     addresses = lab_.run("ce", "ip", "-6", "addr", "show", "dev", "wan0").stdout
     assert "2001:db8:13:3500:0:c000:213:35/128" in addresses
     assert "2001:db8:12:3400:0:c000:212:34" not in addresses  # the old one is gone
@@ -129,8 +147,7 @@ def test_agent_lifecycle(lab: tuple[Lab, Path]) -> None:
     agent.wait(timeout=10)
     agent = lab_.mape("ce", "agent", "--config", str(config), log=work / "agent2.log")
     wait_for(lambda: established(work), what="the restarted agent")
-    wait_for(lambda: lab_.python("lan", WHO).strip().startswith("192.0.2.19:"),
-             what="traffic after the restart")  # fmt: skip
+    wait_for(lambda: who(lab_).startswith("192.0.2.19:"), what="traffic after the restart")
     addresses = lab_.run("ce", "ip", "-6", "addr", "show", "dev", "wan0").stdout
     assert addresses.count("/128") == 1
     assert lab_.run("ce", "nft", "list", "tables").stdout.count("table ip mapekit\n") == 1

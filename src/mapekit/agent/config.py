@@ -28,6 +28,7 @@
     [dataplane]
     backend = "auto"                # auto | kernel | userspace
     replace_default_route = false
+    keep_tunnel = false             # kernel backend: leave the tunnel up when the agent stops
     forwards = ["tcp:7490=192.168.1.10:22"]
 
     [state]
@@ -79,6 +80,7 @@ class AgentConfig:
     pd_file: str | None = "/run/mapekit/pd"
     backend: str = "auto"
     replace_default_route: bool = False
+    keep_tunnel: bool = False
     forwards: tuple[str, ...] = ()
     state_dir: str = "/var/lib/mapekit"
     socket: str = "/run/mapekit/agent.sock"
@@ -99,6 +101,7 @@ _KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
                "pd_file": ("pd_file", str)},
     "dataplane": {"backend": ("backend", str),
                   "replace_default_route": ("replace_default_route", bool),
+                  "keep_tunnel": ("keep_tunnel", bool),
                   "forwards": ("forwards", list)},
     "state": {"dir": ("state_dir", str), "socket": ("socket", str), "metrics": ("metrics", str)},
     "timers": {"scale": ("timer_scale", (int, float))},

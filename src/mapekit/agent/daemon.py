@@ -33,6 +33,7 @@ from mapekit.core.errors import MapeError
 from mapekit.core.mapping import Mapping
 from mapekit.core.ruleset import RuleSet
 from mapekit.core.tables import builtin_rules, load_rule_file
+from mapekit.dataplane.conntrack import port_use
 from mapekit.dataplane.links import set_sysctl, watch_links
 from mapekit.provision.hb46pp import ClientIdentity
 from mapekit.provision.machine import (
@@ -156,7 +157,7 @@ class Agent:
                     self._check_prefix()
                     next_poll = time.monotonic() + PREFIX_POLL
         finally:
-            self.dataplane.withdraw()
+            self.dataplane.shutdown()
             self._take_snapshot()
 
     def _step(self, next_poll: float) -> None:
@@ -212,7 +213,13 @@ class Agent:
     # --- other threads ----------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        return {**self.snapshot, "counters": self.dataplane.counters()}
+        plan = self.dataplane.plan
+        use = port_use(plan.ipv4_address, plan.port_set) if plan is not None else None
+        return {
+            **self.snapshot,
+            "counters": self.dataplane.counters(),
+            "port_use": None if use is None else use.to_dict(),
+        }
 
     def _serve_control(self) -> None:
         path = Path(self.config.socket)

@@ -97,6 +97,14 @@ class DataplaneManager:
         self._ce = self._forwarder = self._thread = None
         self.plan = None
 
+    def shutdown(self) -> None:
+        """On exit: withdraw, but keep a kernel tunnel up when so configured."""
+        if self.config.keep_tunnel and isinstance(self._ce, KernelCe):
+            self._ce.down(keep_tunnel=True)
+            self._ce, self.plan = None, None
+            return
+        self.withdraw()
+
     def clean_leftovers(self) -> str | None:
         """Remove the WAN address a crashed run left; says what it removed."""
         if self.applied_path is None:

@@ -62,6 +62,7 @@ def render_status(doc: Mapping[str, object], lang: str = "en") -> str:
             ["CE IPv6 address", f"{mapping.get('ce_ipv6')} ({mapping.get('iid')} IID)"],
             ["BR", str(mapping.get("br"))],
         ]
+    rows += _port_use_rows(doc.get("port_use"))
     in_s = doc.get("next_attempt_in")
     rows.append(
         ["Next attempt", "-" if in_s is None else f"{_when(doc.get('next_attempt'))} (in {in_s} s)"]
@@ -75,3 +76,23 @@ def render_status(doc: Mapping[str, object], lang: str = "en") -> str:
         rows += [["Note", str(n)] for n in notes]
     title = "MAP-E status" if lang == "en" else "MAP-E 状態"
     return title + "\n" + output.table(rows, indent="  ")
+
+
+def _port_use_rows(use: object) -> list[list[str]]:
+    if not isinstance(use, Mapping):
+        return []
+    per_protocol = use.get("ports_in_use") or {}
+    blocks = use.get("per_block") or []
+    size = use.get("block_size")
+    timeouts = use.get("timeouts") or {}
+    rows = [
+        [
+            "Ports in use",
+            ", ".join(f"{k} {v}" for k, v in per_protocol.items()) + f" ({use.get('flows')} flows)",
+        ],
+        ["Busiest block", f"{max(blocks, default=0)} of {size} ports"],
+        ["NAT failures", f"{use.get('insert_failed')} (conntrack insert_failed)"],
+    ]
+    if isinstance(timeouts, Mapping) and "tcp_timeout_time_wait" in timeouts:
+        rows.append(["Port reuse", f"TCP TIME_WAIT {timeouts['tcp_timeout_time_wait']} s"])
+    return rows

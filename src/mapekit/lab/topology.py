@@ -38,11 +38,15 @@ def _wire(lab: Lab) -> None:
     lab.run("inet", "ip", "addr", "add", f"{INET}/24", "dev", "eth0")
 
 
-def mape_path(lab: Lab, work: Path) -> None:
+# 15 blocks of 16 ports, as v6plus and BIGLOBE give: 240 ports per CE
+V6PLUS_LIKE_RULES = [{**LAB_RULES[0], "psid_offset": 4}]
+
+
+def mape_path(lab: Lab, work: Path, rules_doc: list[dict[str, object]] | None = None) -> None:
     """Wire the four nodes and start ``mape br`` and ``mape tunnel`` (stats in ``work``)."""
     _wire(lab)
     rules = work / "lab-rules.json"
-    rules.write_text(json.dumps(LAB_RULES))
+    rules.write_text(json.dumps(rules_doc or LAB_RULES))
     lab.run("ce", "ip", "-6", "addr", "add", "2001:db8:100::2/64", "dev", "wan0", "nodad")
     lab.run("ce", "ip", "-6", "route", "add", "default", "via", "2001:db8:100::1")
     lab.run("br", "ip", "-6", "addr", "add", "2001:db8:100::1/64", "dev", "ce0", "nodad")

@@ -35,8 +35,6 @@ mkdir -p /rw/upper /rw/work
 mount -t overlay overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work /root \
     || poweroff -f
 for d in proc sys dev; do mount --rbind /$d /root/$d; done
-mount -t tmpfs tmp /root/tmp
-mount -t tmpfs run /root/run
 mkdir -p /root/lib/modules/{version} /root/mapekit-out
 mount --bind /host{tree}/lib/modules/{version} /root/lib/modules/{version}
 mount -t 9p -o trans=virtio,version=9p2000.L out /root/mapekit-out
