@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -158,3 +159,33 @@ def test_agent_lifecycle(lab: tuple[Lab, Path]) -> None:
     assert "mape0" not in lab_.run("ce", "ip", "link").stdout
     assert "mapekit" not in lab_.run("ce", "nft", "list", "tables").stdout
     assert "/128" not in lab_.run("ce", "ip", "-6", "addr", "show", "dev", "wan0").stdout
+
+
+def test_ra_prefix_metrics_and_the_cli(lab: tuple[Lab, Path]) -> None:
+    """The RA /64 of the WAN address as the prefix; metrics; mape status and mape retry."""
+    lab_, work = lab
+    lab_.run("ce", "ip", "-6", "addr", "add", "2001:db8:12:3400::1/64", "dev", "wan0", "nodad")
+    text = agent_config(work).read_text()
+    text = text.replace('source = "pd"', 'source = "ra"').replace(
+        'metrics = ""', 'metrics = "127.0.0.1:9107"'
+    )
+    config = work / "agent-ra.toml"
+    config.write_text(text)
+    lab_.mape("ce", "agent", "--config", str(config), log=work / "agent-ra.log")
+    wait_for(lambda: established(work), what="the agent (RA prefix)")
+    doc = status(work)
+    assert doc["prefix_source"] == "RA /64"
+    assert doc["mapping"]["end_user_prefix"] == "2001:db8:12:3400::/64"  # type: ignore[index]
+    metrics = lab_.python(
+        "ce",
+        "import urllib.request as u; "
+        "print(u.urlopen('http://127.0.0.1:9107/metrics').read().decode())",
+    )
+    assert "mapekit_agent_established 1" in metrics
+    assert "mapekit_agent_requests_total" in metrics
+    env_main = lab_.run("ce", sys.executable, "-m", "mapekit", "status", "--socket",
+                        str(work / "agent.sock"), "--json")  # fmt: skip
+    assert json.loads(env_main.stdout)["state"] == "established"
+    retried = lab_.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket",
+                       str(work / "agent.sock"), "--json")  # fmt: skip
+    assert json.loads(retried.stdout) == {"ok": True, "command": "retry"}
