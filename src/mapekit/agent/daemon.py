@@ -18,13 +18,13 @@ import random
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from mapekit.agent.config import AgentConfig
 from mapekit.agent.dataplane import DataplaneManager, choose_backend
-from mapekit.agent.prefix import current_prefix
+from mapekit.agent.prefix import current_prefix, source_in_prefix
 from mapekit.client.fetch import ProviderConfig
 from mapekit.client.http import HttpSettings
 from mapekit.client.runner import Runner
@@ -189,6 +189,10 @@ class Agent:
             if self.machine.prefix is not None:
                 self.runner.run(PrefixLost())
             return
+        address = source_in_prefix(prefix, [self.config.lan, self.config.wan])
+        if address != self.runner.config.http.source_address:
+            http = replace(self.runner.config.http, source_address=address)
+            self.runner.config = replace(self.runner.config, http=http)
         if prefix != self.machine.prefix:
             self.runner.run(PrefixChanged(*prefix))
         elif first:

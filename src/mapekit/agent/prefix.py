@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mapekit.agent.config import AgentConfig
-from mapekit.core.addr import mask, parse_end_user_prefix
+from mapekit.core.addr import ipv6_text, mask, parse_end_user_prefix
 from mapekit.core.errors import MapeError
 from mapekit.dataplane.links import global_ipv6
 
@@ -48,3 +48,15 @@ def current_prefix(config: AgentConfig, exclude: set[int]) -> tuple[Prefix | Non
     if config.static_prefix:
         return parse_end_user_prefix(config.static_prefix, "prefix.static"), "static"
     return None, "none"
+
+
+def source_in_prefix(prefix: Prefix, interfaces: list[str | None]) -> str | None:
+    """An address of ``interfaces`` inside the End-user prefix: rule requests must leave
+    from one (the JPNE-style server identifies the subscriber by it; DESIGN.md §3.2)."""
+    for name in interfaces:
+        if not name:
+            continue
+        for address, _ in global_ipv6(name):
+            if address & mask(128, prefix[1]) == prefix[0]:
+                return ipv6_text(address)
+    return None

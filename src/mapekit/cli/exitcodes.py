@@ -25,6 +25,7 @@ EXIT_CODES: Mapping[Category, int] = MappingProxyType(
         Category.UNREACHABLE: 13,
         Category.UNSUPPORTED: 14,
         Category.SYSTEM: 15,
+        Category.DIAGNOSIS: 16,
         Category.INTERNAL: 70,
     }
 )

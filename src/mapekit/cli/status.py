@@ -1,24 +1,22 @@
 """``mape status``: ask the running agent over its socket, else read the state directory.
 
-The agent answers on a Unix stream socket: the client sends one JSON line
-``{"command": "status"}`` and reads one JSON object back (the status object).
+The agent answers on a Unix stream socket (``mapekit.client.control``): one JSON line
+``{"command": "status"}`` out, one JSON object (the status object) back.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import socket
 from pathlib import Path
 
 from mapekit.cli import output
 from mapekit.cli.forget import DEFAULT_STATE_DIR
 from mapekit.cli.statusview import render_event_dicts, render_status
+from mapekit.client.control import ask_agent
 from mapekit.client.state import StateStore
 from mapekit.core.errors import MapeError
 
 DEFAULT_SOCKET = "/run/mapekit/agent.sock"
-MAX_REPLY = 4 * 1024 * 1024
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -27,27 +25,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--state-dir", metavar="DIR", help=f"state directory ({DEFAULT_STATE_DIR})")
     parser.add_argument("--lang", choices=("en", "ja"), default="en")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-
-
-def ask_agent(path: str, command: str, timeout: float = 3.0) -> dict[str, object] | None:
-    """The agent's answer, or None when no agent listens at ``path``."""
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(timeout)
-            conn.connect(path)
-            conn.sendall(json.dumps({"command": command}).encode() + b"\n")
-            data = b""
-            while chunk := conn.recv(65536):
-                data += chunk
-                if len(data) > MAX_REPLY:
-                    return None
-    except OSError:
-        return None
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        return None
-    return doc if isinstance(doc, dict) else None
 
 
 def run(args: argparse.Namespace) -> int:

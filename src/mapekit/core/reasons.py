@@ -38,6 +38,7 @@ class Category(enum.Enum):
     UNREACHABLE = "unreachable"  # no answer: DNS, connection, TLS or timeout
     UNSUPPORTED = "unsupported"  # only mechanisms mapekit does not run are offered
     SYSTEM = "system"  # the host could not be set up (devices, addresses, routes, rules)
+    DIAGNOSIS = "diagnosis"  # the doctor found problems
     INTERNAL = "internal"  # a bug in mapekit
 
 
@@ -501,6 +502,12 @@ _REASONS: tuple[Reason, ...] = (
         "ip6tnl; use the userspace backend).",
         "指定されたデータプレーンはこのホストでは動きません（カーネルに ip6tnl がないなど。"
         "userspace バックエンドを使ってください）。",
+    ),
+    Reason(
+        "doctor.problems",
+        Category.DIAGNOSIS,
+        "The doctor found at least one problem; its findings say what and how to fix it.",
+        "診断で問題が見つかりました。内容と対処は各項目を参照してください。",
     ),
     # --- data plane --------------------------------------------------------------------
     Reason(

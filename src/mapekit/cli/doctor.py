@@ -1,0 +1,70 @@
+"""``mape doctor``: run ordered checks on a live CE and name the cause in plain words."""
+
+from __future__ import annotations
+
+import argparse
+
+from mapekit.agent.config import load_config
+from mapekit.agent.daemon import provider_config
+from mapekit.agent.prefix import current_prefix, source_in_prefix
+from mapekit.cli import output
+from mapekit.core.errors import MapeError
+from mapekit.core.tables import builtin_rules, load_rule_file
+from mapekit.diag.checks import Finding, Severity, cause, diagnose
+from mapekit.diag.gather import gather
+
+DEFAULT_CONFIG = "/etc/mapekit/agent.toml"
+MARKS = {Severity.OK: "ok  ", Severity.INFO: "info", Severity.WARNING: "WARN",
+         Severity.ERROR: "FAIL"}  # fmt: skip
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help=f"agent TOML ({DEFAULT_CONFIG})")
+    parser.add_argument("--lang", choices=("en", "ja"), default="en")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config or DEFAULT_CONFIG)
+    prefix, source = current_prefix(config, set())
+    fallback = load_rule_file(config.rules_file) if config.rules_file else builtin_rules()
+    where = f"rule file {config.rules_file}" if config.rules_file else "built-in operator table"
+    facts = gather(
+        wan=config.wan,
+        prefix=prefix,
+        prefix_source=source,
+        provider=provider_config(config),
+        hgw_url=config.hgw_url,
+        tunnel=config.tunnel,
+        fallback=fallback,
+        fallback_source=where,
+        source_address=source_in_prefix(prefix, [config.lan, config.wan]) if prefix else None,
+    )
+    findings = diagnose(facts)
+    named = cause(findings)
+    problems = any(f.severity is Severity.ERROR for f in findings)
+    if args.json:
+        output.emit_json(
+            {
+                "findings": [f.to_dict(args.lang) for f in findings],
+                "cause": None if named is None else named.to_dict(args.lang),
+                "mapping": None if facts.mapping is None else facts.mapping.to_dict(),
+                "fallback": None if facts.fallback is None else facts.fallback.to_dict(),
+            }
+        )
+    else:
+        output.emit(render(findings, named, args.lang))
+    if not problems:
+        return output.OK
+    return output.exit_code(MapeError("doctor.problems", "problems found").reason.category)
+
+
+def render(findings: list[Finding], named: Finding | None, lang: str) -> str:
+    lines = [f"[{MARKS[f.severity]}] {f.code:20} {f.evidence}" for f in findings]
+    if named is not None:
+        lines += ["", ("Cause: " if lang == "en" else "原因: ") + named.explanation.get(lang)]
+        if named.fix is not None:
+            lines.append(("Fix: " if lang == "en" else "対処: ") + named.fix.get(lang))
+    else:
+        lines += ["", "No problem found." if lang == "en" else "問題は見つかりませんでした。"]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Diagnosis: gather facts about a CE, run ordered checks, name the cause."""

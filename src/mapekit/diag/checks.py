@@ -1,0 +1,577 @@
+"""The doctor's checks, pure: facts in, findings out, each naming a cause in plain words.
+
+Every finding is {code, severity, evidence, explanation, fix}; explanations and fixes come
+in English and Japanese. The checks run in order, from the WAN address to the NAT ruleset,
+and each reads only the facts gathered for it (``mapekit.diag.gather``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mapekit.core.mapping import Mapping
+
+
+class Severity(enum.Enum):
+    OK = "ok"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Text:
+    en: str
+    ja: str
+
+    def get(self, lang: str) -> str:
+        return self.ja if lang == "ja" else self.en
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: Severity
+    evidence: str
+    explanation: Text
+    fix: Text | None = None
+
+    def to_dict(self, lang: str = "en") -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "evidence": self.evidence,
+            "explanation": self.explanation.get(lang),
+            "fix": None if self.fix is None else self.fix.get(lang),
+        }
+
+
+@dataclass
+class Facts:
+    """What the doctor found out; None means "not known" (the check says so)."""
+
+    wan: str | None = None
+    wan_addresses: list[str] | None = None
+    prefix: str | None = None
+    prefix_source: str | None = None
+    hgw: str | None = None  # none | off | on
+    hgw_how: str | None = None
+    rule_host: str | None = None
+    resolves: bool | None = None
+    reachable: bool | None = None
+    outcome: str | None = None  # the rule fetch, as mape provision classifies it
+    reason_code: str | None = None
+    error_message: str | None = None
+    error_field: str | None = None
+    mapping: Mapping | None = None
+    fallback: Mapping | None = None  # what the static table would give for the prefix
+    fallback_source: str | None = None
+    tunnel_up: bool | None = None
+    tunnel_mtu: int | None = None
+    br_reachable: bool | None = None
+    nat_ranges: list[tuple[int, int]] | None = None  # what the loaded ruleset NATs into
+    mss_clamp: bool | None = None
+    port_use: dict[str, object] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+Check = Callable[[Facts], list[Finding]]
+
+
+def _unknown(code: str, what: str) -> list[Finding]:
+    return [
+        Finding(
+            code,
+            Severity.INFO,
+            "not checked",
+            Text(f"{what} could not be checked.", f"{what}を確認できませんでした。"),
+        )
+    ]
+
+
+def check_wan(facts: Facts) -> list[Finding]:
+    if facts.wan_addresses is None:
+        return _unknown("wan.address", "The WAN address")
+    if not facts.wan_addresses and facts.prefix_source != "DHCPv6-PD":
+        return [
+            Finding(
+                "wan.address",
+                Severity.ERROR,
+                f"{facts.wan}: no global IPv6 address",
+                Text(
+                    "The WAN interface has no global IPv6 address: the line gives no router "
+                    "advertisement, or the interface is down.",
+                    "WAN インターフェースにグローバル IPv6"
+                    " アドレスがありません。RA が届いていないか、"
+                    "インターフェースが停止しています。",
+                ),
+                Text(
+                    "Check the cable and that IPv6 (IPoE) is enabled on the line.",
+                    "ケーブルと回線の IPv6（IPoE）が有効かを確認してください。",
+                ),
+            )
+        ]
+    return [
+        Finding(
+            "wan.address",
+            Severity.OK,
+            ", ".join(facts.wan_addresses) or "PD only",
+            Text("The WAN has IPv6.", "WAN に IPv6 があります。"),
+        )
+    ]
+
+
+def check_prefix(facts: Facts) -> list[Finding]:
+    if facts.prefix is None:
+        return [
+            Finding(
+                "prefix.none",
+                Severity.ERROR,
+                "no End-user prefix",
+                Text(
+                    "No IPv6 prefix: neither a delegated prefix (DHCPv6-PD) nor a router "
+                    "advertisement gave one.",
+                    "IPv6 プレフィックスがありません（DHCPv6-PD も RA もありません）。",
+                ),
+                Text(
+                    "Check the DHCPv6 client (its hook writes the delegated prefix) and the line.",
+                    "DHCPv6 クライアント（委譲プレフィック"
+                    "スを書き出すフック）と回線を確認してください。",
+                ),
+            )
+        ]
+    return [
+        Finding(
+            "prefix.ok",
+            Severity.OK,
+            f"{facts.prefix} ({facts.prefix_source})",
+            Text("The End-user prefix is known.", "エンドユーザープレフィックスがあります。"),
+        )
+    ]
+
+
+def check_hgw(facts: Facts) -> list[Finding]:
+    if facts.hgw is None:
+        return _unknown("hgw", "The home gateway")
+    if facts.hgw == "on":
+        return [
+            Finding(
+                "hgw.active",
+                Severity.WARNING,
+                facts.hgw_how or "HGW reports MAP-E ON",
+                Text(
+                    "A home gateway (HGW) in front of this router runs MAP-E itself, so this "
+                    "router stands down; IPv4 goes through the HGW.",
+                    "このルーターの手前のホームゲートウェイ（HGW）自身が MAP-E を動かしているため、"
+                    "このルーターは MAP-E を止めています。IPv4 は HGW 経由です。",
+                ),
+                Text(
+                    "To run MAP-E here, turn it off on the HGW (or connect this router directly "
+                    "to the ONU).",
+                    "このルーターで MAP-E を動かすには、HGW の"
+                    " MAP-E を止める（または ONU に直結する）"
+                    "必要があります。",
+                ),
+            )
+        ]
+    detail = "no HGW" if facts.hgw == "none" else "an HGW without MAP-E"
+    return [
+        Finding(
+            "hgw",
+            Severity.OK,
+            facts.hgw_how or detail,
+            Text(f"Home gateway: {detail}.", f"ホームゲートウェイ: {detail}。"),
+        )
+    ]
+
+
+def check_server(facts: Facts) -> list[Finding]:
+    if facts.rule_host is None:
+        return []
+    if facts.resolves is False:
+        return [
+            Finding(
+                "server.dns",
+                Severity.ERROR,
+                f"{facts.rule_host} does not resolve",
+                Text(
+                    "The rule server's name does not resolve.", "ルールサーバー名を解決できません。"
+                ),
+                Text(
+                    "Check the DNS servers the line gives (or the one configured).",
+                    "回線から配布される（または設定した）DNS サーバーを確認してください。",
+                ),
+            )
+        ]
+    if facts.reachable is False:
+        return [
+            Finding(
+                "server.unreachable",
+                Severity.ERROR,
+                f"no connection to {facts.rule_host}",
+                Text(
+                    "The rule server cannot be reached over IPv6.",
+                    "ルールサーバーに IPv6 で接続できません。",
+                ),
+                Text(
+                    "Check the IPv6 default route and any firewall on the WAN.",
+                    "IPv6 の既定経路と WAN 側のファイアウォールを確認してください。",
+                ),
+            )
+        ]
+    if facts.resolves is None:
+        return []
+    return [
+        Finding(
+            "server.reachable",
+            Severity.OK,
+            facts.rule_host,
+            Text("The rule server resolves and answers.", "ルールサーバーに到達できます。"),
+        )
+    ]
+
+
+def _fallback_text(facts: Facts) -> tuple[str, str]:
+    m = facts.fallback
+    if m is None:
+        return "", ""
+    first, last = next(iter(m.port_set.ranges()))
+    en = (
+        f" Meanwhile the {facts.fallback_source} gives for your prefix: IPv4 "
+        f"{m.ipv4_text}, PSID {m.psid}, {m.port_set.count} ports ({first}-{last}, …), "
+        f"BR {m.rule.br}; a static setup with these values can work until the operator "
+        "changes the target (mape tunnel / mape export)."
+    )
+    ja = (
+        f" それまでの間、{facts.fallback_source}ではこのプレフィックスは IPv4 {m.ipv4_text}、"
+        f"PSID {m.psid}、{m.port_set.count} ポート、BR {m.rule.br} になります。"
+        "この値による静的設定（mape tunnel / mape export）で接続できる場合があります。"
+    )
+    return en, ja
+
+
+def check_rules(facts: Facts) -> list[Finding]:
+    outcome = facts.outcome
+    if outcome is None:
+        return _unknown("rules", "The rule fetch")
+    evidence = f"{facts.reason_code}: {facts.error_message}" if facts.reason_code else "rules"
+    if outcome == "established":
+        return [
+            Finding(
+                "rules.ok",
+                Severity.OK,
+                "rules delivered",
+                Text(
+                    "The operator delivers MAP-E rules to this router.",
+                    "事業者はこのルーターに MAP-E ルールを配信しています。",
+                ),
+            )
+        ]
+    if outcome == "blank":
+        extra_en, extra_ja = _fallback_text(facts)
+        return [
+            Finding(
+                "rules.blank",
+                Severity.ERROR,
+                evidence,
+                Text(
+                    "The operator is delivering the MAP-E rules to the home gateway (HGW), not "
+                    "to this router: the rule server answers this router with an empty rule "
+                    "set, because the subscriber's deployment target is the HGW." + extra_en,
+                    "事業者は MAP-E ルールをこのルーターではなくホームゲートウェイ（HGW）に配信して"
+                    "います。契約の配信先が HGW になってい"
+                    "るため、ルールサーバーはこのルーターに空の"
+                    "ルールを返しています。" + extra_ja,
+                ),
+                Text(
+                    "Ask the operator (or your ISP) to switch the deployment target to your own "
+                    "router, or cancel the HGW rental, which switches it. Note that the HGW also "
+                    "carries the telephone service (ひかり電話): without it the phone needs its "
+                    "own adapter, e.g. a VoIP router fed IPv4 through a bridge. The router then "
+                    "gets the rules at its next attempt, or at once with `mape retry`.",
+                    "事業者（またはプロバイダ）に配信先を自前ルーターへ切り替えるよう依頼するか、"
+                    "HGW のレンタルを解約してください（解約で"
+                    "切り替わります）。ただし HGW はひかり電話"
+                    "も担っているため、解約すると電話には別のアダプ"
+                    "ター（ブリッジで IPv4 を渡す VoIP "
+                    "ルーターなど）が必要です。切り替え後は次回の取"
+                    "得時、または `mape retry` で直ちに"
+                    "ルールを受け取れます。",
+                ),
+            )
+        ]
+    fixes = {
+        "forbidden": (
+            "The request did not come from an address inside the subscriber's "
+            "prefix: set the WAN address (--wan-address / prefix source).",
+            "要求元が契約プレフィックス内のアドレスではありません。WAN アドレスの設定を確認"
+            "してください。",
+        ),
+        "server_error": (
+            "Wait and retry; if it persists, the manufacturer code may be retired "
+            "or unknown to the operator.",
+            "時間をおいて再試行してください。続く場合はメーカーコードが廃止・未登録の"
+            "可能性があります。",
+        ),
+        "invalid": (
+            "The rule server sent something unusable; the saved rules stay in use. "
+            "Report it to the operator with the evidence.",
+            "ルールサーバーの応答が不正です。保存済みルールを使い続けます。証拠を添えて事業者に"
+            "報告してください。",
+        ),
+        "unreachable": (
+            "Check DNS, the IPv6 route and TLS (add the right CA with --ca-file).",
+            "DNS・IPv6 経路・TLS（--ca-file で正しい CA を追加）を確認してください。",
+        ),
+    }
+    fix_en, fix_ja = fixes.get(outcome, ("See the evidence.", "証拠を確認してください。"))
+    return [
+        Finding(
+            f"rules.{outcome}",
+            Severity.ERROR,
+            evidence,
+            Text(
+                f"The rule fetch failed ({outcome}).", f"ルールの取得に失敗しました（{outcome}）。"
+            ),
+            Text(fix_en, fix_ja),
+        )
+    ]
+
+
+def check_mapping(facts: Facts) -> list[Finding]:
+    m = facts.mapping
+    if m is None:
+        return []
+    found = [
+        Finding(
+            "bmr.match",
+            Severity.OK,
+            f"{m.rule.ipv6_prefix} → {m.ipv4_text} PSID {m.psid}",
+            Text("A rule covers the prefix.", "ルールがプレフィックスを含みます。"),
+        )
+    ]
+    found.append(
+        Finding(
+            "iid",
+            Severity.INFO,
+            m.iid.value,
+            Text(
+                f"The CE address uses the {m.iid.value} interface id.",
+                f"CE アドレスは {m.iid.value} 形式のインターフェース ID です。",
+            ),
+        )
+    )
+    found += [
+        Finding(
+            "prefix.extra_bits",
+            Severity.WARNING,
+            w.message,
+            Text(
+                w.message, "EA ビットの後ろに 0 でないビットがあり、BR が導くアドレスと異なります。"
+            ),
+            Text(
+                "Use the /n+o prefix (zero the bits after the EA bits).",
+                "EA ビット以降を 0 にしたプレフィックスを使ってください。",
+            ),
+        )
+        for w in m.warnings
+    ]
+    return found
+
+
+def check_tunnel(facts: Facts) -> list[Finding]:
+    if facts.mapping is None or facts.tunnel_up is None:
+        return []
+    if not facts.tunnel_up:
+        return [
+            Finding(
+                "tunnel.down",
+                Severity.ERROR,
+                "no tunnel device",
+                Text("The MAP-E tunnel is not up.", "MAP-E トンネルが動いていません。"),
+                Text(
+                    "Start the agent (mape agent) or mape tunnel.",
+                    "mape agent または mape tunnel を起動してください。",
+                ),
+            )
+        ]
+    found = [
+        Finding(
+            "tunnel.up",
+            Severity.OK,
+            f"MTU {facts.tunnel_mtu}",
+            Text("The tunnel is up.", "トンネルは動作しています。"),
+        )
+    ]
+    if facts.br_reachable is False:
+        found.append(
+            Finding(
+                "br.unreachable",
+                Severity.ERROR,
+                str(facts.mapping.rule.br),
+                Text("The BR does not answer.", "BR が応答しません。"),
+                Text("Check the IPv6 route to the BR.", "BR への IPv6 経路を確認してください。"),
+            )
+        )
+    if facts.tunnel_mtu is not None and facts.tunnel_mtu > 1460:
+        found.append(
+            Finding(
+                "mtu.high",
+                Severity.WARNING,
+                f"MTU {facts.tunnel_mtu}",
+                Text(
+                    "The tunnel MTU is above 1460; large packets may be lost.",
+                    "トンネル MTU が 1460 を超えています。",
+                ),
+                Text("Set the tunnel MTU to 1460.", "MTU を 1460 にしてください。"),
+            )
+        )
+    if facts.mss_clamp is False:
+        found.append(
+            Finding(
+                "mss.missing",
+                Severity.WARNING,
+                "no MSS clamping",
+                Text(
+                    "TCP MSS is not clamped; some sites will stall.",
+                    "TCP MSS が調整されていません。",
+                ),
+                Text("Load mapekit's ruleset.", "mapekit のルールセットを読み込んでください。"),
+            )
+        )
+    return found
+
+
+def check_nat(facts: Facts) -> list[Finding]:
+    m = facts.mapping
+    if m is None or facts.nat_ranges is None:
+        return []
+    want = (
+        {p for a, b in m.port_set.ranges() for p in range(a, b + 1)}
+        if (m.port_set.restricted)
+        else set()
+    )
+    have = {p for a, b in facts.nat_ranges for p in range(a, b + 1)}
+    if want and not have:
+        return [
+            Finding(
+                "nat.missing",
+                Severity.ERROR,
+                "no NAT into the port set",
+                Text("Nothing NATs into the port set.", "ポートセットへの NAT がありません。"),
+                Text(
+                    "Load the ruleset of `mape plan --nft`.",
+                    "`mape plan --nft` のルールセットを読み込んでください。",
+                ),
+            )
+        ]
+    outside = have - want if want else set()
+    if outside:
+        return [
+            Finding(
+                "nat.outside",
+                Severity.ERROR,
+                f"{len(outside)} ports outside the set",
+                Text(
+                    "The NAT uses ports of other CEs: their traffic and yours will clash.",
+                    "NAT が他の CE のポートを使っています。",
+                ),
+                Text(
+                    "Regenerate the ruleset from the current mapping.",
+                    "現在のマッピングからルールセットを作り直してください。",
+                ),
+            )
+        ]
+    if len(have) < len(want) / 2:
+        return [
+            Finding(
+                "nat.partial",
+                Severity.WARNING,
+                f"{len(have)} of {len(want)} ports",
+                Text(
+                    "The NAT uses only part of the port set (the common 'first block "
+                    "only' setup): many connections to one site will fail.",
+                    "NAT がポートセットの一部（先頭ブロックのみなど）しか使っていません。",
+                ),
+                Text(
+                    "Use mapekit's ruleset (every block, numgen map).",
+                    "mapekit のルールセット（全ブロック）を使ってください。",
+                ),
+            )
+        ]
+    return [
+        Finding(
+            "nat.ok",
+            Severity.OK,
+            f"{len(have)} ports",
+            Text("The NAT covers the port set.", "NAT はポートセット全体を使っています。"),
+        )
+    ]
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def check_ports(facts: Facts) -> list[Finding]:
+    use = facts.port_use
+    if not use:
+        return []
+    failed = _int(use.get("insert_failed"))
+    raw_blocks = use.get("per_block")
+    blocks = [_int(b) for b in raw_blocks] if isinstance(raw_blocks, list) else []
+    size = _int(use.get("block_size"))
+    full = sum(1 for b in blocks if size and b >= size)
+    evidence = f"{full} full blocks, {failed} NAT failures"
+    if failed or full:
+        return [
+            Finding(
+                "ports.exhausted",
+                Severity.WARNING,
+                evidence,
+                Text(
+                    "The port set is (nearly) exhausted: new connections fail.",
+                    "ポートが枯渇しかけています。新しい接続が失敗します。",
+                ),
+                Text(
+                    "Close idle connections; lower conntrack TIME_WAIT.",
+                    "不要な接続を閉じ、conntrack の TIME_WAIT を短くしてください。",
+                ),
+            )
+        ]
+    return [
+        Finding(
+            "ports.ok",
+            Severity.OK,
+            evidence,
+            Text("Ports are available.", "ポートに余裕があります。"),
+        )
+    ]
+
+
+CHECKS: tuple[Check, ...] = (
+    check_wan,
+    check_prefix,
+    check_hgw,
+    check_server,
+    check_rules,
+    check_mapping,
+    check_tunnel,
+    check_nat,
+    check_ports,
+)
+
+
+def diagnose(facts: Facts) -> list[Finding]:
+    return [finding for check in CHECKS for finding in check(facts)]
+
+
+def cause(findings: list[Finding]) -> Finding | None:
+    """The first error, else the first warning: what the doctor names as the cause."""
+    for severity in (Severity.ERROR, Severity.WARNING):
+        for finding in findings:
+            if finding.severity is severity:
+                return finding
+    return None

@@ -1,0 +1,156 @@
+"""Gather the doctor's facts from a live CE: its agent's status, its interfaces, and probes
+(the HGW check, the rule server's name and port, one rule fetch, the BR, the ruleset).
+
+Nothing here changes the system: the rule fetch sends no report, and the probes only read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import struct
+import time
+from dataclasses import replace
+from urllib.parse import urlsplit
+
+from mapekit.client.fetch import ProviderConfig, fetch
+from mapekit.client.hgw import check_hgw
+from mapekit.core.addr import ipv6_text
+from mapekit.core.errors import MapeError
+from mapekit.core.mapping import Mapping
+from mapekit.core.ruleset import RuleSet
+from mapekit.dataplane import nft
+from mapekit.dataplane.conntrack import port_use
+from mapekit.dataplane.links import global_ipv6, link_mtu
+from mapekit.diag.checks import Facts
+from mapekit.provision.model import BlankAnswer, RuleDelivery, Unsupported
+from mapekit.provision.validate import select_mapping
+
+NAT_RANGE = re.compile(r"(\d+\.\d+\.\d+\.\d+) \. (\d+)-(\d+)")
+
+
+def probe_server(url: str, timeout: float = 3.0) -> tuple[bool, bool]:
+    """(name resolves, TCP connects) for the rule server of ``url``."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(host, port, socket.AF_INET6, socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return False, False
+    for family, kind, proto, _, address in infos:
+        with contextlib.suppress(OSError), socket.socket(family, kind, proto) as conn:
+            conn.settimeout(timeout)
+            conn.connect(address)
+            return True, True
+    return True, False
+
+
+def ping6(address: str, timeout: float = 2.0) -> bool | None:
+    """One ICMPv6 echo (root); None when it cannot be tried."""
+    try:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    except OSError:
+        return None
+    with sock:
+        sock.settimeout(timeout)
+        ident = int(time.monotonic() * 1000) & 0xFFFF
+        try:
+            sock.sendto(struct.pack("!BBHHH", 128, 0, 0, ident, 1) + b"mapekit", (address, 0))
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                data, _ = sock.recvfrom(2048)
+                if len(data) >= 8 and data[0] == 129 and struct.unpack("!H", data[4:6])[0] == ident:
+                    return True
+        except OSError:
+            return False
+    return False
+
+
+def fetch_once(
+    config: ProviderConfig, prefix: tuple[int, int], facts: Facts, fallback: RuleSet | None
+) -> None:
+    """One rule request (no report), classified as ``mape provision`` would."""
+    try:
+        result = fetch(config, prefix)
+    except MapeError as exc:
+        facts.outcome = exc.reason.category.value
+        facts.reason_code, facts.error_message, facts.error_field = (
+            exc.reason_code, exc.message, exc.field,
+        )  # fmt: skip
+    else:
+        if isinstance(result, BlankAnswer):
+            facts.outcome, facts.reason_code, facts.error_message = (
+                "blank", result.reason_code, result.detail,
+            )  # fmt: skip
+        elif isinstance(result, Unsupported):
+            facts.outcome, facts.reason_code, facts.error_message = (
+                "unsupported", "hb46pp.unsupported", result.detail,
+            )  # fmt: skip
+        elif isinstance(result, RuleDelivery):
+            try:
+                facts.mapping = select_mapping(result, *prefix)
+                facts.outcome = "established"
+            except MapeError as exc:
+                facts.outcome, facts.reason_code, facts.error_message = (
+                    "invalid", exc.reason_code, exc.message,
+                )  # fmt: skip
+    if facts.outcome != "established" and fallback is not None:
+        with contextlib.suppress(MapeError):
+            facts.fallback = fallback.map(*prefix)
+
+
+def probe_dataplane(facts: Facts, tunnel: str, mapping: Mapping | None) -> None:
+    try:
+        facts.tunnel_mtu = link_mtu(tunnel)
+        facts.tunnel_up = True
+    except MapeError:
+        facts.tunnel_up = False
+    if mapping is None:
+        return
+    try:
+        ruleset = nft.list_table()
+    except MapeError:
+        ruleset = ""
+    facts.nat_ranges = [
+        (int(a), int(b)) for ip, a, b in NAT_RANGE.findall(ruleset) if ip == mapping.ipv4_text
+    ]
+    if mapping.port_set.restricted is False and mapping.ipv4_text in ruleset:
+        facts.nat_ranges = [(0, 65535)]
+    facts.mss_clamp = "maxseg size set rt mtu" in ruleset if ruleset else False
+    if facts.tunnel_up and mapping.rule.br is not None:
+        facts.br_reachable = ping6(str(mapping.rule.br))
+    use = port_use(mapping.ipv4_text, mapping.port_set)
+    facts.port_use = None if use is None else use.to_dict()
+
+
+def gather(
+    *,
+    wan: str | None,
+    prefix: tuple[int, int] | None,
+    prefix_source: str | None,
+    provider: ProviderConfig | None,
+    hgw_url: str | None,
+    tunnel: str,
+    fallback: RuleSet | None,
+    fallback_source: str,
+    source_address: str | None = None,
+) -> Facts:
+    facts = Facts(wan=wan, prefix_source=prefix_source, fallback_source=fallback_source)
+    if wan is not None:
+        facts.wan_addresses = [f"{ipv6_text(a)}/{n}" for a, n in global_ipv6(wan)]
+    if prefix is not None:
+        facts.prefix = f"{ipv6_text(prefix[0])}/{prefix[1]}"
+    if hgw_url:
+        report, facts.hgw_how = check_hgw(hgw_url)
+        facts.hgw = report.state.value
+    if provider is not None and prefix is not None:
+        if provider.url:
+            facts.rule_host = urlsplit(provider.url).hostname
+            facts.resolves, facts.reachable = probe_server(provider.url)
+        if source_address:
+            provider = replace(provider, http=replace(provider.http, source_address=source_address))
+        fetch_once(provider, prefix, facts, fallback)
+    probe_dataplane(facts, tunnel, facts.mapping)
+    return facts
