@@ -86,7 +86,7 @@ def lab(tmp_path: Path) -> Iterator[tuple[Lab, Path]]:
         ]:
             lab.run(node, *args)
         lab.mape("br", "br", "--rules", str(tmp_path / "rules.json"), "--device", "ce0",
-                 log=tmp_path / "br.log")  # fmt: skip
+                 "--stats", str(tmp_path / "br.json"), log=tmp_path / "br.log")  # fmt: skip
         lab.start("inet", "python3", "-c", SERVER)
         yield lab, tmp_path
 

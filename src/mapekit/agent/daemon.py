@@ -107,6 +107,7 @@ class Agent:
             saved=saved,
         )
         state = Path(config.state_dir)
+        state.mkdir(parents=True, exist_ok=True)
         self.dataplane = DataplaneManager(
             config, state / "dataplane.json", state / "applied.json", self.backend
         )

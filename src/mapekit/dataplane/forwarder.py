@@ -145,7 +145,10 @@ class Forwarder:
         try:
             while not self.stop.is_set():
                 for key, _ in selector.select(timeout=0.5):
-                    key.data()
+                    try:
+                        key.data()
+                    except Exception:  # one bad packet must not stop the tunnel
+                        self.stats.add("forwarder_errors")
                 if self.stats_path is not None and self.clock() - last_dump >= 1.0:
                     self.dump_stats()
                     last_dump = self.clock()
@@ -155,10 +158,15 @@ class Forwarder:
                 self.dump_stats()
 
     def dump_stats(self) -> None:
+        """Write the counters (atomically); a failure to write never stops forwarding."""
         assert self.stats_path is not None
         tmp = self.stats_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.stats.to_dict()))
-        os.replace(tmp, self.stats_path)
+        try:
+            self.stats_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(self.stats.to_dict()))
+            os.replace(tmp, self.stats_path)
+        except OSError:
+            self.stats.add("stats_write_failed")
 
     # --- directions -----------------------------------------------------------------
 
