@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "router configuration for a mapping (OpenWrt, Linux, NEC IX, Yamaha RTX, …)",
     ),
     "ports": ("ports", "the usable ports of a mapping, and checks for port forwards"),
-    "tunnel": ("tunnel", "run the userspace CE data plane of a mapping (TUN + nftables)"),
+    "tunnel": ("tunnel", "run the CE data plane of a mapping (kernel ip6tnl or userspace TUN)"),
     "br": ("br", "run a userspace MAP-E border relay"),
     "provision": ("provision", "check for an HGW, fetch, validate and report MAP-E rules"),
     "doctor": ("doctor", "diagnose a CE and name the cause of a failure in plain words"),
