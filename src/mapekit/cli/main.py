@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "server": ("server", "run the rule server, or administer its database"),
     "forget": ("forget", "erase the saved rules of the state directory"),
     "states": ("states", "print the CE state diagram (Mermaid), generated from its table"),
+    "lab": ("lab", "replay the story in network namespaces (mape lab demo)"),
     "hgw-emulator": ("hgw_emulator", "emulate an NTT home gateway's MAP-E check (port 8888)"),
 }
 
