@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mapekit.client.control import ask_agent
+from mapekit.agent.control import ask_agent
 from mapekit.lab.topology import LAB_RULES
 from tests.netns import Lab, needs_root, wait_for
 

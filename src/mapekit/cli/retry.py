@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from mapekit.agent.control import ask_agent
 from mapekit.cli import output
 from mapekit.cli.status import DEFAULT_SOCKET
-from mapekit.client.control import ask_agent
 from mapekit.core.errors import MapeError
 
 

@@ -1,6 +1,6 @@
 """``mape status``: ask the running agent over its socket, else read the state directory.
 
-The agent answers on a Unix stream socket (``mapekit.client.control``): one JSON line
+The agent answers on a Unix stream socket (``mapekit.agent.control``): one JSON line
 ``{"command": "status"}`` out, one JSON object (the status object) back.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mapekit.agent.control import ask_agent
 from mapekit.cli import output
 from mapekit.cli.forget import DEFAULT_STATE_DIR
 from mapekit.cli.statusview import render_event_dicts, render_status
-from mapekit.client.control import ask_agent
 from mapekit.client.state import StateStore
 from mapekit.core.errors import MapeError
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mapekit.client.control import ask_agent
+from mapekit.agent.control import ask_agent
 from mapekit.lab.netns import Lab, wait_for
 from mapekit.lab.topology import LAB_RULES
 

@@ -1,4 +1,4 @@
-"""The agent's control socket, client side: one JSON line out, one JSON object back."""
+"""The agent's control socket, asking side: one JSON line out, one JSON object back."""
 
 from __future__ import annotations
 
