@@ -1,0 +1,163 @@
+"""Lab benchmark: convergence and port-set capacity, the way users meet them.
+
+    bash bench/lab.sh [--fresh 60]
+
+Convergence (deliberate timers excluded): prefix available → first page through MAP-E;
+target switched → page (with ``mape retry``); the HGW check concluding "no HGW" on a line
+without one. Capacity: from ``lan`` to one ``inet`` address and port, (a) connections
+opened one by one until the first failure, (b) H held (120, 200, 230 of 240) then 60
+short-lived ones, counting failures and connections slower than 0.5 s — for mapekit's
+ruleset and, in the same run, for a ruleset that NATs into the first port block only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mapekit.core.addr import parse_end_user_prefix
+from mapekit.core.tables import load_rule_file
+from mapekit.dataplane.nftables import render
+from mapekit.dataplane.plan import make_plan
+from mapekit.lab.netns import Lab, available, wait_for
+from mapekit.lab.story import FETCH, PREFIX, agent_config, build
+from mapekit.lab.topology import V6PLUS_LIKE_RULES, mape_path
+
+HOLD_SERVER = """
+import socket, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("198.51.100.7", 8080)); s.listen(1024)
+def serve(c):
+    try:
+        while c.recv(100):
+            pass
+    finally:
+        c.close()
+while True:
+    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+"""
+CAPACITY = """
+import json, socket, sys, time
+mode, n, fresh = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+keep = []
+def connect():
+    return socket.create_connection(("198.51.100.7", 8080), timeout=2)
+if mode == "until":
+    while len(keep) < 2000:
+        try:
+            keep.append(connect())
+        except OSError:
+            break
+    print(json.dumps({"opened": len(keep)})); sys.exit()
+for _ in range(n):
+    keep.append(connect())
+failed = slow = 0
+for _ in range(fresh):
+    start = time.monotonic()
+    try:
+        connect().close()
+    except OSError:
+        failed += 1; continue
+    slow += time.monotonic() - start > 0.5
+print(json.dumps({"held": n, "failed": failed, "slow": slow}))
+"""
+
+
+def page(lab: Lab) -> bool:
+    try:
+        return bool(lab.python("lan", FETCH, timeout=10).strip())
+    except RuntimeError:
+        return False
+
+
+def convergence(work: Path) -> dict[str, float]:
+    work.mkdir(parents=True, exist_ok=True)
+    out: dict[str, float] = {}
+    with Lab() as lab:
+        db = build(lab, work)
+        mape = [sys.executable, "-m", "mapekit", "server", "--db", db]
+        lab.run("isp", *mape, "subscriber", "set-target", "--prefix", PREFIX, "router")
+        (work / "pd").unlink()
+        config = agent_config(work)
+        lab.mape("ce", "agent", "--config", str(config), log=work / "agent.log")
+        time.sleep(1.0)
+        start = time.monotonic()
+        (work / "pd").write_text(PREFIX + "\n")  # the prefix arrives
+        wait_for(lambda: page(lab), timeout=60, what="the first page")
+        out["prefix_to_first_page_s"] = time.monotonic() - start
+        lab.run("isp", *mape, "subscriber", "set-target", "--prefix", PREFIX, "hgw")
+        sock = str(work / "agent.sock")
+        lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", sock)
+        wait_for(lambda: not page(lab), timeout=60, what="the CE to stand down")
+        start = time.monotonic()
+        lab.run("isp", *mape, "subscriber", "set-target", "--prefix", PREFIX, "router")
+        lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", sock)
+        wait_for(lambda: page(lab), timeout=60, what="traffic after the switch")
+        out["switch_to_page_s"] = time.monotonic() - start
+        check = ("import time; from mapekit.client.hgw import check_hgw; t=time.monotonic(); "
+                 "check_hgw('http://ntt.setup:8888/enabler.ipv4/check'); "
+                 "print(time.monotonic()-t)")  # fmt: skip
+        out["no_hgw_check_s"] = float(lab.python("ce", check).strip())
+    return out
+
+
+def capacity(work: Path, fresh: int, first_block_only: bool) -> dict[str, object]:
+    work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, object] = {}
+    with Lab() as lab:
+        mape_path(lab, work, V6PLUS_LIKE_RULES)
+        if first_block_only:
+            rules = load_rule_file(work / "lab-rules.json")
+            plan = make_plan(rules.map(*parse_end_user_prefix("2001:db8:12:3400::/56")), "wan0",
+                             lan="lan0", rules=rules)  # fmt: skip
+            narrow = dataclasses.replace(plan, pool=plan.pool[:1])
+            (work / "first.nft").write_text(render(narrow))
+            lab.run("ce", "nft", "-f", str(work / "first.nft"))
+        lab.start("inet", sys.executable, "-c", HOLD_SERVER)
+        wait_for(lambda: "8080" in lab.run("inet", "ss", "-ltn").stdout, what="server")
+        results["until_failure"] = json.loads(lab.python("lan", CAPACITY, "until", "0", "0",
+                                                          timeout=300))["opened"]  # fmt: skip
+    for held in (120, 200, 230):
+        if first_block_only:  # 16 ports in all: it cannot even hold 120 connections
+            results[f"held_{held}"] = {"held": "impossible: the first block has 16 ports"}
+            continue
+        with Lab() as lab:
+            mape_path(lab, work, V6PLUS_LIKE_RULES)
+            lab.start("inet", sys.executable, "-c", HOLD_SERVER)
+            wait_for(lambda: "8080" in lab.run("inet", "ss", "-ltn").stdout, what="server")
+            try:
+                results[f"held_{held}"] = json.loads(
+                    lab.python("lan", CAPACITY, "hold", str(held), str(fresh), timeout=600)
+                )
+            except RuntimeError as exc:
+                results[f"held_{held}"] = {"error": str(exc)[-120:]}
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--fresh", type=int, default=60)
+    args = parser.parse_args()
+    why = available()
+    if why:
+        raise SystemExit(f"bench_lab: {why}")
+    work = Path(tempfile.mkdtemp(prefix="mapekit-benchlab-"))
+    conv = convergence(work / "conv")
+    print("convergence (deliberate timers excluded):")
+    for key, value in conv.items():
+        print(f"  {key:26} {value:6.2f} s   (aim <= 2 s)")
+    for name, first in (("mapekit ruleset (all 15 blocks)", False),
+                        ("first block only (common setup)", True)):  # fmt: skip
+        result = capacity(work / ("first" if first else "all"), args.fresh, first)
+        print(f"capacity, {name}: {result['until_failure']} connections until the first failure")
+        for held in (120, 200, 230):
+            print(f"  held {held:3}: {result[f'held_{held}']}")
+
+
+if __name__ == "__main__":
+    main()
