@@ -7,23 +7,61 @@ no route to the host's network) and removes again, also when something fails.
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
+from mapekit.agent.control import ask_agent
 from mapekit.cli import output
+from mapekit.cli.statusview import render_status
 from mapekit.core.errors import MapeError
-from mapekit.lab.netns import Lab, available
-from mapekit.lab.story import blank_rules
+from mapekit.lab.netns import Lab, available, exec_interactive
+from mapekit.lab.story import PREFIX, agent_config, blank_rules, build
+
+STATE_DIR = "/run/mapekit-lab"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("demo",), help="demo: replay the blank-rules story")
-    parser.add_argument("--keep-logs", metavar="DIR", help="keep every node's log in DIR")
-    parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    parser.add_argument(
+        "action",
+        choices=("demo", "up", "down", "status", "exec"),
+        help="demo: replay the blank-rules story; up/down: keep a lab running; "
+        "status; exec NODE -- CMD",
+    )
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help="exec: NODE -- CMD …")
+    parser.add_argument("--keep-logs", metavar="DIR", help="demo: keep every node's log in DIR")
+    parser.add_argument("--dir", default=STATE_DIR, help=f"up/down/status: state ({STATE_DIR})")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _late_options(args: argparse.Namespace) -> None:
+    """Options written after the action (``mape lab up --dir X``) land in ``rest``."""
+    if not args.rest:
+        return
+    if args.action == "exec":  # only options before the node: the command keeps its own
+        while len(args.rest) >= 2 and args.rest[0] == "--dir":
+            args.dir, args.rest = args.rest[1], args.rest[2:]
+        return
+    late = argparse.ArgumentParser(prog="mape lab", add_help=False)
+    late.add_argument("--dir")
+    late.add_argument("--keep-logs")
+    late.add_argument("--json", action="store_true")
+    found, unknown = late.parse_known_args(args.rest)
+    if unknown:
+        raise output.UsageError(
+            "usage.invalid_arguments", f"lab {args.action}: unexpected {' '.join(unknown)}"
+        )
+    args.dir = found.dir or args.dir
+    args.keep_logs = found.keep_logs or args.keep_logs
+    args.json = found.json or args.json
 
 
 def run(args: argparse.Namespace) -> int:
+    _late_options(args)
+    if args.action in ("up", "down", "status", "exec"):
+        return {"up": up, "down": down, "status": status, "exec": execute}[args.action](args)
     why = available()
     if why is not None:
         raise MapeError(
@@ -44,3 +82,94 @@ def run(args: argparse.Namespace) -> int:
         output.emit(f"\nThe lab is gone again; logs in {work}")
     ok = result.port_in_set and result.diagnosis is not None
     return output.OK if ok else output.exit_code(MapeError("internal.error", "").reason.category)
+
+
+def _state_path(args: argparse.Namespace) -> Path:
+    return Path(args.dir) / "state.json"
+
+
+def _load(args: argparse.Namespace) -> dict[str, object]:
+    try:
+        doc = json.loads(_state_path(args).read_text())
+    except (OSError, ValueError):
+        raise MapeError(
+            "status.unavailable", f"lab: no running lab recorded in {args.dir}", field="dir"
+        ) from None
+    return dict(doc)
+
+
+def up(args: argparse.Namespace) -> int:
+    """Build the story's lab and leave it running (the subscriber's target is the HGW)."""
+    why = available()
+    if why is not None:
+        raise MapeError("dataplane.setup", f"lab: {why}", field="lab")
+    if _state_path(args).exists():
+        raise MapeError(
+            "server.exists", f"lab: one is already up ({args.dir}); mape lab down", field="dir"
+        )
+    work = Path(args.dir)
+    work.mkdir(parents=True, exist_ok=True)
+    lab = Lab()
+    try:
+        db = build(lab, work)
+        lab.mape("ce", "agent", "--config", str(agent_config(work)), log=work / "agent.log")
+    except BaseException:
+        lab.close()
+        raise
+    state: dict[str, object] = {**lab.detach(), "work": str(work), "db": db}
+    nodes = [str(n) for n in state["nodes"]]  # type: ignore[attr-defined]
+    _state_path(args).write_text(json.dumps(state))
+    doc = {"up": True, "nodes": nodes, "prefix": state["prefix"], "logs": str(work)}
+    if args.json:
+        output.emit_json(doc)
+    else:
+        output.emit(
+            f"lab up: nodes {', '.join(nodes)} (namespaces {state['prefix']}-*); logs "
+            f"in {work}\n  mape lab status          the CE's state\n"
+            f"  mape lab exec lan -- curl http://198.51.100.7/\n"
+            f"  mape lab exec isp -- mape server --db {db} subscriber set-target "
+            f"--prefix {PREFIX} router\n  mape lab down"
+        )
+    return output.OK
+
+
+def down(args: argparse.Namespace) -> int:
+    state = _load(args)
+    done = Lab.teardown(state)
+    _state_path(args).unlink(missing_ok=True)
+    if args.json:
+        output.emit_json({"down": True, "done": done})
+    else:
+        output.emit("\n".join(done) + "\nlab down")
+    return output.OK
+
+
+def status(args: argparse.Namespace) -> int:
+    state = _load(args)
+    agent = ask_agent(str(Path(str(state["work"])) / "agent.sock"), "status") or {}
+    doc = {"nodes": state["nodes"], "prefix": state["prefix"], "ce": agent}
+    if args.json:
+        output.emit_json(doc)
+    else:
+        output.emit(f"nodes: {', '.join(state['nodes'])}")  # type: ignore[arg-type]
+        output.emit(render_status(agent) if agent else "the CE's agent does not answer")
+    return output.OK
+
+
+def execute(args: argparse.Namespace) -> int:
+    state = _load(args)
+    rest = list(args.rest)
+    if not rest or rest[0] not in state["nodes"]:  # type: ignore[operator]
+        raise output.UsageError(
+            "usage.invalid_arguments",
+            f"exec: give one of {state['nodes']} then -- CMD",
+            field="node",
+        )
+    node, command = rest[0], [a for a in rest[1:] if a != "--"][:]
+    if rest[1:2] == ["--"]:
+        command = rest[2:]
+    if not command:
+        raise output.UsageError("usage.invalid_arguments", "exec: no command", field="command")
+    if command[0] == "mape":
+        command = [sys.executable, "-m", "mapekit", *command[1:]]
+    return exec_interactive(str(state["prefix"]), node, command)

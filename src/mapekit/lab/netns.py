@@ -7,6 +7,7 @@ own network: veth pairs join namespaces to each other, never to the root namespa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -82,6 +83,7 @@ class Lab:
         out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - kept with the process
         proc = subprocess.Popen(
             ["ip", "netns", "exec", self.ns(node), *args],
+            start_new_session=True,  # survives the command that started it (mape lab up)
             env=env,
             stdout=out,
             stderr=out,
@@ -108,11 +110,53 @@ class Lab:
             sh("ip", "netns", "delete", self.ns(node), check=False)
         self.nodes.clear()
 
+    def detach(self) -> dict[str, object]:
+        """Leave everything running (``mape lab up``); returns what ``attach`` needs."""
+        state: dict[str, object] = {
+            "prefix": self.prefix,
+            "nodes": list(self.nodes),
+            "pids": [p.pid for p in self.procs],
+        }
+        self.nodes, self.procs = [], []
+        return state
+
+    @staticmethod
+    def teardown(state: dict[str, object]) -> list[str]:
+        """Stop a detached lab's processes and delete its namespaces; says what it did."""
+        done: list[str] = []
+        pids = [int(p) for p in state.get("pids", [])]  # type: ignore[attr-defined]
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM)
+                done.append(f"stopped process group {pid}")
+        deadline = time.monotonic() + 10
+        while pids and time.monotonic() < deadline:
+            pids = [p for p in pids if _alive(p)]
+            time.sleep(0.1)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        prefix = str(state["prefix"])
+        for node in reversed(state.get("nodes", [])):  # type: ignore[call-overload]
+            sh("ip", "netns", "delete", f"{prefix}-{node}", check=False)
+            done.append(f"deleted namespace {prefix}-{node}")
+        return done
+
     def __enter__(self) -> Lab:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    return True
 
 
 def wait_for(check: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> None:
@@ -122,3 +166,10 @@ def wait_for(check: Callable[[], object], timeout: float = 15.0, what: str = "co
             return
         time.sleep(0.1)
     raise TimeoutError(f"timed out waiting for {what}")
+
+
+def exec_interactive(prefix: str, node: str, command: list[str]) -> int:
+    """Run ``command`` in ``<prefix>-<node>`` with the caller's terminal; its exit status."""
+    return subprocess.run(
+        ["ip", "netns", "exec", f"{prefix}-{node}", *command], check=False
+    ).returncode
