@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mapekit.agent.control import ask_agent
-from mapekit.lab.topology import LAB_RULES
+from mapekit.lab.topology import LAB_RULES, mape_wire
 from tests.netns import Lab, needs_root, wait_for
 
 pytestmark = needs_root
@@ -68,23 +68,7 @@ def lab(tmp_path: Path) -> Iterator[tuple[Lab, Path]]:
     (tmp_path / "rules.json").write_text(json.dumps(LAB_RULES))
     (tmp_path / "pd").write_text("2001:db8:12:3400::/56\n")
     with Lab() as lab:
-        lab.add("lan", "ce", "br", "inet")
-        lab.link("lan", "eth0", "ce", "lan0")
-        lab.link("ce", "wan0", "br", "ce0")
-        lab.link("br", "inet0", "inet", "eth0")
-        for node, args in [
-            ("lan", ("ip", "addr", "add", "192.168.1.2/24", "dev", "eth0")),
-            ("lan", ("ip", "route", "add", "default", "via", "192.168.1.1")),
-            ("ce", ("ip", "addr", "add", "192.168.1.1/24", "dev", "lan0")),
-            ("ce", ("ip", "-6", "addr", "add", "2001:db8:100::2/64", "dev", "wan0", "nodad")),
-            ("ce", ("ip", "-6", "route", "add", "default", "via", "2001:db8:100::1")),
-            ("br", ("ip", "-6", "addr", "add", "2001:db8:100::1/64", "dev", "ce0", "nodad")),
-            ("br", ("ip", "-6", "route", "add", "2001:db8::/40", "via", "2001:db8:100::2")),
-            ("br", ("ip", "addr", "add", "198.51.100.1/24", "dev", "inet0")),
-            ("inet", ("ip", "addr", "add", "198.51.100.7/24", "dev", "eth0")),
-            ("inet", ("ip", "route", "add", "192.0.2.0/24", "via", "198.51.100.1")),
-        ]:
-            lab.run(node, *args)
+        mape_wire(lab)
         lab.mape("br", "br", "--rules", str(tmp_path / "rules.json"), "--device", "ce0",
                  "--stats", str(tmp_path / "br.json"), log=tmp_path / "br.log")  # fmt: skip
         lab.start("inet", "python3", "-c", SERVER)

@@ -14,13 +14,11 @@ from pathlib import Path
 import pytest
 
 from mapekit.core.portset import PortSet
+from mapekit.lab.topology import mape_path
 from tests.netns import Lab, needs_root, wait_for
 
 pytestmark = needs_root
 
-RULES = [{"isp": "lab", "ipv6_prefix": "2001:db8::/40", "ipv4_prefix": "192.0.2.0/24",
-          "ea_len": 16, "psid_offset": 6, "br": "2001:db8:ffff::1"}]  # fmt: skip
-PREFIX = "2001:db8:12:3400::/56"
 CE_V4, CE_V6 = "192.0.2.18", "2001:db8:12:3400:0:c000:212:34"
 PORTS = PortSet(6, 8, 0x34)
 
@@ -76,32 +74,12 @@ s.sendto(ip + udp, ("2001:db8:12:3400:0:c000:212:34", 0))
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Path]]:
     work = tmp_path_factory.mktemp("userspace")
-    rules = work / "lab.json"
-    rules.write_text(json.dumps(RULES))
     with Lab() as lab:
-        lab.add("lan", "ce", "br", "inet")
-        lab.link("lan", "eth0", "ce", "lan0")
-        lab.link("ce", "wan0", "br", "ce0")
-        lab.link("br", "inet0", "inet", "eth0")
-        lab.run("lan", "ip", "addr", "add", "192.168.1.2/24", "dev", "eth0")
-        lab.run("lan", "ip", "route", "add", "default", "via", "192.168.1.1")
-        lab.run("ce", "ip", "addr", "add", "192.168.1.1/24", "dev", "lan0")
-        lab.run("ce", "ip", "-6", "addr", "add", "2001:db8:100::2/64", "dev", "wan0", "nodad")
-        lab.run("ce", "ip", "-6", "route", "add", "default", "via", "2001:db8:100::1")
-        lab.run("br", "ip", "-6", "addr", "add", "2001:db8:100::1/64", "dev", "ce0", "nodad")
-        lab.run("br", "ip", "-6", "route", "add", "2001:db8::/40", "via", "2001:db8:100::2")
-        lab.run("br", "ip", "addr", "add", "198.51.100.1/24", "dev", "inet0")
-        lab.run("inet", "ip", "addr", "add", "198.51.100.7/24", "dev", "eth0")
-        lab.run("inet", "ip", "route", "add", "192.0.2.0/24", "via", "198.51.100.1")
-        lab.mape("br", "br", "--rules", str(rules), "--device", "ce0",
-                 "--stats", str(work / "br.json"), log=work / "br.log")  # fmt: skip
-        lab.mape("ce", "tunnel", PREFIX, "--rules", str(rules), "--wan", "wan0", "--lan", "lan0",
-                 "--stats", str(work / "ce.json"), log=work / "ce.log")  # fmt: skip
-        wait_for(lambda: (work / "br.json").exists() and (work / "ce.json").exists(),
-                 what="BR and CE to come up")  # fmt: skip
+        mape_path(lab, work)
         lab.start("inet", "python3", "-c", TCP_SERVER)
         lab.start("inet", "python3", "-c", UDP_ECHO)
         wait_for(lambda: "8080" in lab.run("inet", "ss", "-ltn").stdout, what="TCP server")
+        wait_for(lambda: "5353" in lab.run("inet", "ss", "-lun").stdout, what="UDP echo")
         yield lab, work
 
 

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from mapekit.lab.netns import Lab, wait_for
-from mapekit.lab.topology import LAB_RULES
+from mapekit.lab.topology import LAB_RULES, mape_wire
 
 WHO = """
 import socket
@@ -80,26 +80,10 @@ def diagnose(lab: Lab, work: Path, findings: dict[str, object], exc: Exception) 
 
 
 def wire(lab: Lab) -> None:
-    lab.add("lan", "ce", "br", "inet")
-    lab.link("lan", "eth0", "ce", "lan0")
-    lab.link("ce", "wan0", "br", "ce0")
-    lab.link("br", "inet0", "inet", "eth0")
-    for node, args in [
-        ("lan", ("ip", "addr", "add", "192.168.1.2/24", "dev", "eth0")),
-        ("lan", ("ip", "route", "add", "default", "via", "192.168.1.1")),
-        # veth hands on TCP checksums unfinished (CHECKSUM_PARTIAL); through a kernel
-        # tunnel they would reach the BR's raw socket unfinished: let the host finish them
-        ("lan", ("ethtool", "-K", "eth0", "tx", "off")),
-        ("ce", ("ip", "addr", "add", "192.168.1.1/24", "dev", "lan0")),
-        ("ce", ("ip", "-6", "addr", "add", "2001:db8:100::2/64", "dev", "wan0", "nodad")),
-        ("ce", ("ip", "-6", "route", "add", "default", "via", "2001:db8:100::1")),
-        ("br", ("ip", "-6", "addr", "add", "2001:db8:100::1/64", "dev", "ce0", "nodad")),
-        ("br", ("ip", "-6", "route", "add", "2001:db8::/40", "via", "2001:db8:100::2")),
-        ("br", ("ip", "addr", "add", "198.51.100.1/24", "dev", "inet0")),
-        ("inet", ("ip", "addr", "add", "198.51.100.7/24", "dev", "eth0")),
-        ("inet", ("ip", "route", "add", "192.0.2.0/24", "via", "198.51.100.1")),
-    ]:
-        lab.run(node, *args)
+    mape_wire(lab)
+    # veth hands on TCP checksums unfinished (CHECKSUM_PARTIAL); through a kernel tunnel
+    # they would reach the BR's raw socket unfinished: let the LAN host finish them
+    lab.run("lan", "ethtool", "-K", "eth0", "tx", "off")
 
 
 def main() -> None:

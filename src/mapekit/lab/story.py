@@ -20,7 +20,7 @@ from typing import Any
 
 from mapekit.agent.control import ask_agent
 from mapekit.lab.netns import Lab, wait_for
-from mapekit.lab.topology import LAB_RULES
+from mapekit.lab.topology import LAB_RULES, mape_wire
 
 ROUTER_CODE = "0123456789abcdef0123456789abcdef"
 HGW_CODE = "fedcba9876543210fedcba9876543210"
@@ -93,24 +93,7 @@ def build(lab: Lab, work: Path) -> str:
     # JPNE-style operators use the draft-03 interface id, on the CE and the BR alike
     (work / "rules.json").write_text(json.dumps([{**LAB_RULES[0], "iid": "legacy"}]))
     (work / "pd").write_text(PREFIX + "\n")  # what the DHCPv6 client's hook would write
-    lab.add("lan", "ce", "isp", "inet")
-    lab.link("lan", "eth0", "ce", "lan0")
-    lab.link("ce", "wan0", "isp", "ce0")
-    lab.link("isp", "inet0", "inet", "eth0")
-    for node, args in [
-        ("lan", ("ip", "addr", "add", "192.168.1.2/24", "dev", "eth0")),
-        ("lan", ("ip", "route", "add", "default", "via", "192.168.1.1")),
-        ("ce", ("ip", "addr", "add", "192.168.1.1/24", "dev", "lan0")),
-        ("ce", ("ip", "-6", "addr", "add", "2001:db8:12:3400::1/64", "dev", "lan0", "nodad")),
-        ("ce", ("ip", "-6", "addr", "add", "2001:db8:100::2/64", "dev", "wan0", "nodad")),
-        ("ce", ("ip", "-6", "route", "add", "default", "via", "2001:db8:100::1")),
-        ("isp", ("ip", "-6", "addr", "add", "2001:db8:100::1/64", "dev", "ce0", "nodad")),
-        ("isp", ("ip", "-6", "route", "add", "2001:db8::/40", "via", "2001:db8:100::2")),
-        ("isp", ("ip", "addr", "add", "198.51.100.1/24", "dev", "inet0")),
-        ("inet", ("ip", "addr", "add", "198.51.100.7/24", "dev", "eth0")),
-        ("inet", ("ip", "route", "add", "192.0.2.0/24", "via", "198.51.100.1")),
-    ]:
-        lab.run(node, *args)
+    mape_wire(lab, border="isp", lan_ipv6="2001:db8:12:3400::1/64")
     db = f"sqlite:///{work / 'server.db'}"
     mape = [sys.executable, "-m", "mapekit", "server", "--db", db]
     lab.run("isp", *mape, "init")

@@ -26,16 +26,31 @@ CE_PREFIX = "2001:db8:12:3400::/56"
 INET = "198.51.100.7"
 
 
-def _wire(lab: Lab) -> None:
-    lab.add("lan", "ce", "br", "inet")
+def _wire(lab: Lab, border: str = "br") -> None:
+    lab.add("lan", "ce", border, "inet")
     lab.link("lan", "eth0", "ce", "lan0")
-    lab.link("ce", "wan0", "br", "ce0")
-    lab.link("br", "inet0", "inet", "eth0")
+    lab.link("ce", "wan0", border, "ce0")
+    lab.link(border, "inet0", "inet", "eth0")
     lab.run("lan", "ip", "addr", "add", "192.168.1.2/24", "dev", "eth0")
     lab.run("lan", "ip", "route", "add", "default", "via", "192.168.1.1")
     lab.run("ce", "ip", "addr", "add", "192.168.1.1/24", "dev", "lan0")
-    lab.run("br", "ip", "addr", "add", "198.51.100.1/24", "dev", "inet0")
+    lab.run(border, "ip", "addr", "add", "198.51.100.1/24", "dev", "inet0")
     lab.run("inet", "ip", "addr", "add", f"{INET}/24", "dev", "eth0")
+
+
+def mape_wire(lab: Lab, border: str = "br", lan_ipv6: str | None = None) -> None:
+    """The four nodes with the MAP-E address plan: the CE's WAN 2001:db8:100::2 towards
+    ``border`` (2001:db8:100::1), which routes the MAP domain 2001:db8::/40 back to the CE
+    and the CEs' IPv4 addresses to ``inet``; ``lan_ipv6`` puts an address of the delegated
+    prefix on the CE's LAN (rule requests then leave from inside the prefix)."""
+    _wire(lab, border)
+    if lan_ipv6 is not None:
+        lab.run("ce", "ip", "-6", "addr", "add", lan_ipv6, "dev", "lan0", "nodad")
+    lab.run("ce", "ip", "-6", "addr", "add", "2001:db8:100::2/64", "dev", "wan0", "nodad")
+    lab.run("ce", "ip", "-6", "route", "add", "default", "via", "2001:db8:100::1")
+    lab.run(border, "ip", "-6", "addr", "add", "2001:db8:100::1/64", "dev", "ce0", "nodad")
+    lab.run(border, "ip", "-6", "route", "add", "2001:db8::/40", "via", "2001:db8:100::2")
+    lab.run("inet", "ip", "route", "add", "192.0.2.0/24", "via", "198.51.100.1")
 
 
 # 15 blocks of 16 ports, as v6plus and BIGLOBE give: 240 ports per CE
@@ -44,14 +59,9 @@ V6PLUS_LIKE_RULES = [{**LAB_RULES[0], "psid_offset": 4}]
 
 def mape_path(lab: Lab, work: Path, rules_doc: list[dict[str, object]] | None = None) -> None:
     """Wire the four nodes and start ``mape br`` and ``mape tunnel`` (stats in ``work``)."""
-    _wire(lab)
+    mape_wire(lab)
     rules = work / "lab-rules.json"
     rules.write_text(json.dumps(rules_doc or LAB_RULES))
-    lab.run("ce", "ip", "-6", "addr", "add", "2001:db8:100::2/64", "dev", "wan0", "nodad")
-    lab.run("ce", "ip", "-6", "route", "add", "default", "via", "2001:db8:100::1")
-    lab.run("br", "ip", "-6", "addr", "add", "2001:db8:100::1/64", "dev", "ce0", "nodad")
-    lab.run("br", "ip", "-6", "route", "add", "2001:db8::/40", "via", "2001:db8:100::2")
-    lab.run("inet", "ip", "route", "add", "192.0.2.0/24", "via", "198.51.100.1")
     lab.mape("br", "br", "--rules", str(rules), "--device", "ce0",
              "--stats", str(work / "br.json"), log=work / "br.log")  # fmt: skip
     lab.mape("ce", "tunnel", CE_PREFIX, "--rules", str(rules), "--wan", "wan0", "--lan",
