@@ -7,47 +7,24 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import httpx
 import pytest
-import uvicorn
 
 from mapekit.cli.hgw_emulator import parse_listen, start_line
 from mapekit.cli.main import main
 from mapekit.client.hgw import check_hgw
 from mapekit.provision.hgw import BIGLOBE_PATH, HgwState, decode_check
 from mapekit.server.hgw_emulator import ENABLER_PATH, HgwEmulatorState, make_hgw_app
+from tests.provision.servers import serve_app
 
 
-@contextmanager
-def serve(state: HgwEmulatorState) -> Iterator[str]:
+def serve(state: HgwEmulatorState) -> AbstractContextManager[str]:
     """The emulator on a free loopback port in a thread; yields its base URL."""
-    config = uvicorn.Config(
-        make_hgw_app(state),
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="off",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("emulator did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    return serve_app(make_hgw_app(state))
 
 
 @pytest.fixture
