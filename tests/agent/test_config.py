@@ -42,6 +42,8 @@ def test_a_full_config() -> None:
     )  # fmt: skip
     assert config.forwards == ("tcp:7490=192.168.1.10:22",)
     assert config.timer_scale == 0.01 and config.backend == "userspace"
+    assert config.iid == "legacy"  # the Japanese operators' default
+    assert parse_config(GOOD.replace('isp = "v6plus"', 'iid = "rfc"')).iid == "rfc"
 
 
 @pytest.mark.parametrize(

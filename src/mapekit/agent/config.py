@@ -7,6 +7,7 @@
     url = "https://rules.example/"  # base URL of the rule API (HB46PP: replaces discovery)
     vendor_code = "0123…"           # manufacturer / vendor code
     isp = "v6plus"                  # label, and the BIGLOBE HGW-check path for "biglobe"
+    iid = "legacy"                  # CE interface id for JPNE/OCN rules: legacy (draft-03) or rfc
     hgw_url = "http://ntt.setup:8888/enabler.ipv4/check"   # "" to skip the HGW check
     ca_file = "/etc/mapekit/ca.pem"
     dns_server = "2001:db8::53"     # HB46PP discovery resolver
@@ -52,6 +53,7 @@ from mapekit.core.errors import DataError, MapeError
 PROVIDERS = ("jpne", "ocn", "hb46pp", "dhcpv6", "static")
 SOURCES = ("auto", "pd", "ra", "static")
 BACKENDS = ("auto", "kernel", "userspace")
+IIDS = ("legacy", "rfc")
 DEFAULT_HGW_URL = "http://ntt.setup:8888/enabler.ipv4/check"
 
 
@@ -66,6 +68,7 @@ class AgentConfig:
     url: str | None = None
     vendor_code: str | None = None
     isp: str | None = None
+    iid: str = "legacy"
     hgw_url: str | None = DEFAULT_HGW_URL
     ca_file: str | None = None
     dns_server: str | None = None
@@ -91,7 +94,8 @@ class AgentConfig:
 _KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
     "provider": {
         "kind": ("provider", str), "url": ("url", str), "vendor_code": ("vendor_code", str),
-        "isp": ("isp", str), "hgw_url": ("hgw_url", str), "ca_file": ("ca_file", str),
+        "isp": ("isp", str), "iid": ("iid", str), "hgw_url": ("hgw_url", str),
+        "ca_file": ("ca_file", str),
         "dns_server": ("dns_server", str), "insecure_discovery": ("insecure_discovery", bool),
         "report": ("report", bool), "rules_file": ("rules_file", str),
         "dhcpv6_options_file": ("dhcpv6_options_file", str),
@@ -138,7 +142,8 @@ def _validated(values: dict[str, Any]) -> AgentConfig:
         raise _bad("provider.kind", f"missing (one of {', '.join(PROVIDERS)})")
     if "wan" not in values:
         raise _bad("interfaces.wan", "missing")
-    checks = (("provider", "provider.kind", PROVIDERS), ("prefix_source", "prefix.source", SOURCES),
+    checks = (("provider", "provider.kind", PROVIDERS), ("iid", "provider.iid", IIDS),
+              ("prefix_source", "prefix.source", SOURCES),
               ("backend", "dataplane.backend", BACKENDS))  # fmt: skip
     for name, key, allowed in checks:
         if name in values and values[name] not in allowed:

@@ -31,6 +31,7 @@ from mapekit.client.runner import Runner
 from mapekit.client.state import StateStore
 from mapekit.core.errors import MapeError
 from mapekit.core.mapping import Mapping
+from mapekit.core.rule import IidFormat
 from mapekit.core.ruleset import RuleSet
 from mapekit.core.tables import builtin_rules, load_rule_file
 from mapekit.dataplane.conntrack import port_use
@@ -72,6 +73,7 @@ def provider_config(config: AgentConfig) -> ProviderConfig:
         url=config.url,
         vendor_code=config.vendor_code,
         isp=config.isp,
+        iid=IidFormat(config.iid),
         http=HttpSettings(ca_file=config.ca_file),
         identity=identity,
         dns_server=config.dns_server,
