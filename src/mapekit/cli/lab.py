@@ -18,6 +18,7 @@ from mapekit.cli import output
 from mapekit.cli.statusview import render_status
 from mapekit.core.errors import MapeError
 from mapekit.lab.netns import Lab, available, exec_interactive
+from mapekit.lab.scenarios import SCENARIOS
 from mapekit.lab.story import PREFIX, agent_config, blank_rules, build
 
 STATE_DIR = "/run/mapekit-lab"
@@ -26,9 +27,9 @@ STATE_DIR = "/run/mapekit-lab"
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "action",
-        choices=("demo", "up", "down", "status", "exec"),
-        help="demo: replay the blank-rules story; up/down: keep a lab running; "
-        "status; exec NODE -- CMD",
+        choices=("demo", "scenario", "up", "down", "status", "exec"),
+        help="demo: replay the blank-rules story; scenario NAME (blank-rules, static, "
+        "server-down, renumber); up/down: keep a lab running; status; exec NODE -- CMD",
     )
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="exec: NODE -- CMD …")
     parser.add_argument("--keep-logs", metavar="DIR", help="demo: keep every node's log in DIR")
@@ -58,7 +59,36 @@ def _late_options(args: argparse.Namespace) -> None:
     args.json = found.json or args.json
 
 
+def scenario(args: argparse.Namespace) -> int:
+    """``mape lab scenario NAME``: one situation, played and torn down."""
+    if not args.rest or args.rest[0] not in SCENARIOS:
+        raise output.UsageError(
+            "usage.invalid_arguments",
+            f"scenario: one of {', '.join(SCENARIOS)}",
+            field="scenario",
+        )
+    name, args.rest = args.rest[0], args.rest[1:]
+    _late_options(args)
+    why = available()
+    if why is not None:
+        raise MapeError("dataplane.setup", f"lab: {why}", field="lab")
+    work = Path(args.keep_logs) if args.keep_logs else Path(tempfile.mkdtemp(prefix="mape-lab-"))
+    work.mkdir(parents=True, exist_ok=True)
+
+    def say(text: str) -> None:
+        if not args.json:
+            output.emit("\n" + text)
+
+    with Lab() as lab:
+        result = SCENARIOS[name](lab, work, say)
+    if args.json:
+        output.emit_json({"scenario": name, **result, "logs": str(work)})
+    return output.OK
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.action == "scenario":
+        return scenario(args)
     _late_options(args)
     if args.action in ("up", "down", "status", "exec"):
         return {"up": up, "down": down, "status": status, "exec": execute}[args.action](args)

@@ -11,6 +11,7 @@ sees the shared IPv4 address and a source port inside the CE's port set.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -103,18 +104,7 @@ def build(lab: Lab, work: Path) -> str:
     lab.run(
         "isp", *mape, "subscriber", "add", "--prefix", PREFIX, "--target", "hgw", "--rules", "lab"
     )
-    lab.mape(
-        "isp",
-        "server",
-        "--db",
-        db,
-        "serve",
-        "--listen",
-        SERVER,
-        "--rate-limit",
-        "0",
-        log=work / "server.log",
-    )
+    start_server(lab, work, db)
     lab.mape(
         "isp",
         "br",
@@ -130,6 +120,22 @@ def build(lab: Lab, work: Path) -> str:
     wait_for(lambda: "8080" in lab.run("isp", "ss", "-ltn").stdout, what="the rule server")
     wait_for(lambda: ":80 " in lab.run("inet", "ss", "-ltn").stdout, what="the web server")
     return db
+
+
+def start_server(lab: Lab, work: Path, db: str) -> subprocess.Popen[str]:
+    """The rule server in ``isp`` (again, after it was stopped)."""
+    return lab.mape(
+        "isp",
+        "server",
+        "--db",
+        db,
+        "serve",
+        "--listen",
+        SERVER,
+        "--rate-limit",
+        "0",
+        log=work / "server.log",
+    )
 
 
 def _status(work: Path) -> dict[str, Any]:
