@@ -36,6 +36,9 @@ def test_a_lab_that_stays_up(tmp_path: Path) -> None:
             "outcome") != "blank":  # fmt: skip
             assert time.monotonic() < deadline, "the CE never got its blank answer"
             time.sleep(0.5)
+        diagnosis = mape("doctor", "--node", "ce", "--lab-dir", state, "--json")
+        assert diagnosis.returncode == 16, diagnosis.stderr  # problems found …
+        assert json.loads(diagnosis.stdout)["cause"]["code"] == "rules.blank"  # … and named
         db = f"sqlite:///{state}/server.db"
         switched = mape(
             "lab",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 
 from mapekit.agent.config import load_config
 from mapekit.agent.daemon import provider_config
@@ -12,19 +15,52 @@ from mapekit.core.errors import MapeError
 from mapekit.core.tables import builtin_rules, load_rule_file
 from mapekit.diag.checks import Finding, Severity, cause, diagnose
 from mapekit.diag.gather import gather
+from mapekit.lab.netns import exec_interactive
 
 DEFAULT_CONFIG = "/etc/mapekit/agent.toml"
-MARKS = {Severity.OK: "ok  ", Severity.INFO: "info", Severity.WARNING: "WARN",
-         Severity.ERROR: "FAIL"}  # fmt: skip
+MARKS = {
+    Severity.OK: "ok  ",
+    Severity.INFO: "info",
+    Severity.WARNING: "WARN",
+    Severity.ERROR: "FAIL",
+}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help=f"agent TOML ({DEFAULT_CONFIG})")
+    parser.add_argument("--node", metavar="NODE", help="diagnose a node of the running lab")
+    parser.add_argument(
+        "--lab-dir",
+        default="/run/mapekit-lab",
+        metavar="DIR",
+        help="the running lab (mape lab up --dir)",
+    )
     parser.add_argument("--lang", choices=("en", "ja"), default="en")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def in_lab(args: argparse.Namespace) -> int:
+    """Run the doctor inside a node of the lab that ``mape lab up`` left running."""
+    try:
+        state = json.loads((Path(args.lab_dir) / "state.json").read_text())
+    except (OSError, ValueError):
+        raise MapeError(
+            "status.unavailable", f"node: no running lab in {args.lab_dir}", field="node"
+        ) from None
+    if args.node not in state["nodes"]:
+        raise MapeError(
+            "usage.invalid_arguments", f"node: one of {', '.join(state['nodes'])}", field="node"
+        )
+    config = args.config or str(Path(state["work"]) / "agent.toml")
+    command = [sys.executable, "-m", "mapekit", "doctor", "--config", config, "--lang", args.lang]
+    return exec_interactive(
+        state["prefix"], args.node, [*command, *(["--json"] if args.json else [])]
+    )
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.node is not None:
+        return in_lab(args)
     config = load_config(args.config or DEFAULT_CONFIG)
     prefix, source = current_prefix(config, set())
     fallback = load_rule_file(config.rules_file) if config.rules_file else builtin_rules()
