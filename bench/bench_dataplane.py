@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -46,6 +47,7 @@ def measure(build: str, seconds: int) -> dict[str, float]:
         time.sleep(0.2)
         tcp = iperf(lab, seconds, udp=False)
         udp = iperf(lab, seconds, udp=True)
+    shutil.rmtree(work, ignore_errors=True)
     return {**tcp, **udp}
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -157,6 +158,7 @@ def main() -> None:
         print(f"capacity, {name}: {result['until_failure']} connections until the first failure")
         for held in (120, 200, 230):
             print(f"  held {held:3}: {result[f'held_{held}']}")
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

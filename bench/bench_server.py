@@ -18,6 +18,7 @@ import argparse
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -207,6 +208,7 @@ def main() -> None:
         "PYTHONPATH": env["PYTHONPATH"] + os.pathsep + str(Path(__file__).parents[1]),
     }
     baseline = measure(baseline_cmd, port, scripts, args.seconds, base_env)
+    shutil.rmtree(work, ignore_errors=True)  # the databases of a million subscribers
     report(results, baseline, args)
 
 
