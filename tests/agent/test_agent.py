@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from mapekit.agent.control import ask_agent
+from mapekit.lab.story import agent_config as story_config
 from mapekit.lab.topology import LAB_RULES, mape_wire
 from tests.netns import Lab, needs_root, wait_for
 
@@ -34,33 +35,7 @@ while True:
 
 
 def agent_config(work: Path) -> Path:
-    path = work / "agent.toml"
-    path.write_text(f"""
-[provider]
-kind = "static"
-rules_file = "{work / "rules.json"}"
-hgw_url = ""
-
-[interfaces]
-wan = "wan0"
-lan = "lan0"
-
-[prefix]
-source = "pd"
-pd_file = "{work / "pd"}"
-
-[dataplane]
-backend = "userspace"
-
-[state]
-dir = "{work / "state"}"
-socket = "{work / "agent.sock"}"
-metrics = ""
-
-[timers]
-scale = 0.001
-""")
-    return path
+    return story_config(work, kind="static", timer_scale=0.001)
 
 
 @pytest.fixture

@@ -15,69 +15,40 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mapekit.agent.control import ask_agent
 from mapekit.lab.netns import Lab, wait_for
-from mapekit.lab.story import FETCH, PREFIX, Say, agent_config, blank_rules, build, start_server
+from mapekit.lab.story import (
+    Say,
+    agent_config,
+    agent_status,
+    blank_rules,
+    build,
+    fetch_page,
+    start_server,
+    switch_target,
+)
 from mapekit.server.store import Store
 
 Scenario = Callable[[Lab, Path, Say], dict[str, Any]]
 
 
-def _status(work: Path) -> dict[str, Any]:
-    return ask_agent(str(work / "agent.sock"), "status") or {}
-
-
-def _page(lab: Lab) -> str:
-    pages: list[str] = []
-
-    def fetched() -> bool:
-        try:
-            pages.append(lab.python("lan", FETCH, timeout=15).strip())
-        except RuntimeError:
-            return False
-        return True
-
-    wait_for(fetched, timeout=30, what="a page through MAP-E")
-    return pages[-1]
-
-
 def _up(lab: Lab, work: Path, config: Path) -> None:
     lab.mape("ce", "agent", "--config", str(config), log=work / "agent.log")
-    wait_for(lambda: _status(work).get("state") == "established", timeout=60, what="the CE")
-
-
-def _router_target(lab: Lab, db: str) -> None:
-    lab.run(
-        "isp",
-        sys.executable,
-        "-m",
-        "mapekit",
-        "server",
-        "--db",
-        db,
-        "subscriber",
-        "set-target",
-        "--prefix",
-        PREFIX,
-        "router",
-    )
+    wait_for(lambda: agent_status(work).get("state") == "established", timeout=60, what="the CE")
 
 
 def static(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     build(lab, work)
-    config = agent_config(work)
-    text = config.read_text().replace('kind = "jpne"', 'kind = "static"')
-    config.write_text(text)
+    config = agent_config(work, kind="static")
     say("No rule server: the CE takes its rules from the lab's rule file.")
     _up(lab, work, config)
-    page = _page(lab)
+    page = fetch_page(lab)
     say(f"Page through MAP-E: {page}")
-    return {"state": _status(work)["state"], "page": page}
+    return {"state": agent_status(work)["state"], "page": page}
 
 
 def server_down(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     db = build(lab, work)
-    _router_target(lab, db)
+    switch_target(lab, db, "router")
     _up(lab, work, agent_config(work))
     server = next(p for p in lab.procs if "serve" in p.args)  # type: ignore[operator]
     server.terminate()
@@ -86,12 +57,12 @@ def server_down(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     sock = str(work / "agent.sock")
     lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", sock)
     wait_for(
-        lambda: _status(work).get("outcome") in ("unreachable", "server_error"),
+        lambda: agent_status(work).get("outcome") in ("unreachable", "server_error"),
         timeout=30,
         what="the failed fetch",
     )
-    during = _status(work)
-    page = _page(lab)
+    during = agent_status(work)
+    page = fetch_page(lab)
     say(
         f"The CE keeps its saved rules ({during['state']}, outcome {during['outcome']}); "
         f"page: {page}"
@@ -99,18 +70,20 @@ def server_down(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     start_server(lab, work, db)
     wait_for(lambda: "8080" in lab.run("isp", "ss", "-ltn").stdout, what="the server again")
     lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", sock)
-    wait_for(lambda: _status(work).get("outcome") == "established", timeout=30, what="the recovery")
+    wait_for(
+        lambda: agent_status(work).get("outcome") == "established", timeout=30, what="the recovery"
+    )
     say("The server is back; the CE fetched its rules again.")
     return {
         "during": {k: during[k] for k in ("state", "outcome", "reason_code")},
         "page_during": page,
-        "after": _status(work)["outcome"],
+        "after": agent_status(work)["outcome"],
     }
 
 
 def renumber(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     db = build(lab, work)
-    _router_target(lab, db)
+    switch_target(lab, db, "router")
     lab.run(
         "isp",
         sys.executable,
@@ -130,15 +103,15 @@ def renumber(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     )
     lab.run("ce", "ip", "-6", "addr", "add", "2001:db8:13:3500::1/64", "dev", "lan0", "nodad")
     _up(lab, work, agent_config(work))
-    before = _page(lab)
+    before = fetch_page(lab)
     (work / "pd").write_text("2001:db8:13:3500::/56\n")  # the line delegates a new prefix
     say("The access network delegated a new prefix.")
     wait_for(
-        lambda: (_status(work).get("mapping") or {}).get("ipv4") == "192.0.2.19",
+        lambda: (agent_status(work).get("mapping") or {}).get("ipv4") == "192.0.2.19",
         timeout=30,
         what="the new mapping",
     )
-    after = _page(lab)
+    after = fetch_page(lab)
     reports = [(r["action"], r["reason"]) for r in reversed(Store(db).reports())]
     say(f"Before: {before}\nAfter: {after}\nReports received: {reports}")
     return {"before": before, "after": after, "reports": reports}

@@ -57,11 +57,12 @@ class StoryResult:
     seconds_to_traffic: float | None = None
 
 
-def agent_config(work: Path) -> Path:
+def agent_config(work: Path, kind: str = "jpne", timer_scale: float = 0.002) -> Path:
+    """The CE agent's configuration for the lab (``kind = static`` needs no rule server)."""
     path = work / "agent.toml"
     path.write_text(f"""
 [provider]
-kind = "jpne"
+kind = "{kind}"
 url = "http://{SERVER}"
 vendor_code = "{ROUTER_CODE}"
 hgw_url = ""
@@ -84,7 +85,7 @@ socket = "{work / "agent.sock"}"
 metrics = ""
 
 [timers]
-scale = 0.002
+scale = {timer_scale}
 """)
     return path
 
@@ -138,15 +139,42 @@ def start_server(lab: Lab, work: Path, db: str) -> subprocess.Popen[str]:
     )
 
 
-def _status(work: Path) -> dict[str, Any]:
+def agent_status(work: Path) -> dict[str, Any]:
+    """The lab CE agent's status ({} when it does not answer)."""
     return ask_agent(str(work / "agent.sock"), "status") or {}
 
 
-def _fetch(lab: Lab) -> str | None:
-    try:
-        return lab.python("lan", FETCH, timeout=15).strip()
-    except RuntimeError:
-        return None
+def fetch_page(lab: Lab, timeout: float = 30) -> str:
+    """A page from ``inet`` fetched by ``lan`` through MAP-E, retried while the path settles."""
+    pages: list[str] = []
+
+    def fetched() -> bool:
+        try:
+            pages.append(lab.python("lan", FETCH, timeout=15).strip())
+        except RuntimeError:
+            return False
+        return True
+
+    wait_for(fetched, timeout=timeout, what="a page through MAP-E")
+    return pages[-1]
+
+
+def switch_target(lab: Lab, db: str, target: str) -> None:
+    """What the operator does: set the subscriber's deployment target."""
+    lab.run(
+        "isp",
+        sys.executable,
+        "-m",
+        "mapekit",
+        "server",
+        "--db",
+        db,
+        "subscriber",
+        "set-target",
+        "--prefix",
+        PREFIX,
+        target,
+    )
 
 
 def blank_rules(lab: Lab, work: Path, say: Say) -> StoryResult:
@@ -159,8 +187,10 @@ def blank_rules(lab: Lab, work: Path, say: Say) -> StoryResult:
     )
     config = agent_config(work)
     lab.mape("ce", "agent", "--config", str(config), log=work / "agent.log")
-    wait_for(lambda: _status(work).get("outcome") == "blank", timeout=60, what="a blank answer")
-    doc = _status(work)
+    wait_for(
+        lambda: agent_status(work).get("outcome") == "blank", timeout=60, what="a blank answer"
+    )
+    doc = agent_status(work)
     events = [e["message"] for e in doc.get("events", [])][-8:]
     result.steps.append({"step": "blank", "state": doc.get("state"), "events": events})
     say("The router asked for its rules. Its log:\n  " + "\n  ".join(events))
@@ -183,39 +213,21 @@ def blank_rules(lab: Lab, work: Path, say: Say) -> StoryResult:
     if result.diagnosis:
         say(f"mape doctor: {result.diagnosis['explanation']}\n  Fix: {result.diagnosis['fix']}")
     say("The operator switches the subscriber's deployment target to the router.")
-    lab.run(
-        "isp",
-        sys.executable,
-        "-m",
-        "mapekit",
-        "server",
-        "--db",
-        db,
-        "subscriber",
-        "set-target",
-        "--prefix",
-        PREFIX,
-        "router",
-    )
+    switch_target(lab, db, "router")
     start = time.monotonic()
     lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", str(work / "agent.sock"))
     wait_for(
-        lambda: _status(work).get("state") == "established", timeout=60, what="the CE to come up"
+        lambda: agent_status(work).get("state") == "established",
+        timeout=60,
+        what="the CE to come up",
     )
-    mapping = _status(work)["mapping"]
+    mapping = agent_status(work)["mapping"]
     say(
         f"mape retry: the router gets its rules at once: IPv4 {mapping['ipv4']}, PSID "
         f"{mapping['psid']}, {mapping['port_count']} ports, CE {mapping['ce_ipv6']}."
     )
-    pages: list[str] = []
-
-    def fetched() -> bool:
-        pages.append(_fetch(lab) or "")
-        return bool(pages[-1])
-
-    wait_for(fetched, timeout=30, what="a page through MAP-E")
+    result.page = fetch_page(lab)
     result.seconds_to_traffic = round(time.monotonic() - start, 2)
-    result.page = pages[-1]
     address, _, port = result.page.rsplit(" ", 1)[-1].partition(":")
     result.shared_address, result.source_port = address, int(port)
     ranges = mapping["port_ranges"]
