@@ -36,7 +36,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "export": set(),
     "agent": set(),
     "diag": set(),
-    "lab": set(),
+    "lab": {"trustme"},
     "cli": set(),
 }
 

@@ -75,7 +75,7 @@ class AgentConfig:
     insecure_discovery: bool = False
     report: bool = True
     rules_file: str | None = None
-    dhcpv6_options_file: str | None = None
+    dhcpv6_options_file: str | None = "/run/mapekit/s46.hex"
     lan: str | None = None
     tunnel: str = "mape0"
     prefix_source: str = "auto"

@@ -59,10 +59,6 @@ def provider_config(config: AgentConfig) -> ProviderConfig:
     static = None
     if provider is Provider.STATIC:
         static = load_rule_file(config.rules_file) if config.rules_file else builtin_rules()
-    options = None
-    if provider is Provider.DHCPV6 and config.dhcpv6_options_file:
-        text = Path(config.dhcpv6_options_file).read_text().strip()
-        options = bytes.fromhex("".join(text.split()).replace(":", ""))
     identity = (
         ClientIdentity("000000-mapekit", "mapekit", "0_1_0")
         if provider is Provider.HB46PP
@@ -78,7 +74,7 @@ def provider_config(config: AgentConfig) -> ProviderConfig:
         identity=identity,
         dns_server=config.dns_server,
         allow_insecure_discovery=config.insecure_discovery,
-        dhcpv6_options=options,
+        dhcpv6_options_file=config.dhcpv6_options_file,
         static_rules=static,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dns.exception
 import dns.resolver
@@ -41,6 +42,7 @@ class ProviderConfig:
     user: str | None = None
     password: str | None = None
     dhcpv6_options: bytes | None = None
+    dhcpv6_options_file: str | None = None  # hex, rewritten by the DHCPv6 client's hook
     static_rules: RuleSet | None = None
     transport: httpx.BaseTransport | None = None  # tests: an in-process server
 
@@ -165,13 +167,36 @@ def _hb46pp(config: ProviderConfig, token: str | None) -> FetchResult:
     return hb46pp.decode_config(reply.body)
 
 
-def _from_dhcpv6(config: ProviderConfig) -> FetchResult:
-    if config.dhcpv6_options is None:
+def _dhcpv6_options(config: ProviderConfig) -> bytes:
+    """The options given, or the hook's file read now (a new reply rewrites it)."""
+    if config.dhcpv6_options is not None:
+        return config.dhcpv6_options
+    path = config.dhcpv6_options_file
+    if path is None:
         raise ProvisionError(
             "usage.invalid_arguments", "--dhcpv6-options is required", field="dhcpv6-options"
         )
     try:
-        containers = decode_options(config.dhcpv6_options)
+        text = Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReplyError(
+            "reply.missing_field",
+            f"no DHCPv6 S46 options yet ({path}: {getattr(exc, 'strerror', None) or exc})",
+            field="OPTION_S46_CONT_MAPE",
+        ) from None
+    digits = "".join(text.split()).replace(":", "")
+    try:
+        return bytes.fromhex(digits)
+    except ValueError:
+        raise ReplyError(
+            "reply.bad_value", f"{path}: not hex", field="dhcpv6_options_file"
+        ) from None
+
+
+def _from_dhcpv6(config: ProviderConfig) -> FetchResult:
+    options = _dhcpv6_options(config)
+    try:
+        containers = decode_options(options)
     except MapeError as exc:
         raise ReplyError(
             "reply.bad_value", f"DHCPv6 options: {exc.message}", field=exc.field

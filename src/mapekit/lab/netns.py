@@ -107,7 +107,7 @@ class Lab:
                 proc.kill()
                 proc.wait()
         for node in reversed(self.nodes):
-            sh("ip", "netns", "delete", self.ns(node), check=False)
+            _delete_namespace(self.ns(node))
         self.nodes.clear()
 
     def detach(self) -> dict[str, object]:
@@ -138,7 +138,7 @@ class Lab:
                 os.killpg(pid, signal.SIGKILL)
         prefix = str(state["prefix"])
         for node in reversed(state.get("nodes", [])):  # type: ignore[call-overload]
-            sh("ip", "netns", "delete", f"{prefix}-{node}", check=False)
+            _delete_namespace(f"{prefix}-{node}")
             done.append(f"deleted namespace {prefix}-{node}")
         return done
 
@@ -147,6 +147,12 @@ class Lab:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _delete_namespace(name: str) -> None:
+    """The namespace and its ``/etc/netns/<name>`` files (resolv.conf, hosts)."""
+    sh("ip", "netns", "delete", name, check=False)
+    shutil.rmtree(Path("/etc/netns") / name, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:

@@ -1,0 +1,372 @@
+"""The lab's network (DESIGN.md §5), built from a :class:`Topology`::
+
+    lan ─ ce ─ [hgw] ─ ngn ─ br ─ inet
+                        │
+                     [rogue]
+
+- ``ngn``, the access network: router advertisements (radvd), DHCPv6 prefix delegation and
+  the RFC 7598 S46 options (Kea, which also routes each delegated prefix to its client),
+  DNS (dnsmasq: the rule server's name, the ``4over6.info`` TXT record), and the rule
+  server over HTTPS with a lab CA (JPNE, OCN and HB46PP styles on one server);
+- ``ce``: dhcpcd with mapekit's hook, and the mapekit agent (started by the scenario);
+- ``hgw`` (optional): takes the /56 with its own dhcpcd, advertises its first /64, gives
+  the CE IPv4 by DHCP and DNS that answers ``ntt.setup``, answers the :8888 check, and with
+  MAP-E on runs its own mapekit agent with an HGW maker's code and NATs its LAN through it;
+- ``br``: ``mape br``; ``inet``: an IPv4 web server; ``rogue``: a host on the access
+  network that forges packets (the spoof scenario).
+
+Documentation address space only (2001:db8::/32, 192.0.2.0/24, 198.51.100.0/24, the
+RFC 1918 LANs of a home); no namespace is linked to the host's network.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from mapekit.agent.config import DEFAULT_HGW_URL
+from mapekit.core.errors import DataError
+from mapekit.lab import services
+from mapekit.lab.netns import Lab, wait_for
+from mapekit.lab.topology import INET, LAB_RULES
+
+ROUTER_CODE = "0123456789abcdef0123456789abcdef"
+HGW_CODE = "fedcba9876543210fedcba9876543210"
+PREFIX = "2001:db8:12:3400::/56"  # what Kea delegates
+ACCESS = "2001:db8:100::/64"  # the access link, advertised by ngn
+NGN = "2001:db8:100::1"  # ngn on the access link: router and DNS
+CORE_NGN, CORE_BR = "2001:db8:101::1", "2001:db8:101::2"
+RULES_ADDRESS = "2001:db8:102::80"  # the rule server, on ngn
+RULES_NAME = "rules.isp.example"
+ROGUE = "2001:db8:103::2"
+HGW_LAN = "192.168.10.1"
+HGW_RA = "2001:db8:12:3400::/64"  # the first /64 of the HGW's /56, on its LAN
+WEB = """
+import http.server
+class Page(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        host, port = self.client_address[:2]
+        body = f"hello from inet; you came from {host}:{port}\\n"
+        self.send_response(200); self.end_headers(); self.wfile.write(body.encode())
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("198.51.100.7", 80), Page).serve_forever()
+"""
+
+HGW_MODES = ("none", "on", "off")
+PROVIDERS = ("jpne", "ocn", "hb46pp", "dhcpv6", "static")
+TARGETS = ("hgw", "router")
+
+
+@dataclass(frozen=True)
+class Topology:
+    """What ``mape lab up --topology FILE`` reads (TOML, every key optional)."""
+
+    hgw: str = "none"  # none | on (MAP-E running on the HGW) | off
+    provider: str = "jpne"  # how the CE gets its rules
+    target: str = "hgw"  # the subscriber's deployment target on the rule server
+    tls: bool = True  # rule server over HTTPS with the lab CA
+    rogue: bool = False  # a forging host on the access network
+    timer_scale: float = 0.002  # the CE's timers (0.002: 500 times faster)
+
+
+def parse_topology(text: str, source: str = "topology") -> Topology:
+    """A :class:`Topology` from TOML; errors name the key."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(
+            "data.file_syntax", f"{source}: not valid TOML: {exc}", field=source
+        ) from None
+    known = {f.name: f for f in fields(Topology)}
+    choices = {"hgw": HGW_MODES, "provider": PROVIDERS, "target": TARGETS}
+    values: dict[str, Any] = {}
+    for key, value in doc.items():
+        if key not in known:
+            raise DataError(
+                "config.invalid", f"{key}: unknown key (known: {', '.join(known)})", field=key
+            )
+        default = getattr(Topology(), key)
+        if type(value) is not type(default) and not (
+            isinstance(default, float) and type(value) is int
+        ):
+            raise DataError(
+                "config.invalid",
+                f"{key}: {type(value).__name__}, expected {type(default).__name__}",
+                field=key,
+            )
+        if key in choices and value not in choices[key]:
+            raise DataError(
+                "config.invalid",
+                f"{key}: {value!r} is not one of {', '.join(choices[key])}",
+                field=key,
+            )
+        if key == "timer_scale" and not 0 < value <= 1:
+            raise DataError("config.invalid", f"{key}: must be in (0, 1]", field=key)
+        values[key] = value
+    return replace(Topology(), **values)
+
+
+@dataclass
+class Network:
+    """What a built lab is: its topology, files and the processes worth naming."""
+
+    topology: Topology
+    work: Path
+    db: str
+    nodes: list[str] = field(default_factory=list)
+    ca: Path | None = None
+    ce_dhcp: Path | None = None  # the CE's dhcpcd directory (pd, s46.hex, logs)
+    hgw_dhcp: Path | None = None
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.topology.tls else "http"
+        return f"{scheme}://{RULES_NAME}/"
+
+    @property
+    def ce_config(self) -> Path:
+        return self.work / "agent.toml"
+
+    @property
+    def socket(self) -> str:
+        return str(self.work / "agent.sock")
+
+
+def _toml(values: dict[str, dict[str, object]]) -> str:
+    lines = []
+    for section, body in values.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in body.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def agent_config(
+    work: Path,
+    kind: str = "jpne",
+    timer_scale: float = 0.002,
+    *,
+    name: str = "agent",
+    **overrides: dict[str, object],
+) -> Path:
+    """An agent's configuration for the lab, ``work/<name>.toml``; ``overrides`` replace
+    keys by section (``provider={"url": …}``; None removes one). The defaults are the CE's with a PD file."""
+    values: dict[str, dict[str, object]] = {
+        "provider": {
+            "kind": kind,
+            "url": "http://[2001:db8:100::1]:8080",
+            "vendor_code": ROUTER_CODE,
+            "hgw_url": "",
+            "rules_file": str(work / "rules.json"),
+        },
+        "interfaces": {"wan": "wan0", "lan": "lan0"},
+        "prefix": {"source": "pd", "pd_file": str(work / "pd")},
+        "dataplane": {"backend": "userspace"},
+        "state": {
+            "dir": str(work / f"{name}-state" if name != "agent" else work / "state"),
+            "socket": str(work / f"{name}.sock"),
+            "metrics": "",
+        },
+        "timers": {"scale": timer_scale},
+    }
+    for section, body in overrides.items():  # None removes a key
+        merged = {**values.get(section, {}), **body}
+        values[section] = {k: v for k, v in merged.items() if v is not None}
+    path = work / f"{name}.toml"
+    path.write_text(_toml(values))
+    return path
+
+
+def _netns_file(lab: Lab, node: str, name: str, text: str) -> None:
+    """``/etc/netns/<ns>/<name>``: what processes in the node see as ``/etc/<name>``
+    (``ip netns exec`` binds it; the lab removes the folder with the namespace)."""
+    folder = Path("/etc/netns") / lab.ns(node)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text)
+
+
+def _mape_server(lab: Lab, net: Network, *args: str) -> None:
+    lab.run("ngn", sys.executable, "-m", "mapekit", "server", "--db", net.db, *args)
+
+
+def ce_iid(topology: Topology) -> str:
+    """The interface id the CE uses: RFC 7597 for DHCPv6 S46 rules, draft-03 otherwise."""
+    return "rfc" if topology.provider == "dhcpv6" else "legacy"
+
+
+def build_network(lab: Lab, work: Path, topology: Topology | None = None) -> Network:
+    """Create the nodes, links, addresses and services; the CE's agent is not started."""
+    topo = topology or Topology()
+    missing = services.missing_programs()
+    if missing:
+        raise RuntimeError(f"lab: needs the Debian packages {', '.join(missing)}")
+    net = Network(topo, work, f"sqlite:///{work / 'server.db'}")
+    rule = {**LAB_RULES[0], "iid": ce_iid(topo)}
+    (work / "rules.json").write_text(json.dumps([rule]))
+    first_hop = "hgw" if topo.hgw != "none" else "ce"
+    net.nodes = ["lan", "ce", *(["hgw"] if topo.hgw != "none" else []), "ngn", "br", "inet"]
+    if topo.rogue:
+        net.nodes.append("rogue")
+    lab.add(*net.nodes)
+    for node in net.nodes:  # no duplicate address detection: addresses work at once
+        for scope in ("all", "default"):
+            lab.run(node, "sysctl", "-qw", f"net.ipv6.conf.{scope}.accept_dad=0")
+    lab.link("lan", "eth0", "ce", "lan0")
+    lab.link(first_hop, "wan0", "ngn", "ce0")
+    if topo.hgw != "none":
+        lab.link("ce", "wan0", "hgw", "lan0")
+    lab.link("ngn", "br0", "br", "ngn0")
+    lab.link("br", "inet0", "inet", "eth0")
+    _ngn(lab, net, rule)
+    _br_inet(lab, work, rule)
+    _lan_ce(lab, net)
+    if topo.hgw != "none":
+        _hgw(lab, net)
+    if topo.rogue:
+        lab.link("rogue", "eth0", "ngn", "rogue0")
+        lab.run("ngn", "ip", "-6", "addr", "add", "2001:db8:103::1/64", "dev", "rogue0")
+        lab.run("rogue", "ip", "-6", "addr", "add", f"{ROGUE}/64", "dev", "eth0")
+        lab.run("rogue", "ip", "-6", "route", "add", "default", "via", "2001:db8:103::1")
+    return net
+
+
+def _ngn(lab: Lab, net: Network, rule: dict[str, object]) -> None:
+    work, topo = net.work, net.topology
+    run = lab.run
+    run("ngn", "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+    run("ngn", "ip", "-6", "addr", "add", f"{NGN}/64", "dev", "ce0")
+    run("ngn", "ip", "-6", "addr", "add", f"{CORE_NGN}/64", "dev", "br0")
+    run("ngn", "ip", "-6", "addr", "add", f"{RULES_ADDRESS}/128", "dev", "lo")
+    run("ngn", "ip", "-6", "route", "add", "2001:db8:ffff::/48", "via", CORE_BR)
+    services.start_radvd(lab, "ngn", work, "ce0", ACCESS)
+    services.start_kea(lab, "ngn", work, interface="ce0", subnet=ACCESS, delegated=PREFIX,
+                       rule=rule if topo.provider == "dhcpv6" else None)  # fmt: skip
+    txt = f"v=v6mig-1 url={net.url}config t={'b' if topo.tls else 'a'}"
+    services.start_dnsmasq(lab, "ngn", work, name="dns-ngn", listen=NGN, options=[
+        f"--host-record={RULES_NAME},{RULES_ADDRESS}",
+        f"--txt-record=4over6.info,{txt}",
+    ])  # fmt: skip
+    _netns_file(lab, "ngn", "resolv.conf", f"nameserver {NGN}\n")
+    mape = ("init",)
+    _mape_server(lab, net, *mape)
+    _mape_server(lab, net, "rules", "import", str(work / "rules.json"), "--name", "lab")
+    _mape_server(lab, net, "vendor", "add", ROUTER_CODE, "--name", "router maker")
+    _mape_server(lab, net, "vendor", "add", HGW_CODE, "--name", "HGW maker", "--kind", "hgw")
+    _mape_server(lab, net, "subscriber", "add", "--prefix", PREFIX, "--target", topo.target,
+                 "--rules", "lab")  # fmt: skip
+    if topo.tls:
+        net.ca, cert, key = services.lab_ca(work, [RULES_NAME])
+        tls = ["--tls-cert", str(cert), "--tls-key", str(key)]
+    else:
+        tls = []
+    port = 443 if topo.tls else 80
+    lab.mape("ngn", "server", "--db", net.db, "serve", "--listen", f"[{RULES_ADDRESS}]:{port}",
+             "--rate-limit", "0", *tls, log=work / "server.log")  # fmt: skip
+    wait_for(lambda: f":{port} " in lab.run("ngn", "ss", "-ltn").stdout, what="the rule server")
+
+
+def restart_rule_server(lab: Lab, net: Network) -> None:
+    """The rule server again, after a scenario stopped it."""
+    topo = net.topology
+    tls = []
+    if topo.tls:
+        tls = ["--tls-cert", str(net.work / "rules-cert.pem"),
+               "--tls-key", str(net.work / "rules-key.pem")]  # fmt: skip
+    port = 443 if topo.tls else 80
+    lab.mape("ngn", "server", "--db", net.db, "serve", "--listen", f"[{RULES_ADDRESS}]:{port}",
+             "--rate-limit", "0", *tls, log=net.work / "server.log")  # fmt: skip
+    wait_for(lambda: f":{port} " in lab.run("ngn", "ss", "-ltn").stdout, what="the rule server")
+
+
+def _br_inet(lab: Lab, work: Path, rule: dict[str, object]) -> None:
+    lab.run("br", "ip", "-6", "addr", "add", f"{CORE_BR}/64", "dev", "ngn0")
+    lab.run("br", "ip", "-6", "route", "add", "default", "via", CORE_NGN)
+    lab.run("br", "ip", "addr", "add", "198.51.100.1/24", "dev", "inet0")
+    lab.run("inet", "ip", "addr", "add", f"{INET}/24", "dev", "eth0")
+    lab.run("inet", "ip", "route", "add", "192.0.2.0/24", "via", "198.51.100.1")
+    (work / "br-rules.json").write_text(json.dumps([rule]))
+    lab.mape("br", "br", "--rules", str(work / "br-rules.json"), "--device", "ngn0",
+             "--stats", str(work / "br.json"), log=work / "br.log")  # fmt: skip
+    lab.start("inet", sys.executable, "-c", WEB, log=work / "web.log")
+    wait_for(lambda: ":80 " in lab.run("inet", "ss", "-ltn").stdout, what="the web server")
+    wait_for((work / "br.json").exists, what="the BR")
+
+
+def _lan_ce(lab: Lab, net: Network) -> None:
+    """The LAN host and the CE's router set-up: addresses, NAT of the LAN to the WAN's
+    IPv4 (used behind an HGW), DNS, dhcpcd; then the agent's configuration."""
+    work, topo = net.work, net.topology
+    lab.run("lan", "ip", "addr", "add", "192.168.1.2/24", "dev", "eth0")
+    lab.run("lan", "ip", "route", "add", "default", "via", "192.168.1.1")
+    lab.run("ce", "ip", "addr", "add", "192.168.1.1/24", "dev", "lan0")
+    lab.run("ce", "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    (work / "ce-base.nft").write_text(
+        "table ip lab_router {\n  chain postrouting {\n"
+        "    type nat hook postrouting priority srcnat; policy accept;\n"
+        '    oifname "wan0" masquerade\n  }\n}\n'
+    )
+    lab.run("ce", "nft", "-f", str(work / "ce-base.nft"))
+    behind_hgw = topo.hgw != "none"
+    _netns_file(lab, "ce", "resolv.conf", f"nameserver {HGW_LAN if behind_hgw else NGN}\n")
+    net.ce_dhcp = services.start_dhcpcd(lab, "ce", work, wan="wan0", lan="lan0",
+                                        ipv4=behind_hgw)  # fmt: skip
+    tls = {"ca_file": str(net.ca)} if net.ca else {}
+    provider: dict[str, object] = {
+        "url": net.url,
+        "hgw_url": DEFAULT_HGW_URL,
+        "iid": ce_iid(topo),
+        "dhcpv6_options_file": str(net.ce_dhcp / "s46.hex"),
+        "dns_server": NGN,
+        **tls,
+    }
+    if topo.provider == "hb46pp":
+        provider["url"] = None  # found by discovery: the 4over6.info TXT record
+    agent_config(
+        work,
+        topo.provider,
+        topo.timer_scale,
+        provider=provider,
+        prefix={
+            "source": "ra" if behind_hgw else "pd",
+            "pd_file": str(net.ce_dhcp / "pd"),
+        },
+        dataplane={"backend": "userspace", "replace_default_route": behind_hgw},
+    )
+
+
+def _hgw(lab: Lab, net: Network) -> None:
+    work, topo = net.work, net.topology
+    run = lab.run
+    run("hgw", "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    run("hgw", "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+    run("hgw", "sysctl", "-qw", "net.ipv6.conf.wan0.accept_ra=2")
+    run("hgw", "ip", "addr", "add", f"{HGW_LAN}/24", "dev", "lan0")
+    _netns_file(lab, "hgw", "resolv.conf", f"nameserver {NGN}\n")
+    net.hgw_dhcp = services.start_dhcpcd(lab, "hgw", work, wan="wan0", lan="lan0")
+    services.start_radvd(lab, "hgw", work, "lan0", HGW_RA)
+    services.start_dnsmasq(lab, "hgw", work, name="dns-hgw", listen=HGW_LAN, options=[
+        "--dhcp-range=192.168.10.100,192.168.10.199,1h",
+        f"--dhcp-option=option:router,{HGW_LAN}",
+        f"--dhcp-option=option:dns-server,{HGW_LAN}",
+        f"--address=/ntt.setup/{HGW_LAN}",
+        f"--server={NGN}",
+    ])  # fmt: skip
+    status = "ON" if topo.hgw == "on" else "OFF"
+    lab.mape("hgw", "hgw-emulator", "--listen", f"{HGW_LAN}:8888", "--status", status,
+             log=work / "hgw-emulator.log")  # fmt: skip
+    if topo.hgw == "on":
+        tls = {"ca_file": str(net.ca)} if net.ca else {}
+        config = agent_config(
+            work,
+            "jpne",
+            topo.timer_scale,
+            name="hgw-agent",
+            provider={"url": net.url, "vendor_code": HGW_CODE, **tls},
+            prefix={"source": "pd", "pd_file": str(net.hgw_dhcp / "pd")},
+        )
+        lab.mape("hgw", "agent", "--config", str(config), log=work / "hgw-agent.log")
