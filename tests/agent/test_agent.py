@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mapekit.agent.control import ask_agent
-from mapekit.lab.story import agent_config as story_config
+from mapekit.lab.network import agent_config as story_config
 from mapekit.lab.topology import LAB_RULES, mape_wire
 from tests.netns import Lab, needs_root, wait_for
 

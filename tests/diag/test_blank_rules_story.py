@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from mapekit.cli.main import main
-from mapekit.lab.story import agent_config, blank_rules
+from mapekit.lab.story import blank_rules
 from tests.netns import Lab, needs_root
 
 pytestmark = needs_root
@@ -27,7 +27,7 @@ def test_the_story_and_a_healthy_ce_afterwards(tmp_path: Path) -> None:
         assert result.shared_address == "192.0.2.18" and result.port_in_set is True
         assert any("v6plus({})" in line for line in said)  # the log shows the blank answer
         command = [sys.executable, "-m", "mapekit", "doctor", "--config",
-                   str(agent_config(tmp_path)), "--json"]  # fmt: skip
+                   str(tmp_path / "agent.toml"), "--json"]  # fmt: skip
         healthy = json.loads(lab.run("ce", *command, check=False).stdout)
         codes = {f["code"]: f["severity"] for f in healthy["findings"]}
         assert codes["rules.ok"] == "ok" and codes["tunnel.up"] == "ok"

@@ -45,7 +45,7 @@ def test_a_lab_that_stays_up(tmp_path: Path) -> None:
             "exec",
             "--dir",
             state,
-            "isp",
+            "ngn",
             "--",
             "mape",
             "server",

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from mapekit.agent.config import load_config
+from mapekit.agent.control import ask_agent
 from mapekit.agent.daemon import provider_config
 from mapekit.agent.prefix import current_prefix, source_in_prefix
 from mapekit.cli import output
@@ -51,7 +52,8 @@ def in_lab(args: argparse.Namespace) -> int:
         raise MapeError(
             "usage.invalid_arguments", f"node: one of {', '.join(state['nodes'])}", field="node"
         )
-    config = args.config or str(Path(state["work"]) / "agent.toml")
+    own = Path(state["work"]) / f"{args.node}-agent.toml"  # the HGW runs its own agent
+    config = args.config or str(own if own.exists() else Path(state["work"]) / "agent.toml")
     command = [sys.executable, "-m", "mapekit", "doctor", "--config", config, "--lang", args.lang]
     return exec_interactive(
         state["prefix"], args.node, [*command, *(["--json"] if args.json else [])]
@@ -76,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
         fallback_source=where,
         source_address=source_in_prefix(prefix, [config.lan, config.wan]) if prefix else None,
     )
+    counters = (ask_agent(config.socket, "status") or {}).get("counters")
+    if isinstance(counters, dict):
+        facts.counters = {str(k): int(v) for k, v in counters.items()}
     findings = diagnose(facts)
     named = cause(findings)
     problems = any(f.severity is Severity.ERROR for f in findings)

@@ -18,8 +18,9 @@ from mapekit.cli import output
 from mapekit.cli.statusview import render_status
 from mapekit.core.errors import MapeError
 from mapekit.lab.netns import Lab, available, exec_interactive
+from mapekit.lab.network import PREFIX, Topology, parse_topology
 from mapekit.lab.scenarios import SCENARIOS
-from mapekit.lab.story import PREFIX, agent_config, blank_rules, build
+from mapekit.lab.story import blank_rules, build
 
 STATE_DIR = "/run/mapekit-lab"
 
@@ -28,12 +29,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "action",
         choices=("demo", "scenario", "up", "down", "status", "exec"),
-        help="demo: replay the blank-rules story; scenario NAME (blank-rules, static, "
-        "server-down, renumber); up/down: keep a lab running; status; exec NODE -- CMD",
+        help=f"demo: replay the blank-rules story; scenario NAME ({', '.join(SCENARIOS)}); "
+        "up/down: keep a lab running; status; exec NODE -- CMD",
     )
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="exec: NODE -- CMD …")
     parser.add_argument("--keep-logs", metavar="DIR", help="demo: keep every node's log in DIR")
     parser.add_argument("--dir", default=STATE_DIR, help=f"up/down/status: state ({STATE_DIR})")
+    parser.add_argument(
+        "--topology",
+        metavar="FILE",
+        help="up: TOML with hgw (none|on|off), provider (jpne|ocn|hb46pp|dhcpv6|static), "
+        "target (hgw|router), tls, rogue, timer_scale",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -48,6 +55,7 @@ def _late_options(args: argparse.Namespace) -> None:
     late = argparse.ArgumentParser(prog="mape lab", add_help=False)
     late.add_argument("--dir")
     late.add_argument("--keep-logs")
+    late.add_argument("--topology")
     late.add_argument("--json", action="store_true")
     found, unknown = late.parse_known_args(args.rest)
     if unknown:
@@ -56,6 +64,7 @@ def _late_options(args: argparse.Namespace) -> None:
         )
     args.dir = found.dir or args.dir
     args.keep_logs = found.keep_logs or args.keep_logs
+    args.topology = found.topology or args.topology
     args.json = found.json or args.json
 
 
@@ -137,19 +146,40 @@ def up(args: argparse.Namespace) -> int:
         raise MapeError(
             "server.exists", f"lab: one is already up ({args.dir}); mape lab down", field="dir"
         )
+    topology = Topology()
+    if args.topology:
+        try:
+            text = Path(args.topology).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MapeError(
+                "data.file_unreadable", f"topology: {args.topology}: {exc}", field="topology"
+            ) from None
+        topology = parse_topology(text, args.topology)
     work = Path(args.dir)
     work.mkdir(parents=True, exist_ok=True)
     lab = Lab()
     try:
-        db = build(lab, work)
-        lab.mape("ce", "agent", "--config", str(agent_config(work)), log=work / "agent.log")
+        net = build(lab, work, topology)
+        lab.mape("ce", "agent", "--config", str(net.ce_config), log=work / "agent.log")
     except BaseException:
         lab.close()
         raise
-    state: dict[str, object] = {**lab.detach(), "work": str(work), "db": db}
+    db = net.db
+    state: dict[str, object] = {
+        **lab.detach(),
+        "work": str(work),
+        "db": db,
+        "topology": vars(topology),
+    }
     nodes = [str(n) for n in state["nodes"]]  # type: ignore[attr-defined]
     _state_path(args).write_text(json.dumps(state))
-    doc = {"up": True, "nodes": nodes, "prefix": state["prefix"], "logs": str(work)}
+    doc = {
+        "up": True,
+        "nodes": nodes,
+        "prefix": state["prefix"],
+        "topology": vars(topology),
+        "logs": str(work),
+    }
     if args.json:
         output.emit_json(doc)
     else:
@@ -157,7 +187,7 @@ def up(args: argparse.Namespace) -> int:
             f"lab up: nodes {', '.join(nodes)} (namespaces {state['prefix']}-*); logs "
             f"in {work}\n  mape lab status          the CE's state\n"
             f"  mape lab exec lan -- curl http://198.51.100.7/\n"
-            f"  mape lab exec isp -- mape server --db {db} subscriber set-target "
+            f"  mape lab exec ngn -- mape server --db {db} subscriber set-target "
             f"--prefix {PREFIX} router\n  mape lab down"
         )
     return output.OK
@@ -176,13 +206,20 @@ def down(args: argparse.Namespace) -> int:
 
 def status(args: argparse.Namespace) -> int:
     state = _load(args)
-    agent = ask_agent(str(Path(str(state["work"])) / "agent.sock"), "status") or {}
-    doc = {"nodes": state["nodes"], "prefix": state["prefix"], "ce": agent}
+    work = Path(str(state["work"]))
+    agent = ask_agent(str(work / "agent.sock"), "status") or {}
+    doc: dict[str, object] = {"nodes": state["nodes"], "prefix": state["prefix"], "ce": agent}
+    if (work / "hgw-agent.sock").exists():
+        doc["hgw"] = ask_agent(str(work / "hgw-agent.sock"), "status") or {}
     if args.json:
         output.emit_json(doc)
     else:
         output.emit(f"nodes: {', '.join(state['nodes'])}")  # type: ignore[arg-type]
         output.emit(render_status(agent) if agent else "the CE's agent does not answer")
+        if "hgw" in doc:
+            output.emit("\nthe HGW's own MAP-E:")
+            hgw = doc["hgw"]
+            output.emit(render_status(hgw) if hgw else "the HGW's agent does not answer")  # type: ignore[arg-type]
     return output.OK
 
 

@@ -74,6 +74,7 @@ class Facts:
     nat_ranges: list[tuple[int, int]] | None = None  # what the loaded ruleset NATs into
     mss_clamp: bool | None = None
     port_use: dict[str, object] | None = None
+    counters: dict[str, int] | None = None  # the running agent's data-plane counters
     notes: list[str] = field(default_factory=list)
 
 
@@ -551,6 +552,44 @@ def check_ports(facts: Facts) -> list[Finding]:
     ]
 
 
+# counters of tunnel packets refused because their addresses or ports are not this CE's
+# or did not come from the BR (RFC 7597 §8): forged, or misrouted
+FORGED = ("in_drop_spoofed_source", "in_drop_port_outside_set", "in_drop_wrong_destination",
+          "in_drop_no_rule")  # fmt: skip
+
+
+def check_forged(facts: Facts) -> list[Finding]:
+    if facts.counters is None:
+        return []
+    seen = {name: facts.counters.get(name, 0) for name in FORGED if facts.counters.get(name)}
+    if not seen:
+        return []
+    total = sum(seen.values())
+    evidence = ", ".join(f"{name.removeprefix('in_drop_')} {count}" for name, count in seen.items())
+    return [
+        Finding(
+            "tunnel.forged",
+            Severity.WARNING,
+            evidence,
+            Text(
+                f"{total} packets came through the tunnel with addresses or ports that are not "
+                "this CE's, or claiming to be from the BR without coming from it; mapekit "
+                "dropped them (RFC 7597 §8). A few can be stray traffic; a count that keeps "
+                "growing means someone on the access network is forging packets.",
+                f"この CE 宛てではないアドレス・ポート、または BR 以外から来たパケットが {total} 個"
+                "トンネルに届き、破棄しました (RFC 7597 §8)。増え続ける場合はアクセス網上の"
+                "誰かが偽装パケットを送っています。",
+            ),
+            Text(
+                "Nothing to change on the CE. If the count keeps growing, give the operator "
+                "the counts and the times (mape status --json shows them).",
+                "CE 側の対処は不要です。増え続ける場合はカウンタと時刻を事業者に伝えてください"
+                "（mape status --json）。",
+            ),
+        )
+    ]
+
+
 CHECKS: tuple[Check, ...] = (
     check_wan,
     check_prefix,
@@ -561,6 +600,7 @@ CHECKS: tuple[Check, ...] = (
     check_tunnel,
     check_nat,
     check_ports,
+    check_forged,
 )
 
 

@@ -145,7 +145,8 @@ def gather(
     if hgw_url:
         report, facts.hgw_how = check_hgw(hgw_url)
         facts.hgw = report.state.value
-    if provider is not None and prefix is not None:
+    # behind an HGW running MAP-E the CE asks for no rules (it stands down), nor does the doctor
+    if provider is not None and prefix is not None and facts.hgw != "on":
         if provider.url:
             facts.rule_host = urlsplit(provider.url).hostname
             facts.resolves, facts.reachable = probe_server(provider.url)

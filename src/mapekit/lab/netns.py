@@ -43,6 +43,7 @@ class Lab:
     prefix: str = field(default_factory=lambda: f"mk{uuid.uuid4().hex[:6]}")
     nodes: list[str] = field(default_factory=list)
     procs: list[subprocess.Popen[str]] = field(default_factory=list)
+    grace: dict[int, float] = field(default_factory=dict)  # pid -> seconds to stop
 
     def ns(self, node: str) -> str:
         return f"{self.prefix}-{node}"
@@ -77,7 +78,11 @@ class Lab:
             raise RuntimeError(f"{node}: {done.stderr}")
         return done.stdout
 
-    def start(self, node: str, *args: str, log: Path | None = None) -> subprocess.Popen[str]:
+    def start(
+        self, node: str, *args: str, log: Path | None = None, grace: float = 10.0
+    ) -> subprocess.Popen[str]:
+        """Run ``args`` in ``node`` in a process group of its own; on close it gets SIGTERM
+        and ``grace`` seconds, then the group gets SIGKILL."""
         extra = os.environ.get("PYTHONPATH", "")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(SRC), extra) if p)}
         out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - kept with the process
@@ -91,21 +96,25 @@ class Lab:
             text=True,
         )
         self.procs.append(proc)
+        self.grace[proc.pid] = grace
         return proc
 
     def mape(self, node: str, *args: str, log: Path | None = None) -> subprocess.Popen[str]:
         return self.start(node, sys.executable, "-m", "mapekit", *args, log=log)
 
     def close(self) -> None:
-        for proc in self.procs:
+        """Stop every process group the lab started (a daemon's helpers too: dhcpcd's
+        privilege-separation proxies outlive their parent), then delete the namespaces."""
+        for proc in reversed(self.procs):  # the leader: it stops its helpers itself
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
+        for proc in reversed(self.procs):
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=self.grace.get(proc.pid, 10.0))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            _signal_group(proc.pid, signal.SIGKILL)  # whatever of the group is left
         for node in reversed(self.nodes):
             _delete_namespace(self.ns(node))
         self.nodes.clear()
@@ -127,15 +136,14 @@ class Lab:
         pids = [int(p) for p in state.get("pids", [])]  # type: ignore[attr-defined]
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGTERM)
-                done.append(f"stopped process group {pid}")
+                os.kill(pid, signal.SIGTERM)
+                done.append(f"stopped process {pid}")
         deadline = time.monotonic() + 10
         while pids and time.monotonic() < deadline:
             pids = [p for p in pids if _alive(p)]
             time.sleep(0.1)
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
+        for pid in [int(p) for p in state.get("pids", [])]:  # type: ignore[attr-defined]
+            _signal_group(pid, signal.SIGKILL)  # stragglers, and helpers of exited leaders
         prefix = str(state["prefix"])
         for node in reversed(state.get("nodes", [])):  # type: ignore[call-overload]
             _delete_namespace(f"{prefix}-{node}")
@@ -149,6 +157,11 @@ class Lab:
         self.close()
 
 
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
 def _delete_namespace(name: str) -> None:
     """The namespace and its ``/etc/netns/<name>`` files (resolv.conf, hosts)."""
     sh("ip", "netns", "delete", name, check=False)
@@ -156,13 +169,15 @@ def _delete_namespace(name: str) -> None:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
+    """Running (a zombie is not: an exited process nobody reaped, as under an init that
+    does not reap orphans)."""
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def wait_for(check: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> None:

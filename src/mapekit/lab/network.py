@@ -155,7 +155,8 @@ def agent_config(
     **overrides: dict[str, object],
 ) -> Path:
     """An agent's configuration for the lab, ``work/<name>.toml``; ``overrides`` replace
-    keys by section (``provider={"url": …}``; None removes one). The defaults are the CE's with a PD file."""
+    keys by section (``provider={"url": …}``; None removes one). The defaults: the CE's,
+    prefix from a PD file."""
     values: dict[str, dict[str, object]] = {
         "provider": {
             "kind": kind,

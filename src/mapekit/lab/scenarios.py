@@ -1,61 +1,113 @@
-"""Lab scenarios beyond the story (DESIGN.md §5): each builds the story's lab, plays one
-situation with real processes and returns what it observed (tests assert on it).
+"""Lab scenarios (DESIGN.md §5): each builds the lab of :mod:`mapekit.lab.network` for its
+situation, plays it with real processes, asks ``mape doctor`` on the CE, and returns what
+it observed (tests assert on it).
 
-- ``static``: no rule server at all; the lab's rule file brings the CE up.
-- ``server-down``: the rule server goes away; the CE keeps its saved rules and traffic flows;
-  it recovers when the server returns.
-- ``renumber``: the delegated prefix changes; the CE re-derives, reports stop (address
+- ``blank-rules``: the story (:mod:`mapekit.lab.story`).
+- ``hgw-active``: an HGW running MAP-E sits in the path: the CE stands down (reason 4) and
+  traffic flows through the HGW.
+- ``hgw-off``: an HGW without MAP-E: the CE uses the RA /64 the HGW advertises.
+- ``server-down``: the rule server goes away; the CE keeps its saved rules and traffic
+  flows; it recovers when the server returns.
+- ``renumber``: Kea delegates another prefix; the CE re-derives, reports stop (address
   change) then start, and traffic resumes from the new address.
+- ``static``: no rule server at all; the lab's rule file brings the CE up.
+- ``ocn``, ``hb46pp``, ``dhcpv6``: the other provisioning styles end to end (``dhcpv6``:
+  the rule arrives as RFC 7598 S46 options from Kea, through dhcpcd's hook).
+- ``spoof``: a rogue host on the access network forges tunnel packets; the BR and the CE
+  drop and count them and nothing reaches ``inet`` or ``lan``.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mapekit.agent.control import ask_agent
+from mapekit.lab import services
 from mapekit.lab.netns import Lab, wait_for
+from mapekit.lab.network import ROGUE, Network, Topology, restart_rule_server
 from mapekit.lab.story import (
     Say,
-    agent_config,
     agent_status,
     blank_rules,
     build,
     fetch_page,
-    start_server,
-    switch_target,
 )
 from mapekit.server.store import Store
 
 Scenario = Callable[[Lab, Path, Say], dict[str, Any]]
+NEW_PREFIX = "2001:db8:13:3500::/56"
 
 
-def _up(lab: Lab, work: Path, config: Path) -> None:
-    lab.mape("ce", "agent", "--config", str(config), log=work / "agent.log")
-    wait_for(lambda: agent_status(work).get("state") == "established", timeout=60, what="the CE")
+def _up(lab: Lab, net: Network, state: str = "established") -> dict[str, Any]:
+    lab.mape("ce", "agent", "--config", str(net.ce_config), log=net.work / "agent.log")
+    wait_for(
+        lambda: agent_status(net.work).get("outcome") == state, timeout=60, what=f"the CE: {state}"
+    )
+    return agent_status(net.work)
+
+
+def doctor(lab: Lab, net: Network, node: str = "ce") -> dict[str, Any]:
+    """``mape doctor --json`` on ``node`` (the CE, or the HGW with its own agent)."""
+    config = net.ce_config if node == "ce" else net.work / "hgw-agent.toml"
+    done = lab.run(node, sys.executable, "-m", "mapekit", "doctor", "--config", str(config),
+                   "--json", check=False)  # fmt: skip
+    return dict(json.loads(done.stdout))
+
+
+def _summary(found: dict[str, Any]) -> dict[str, Any]:
+    """The doctor's cause and the codes of its findings."""
+    return {
+        "cause": found.get("cause"),
+        "codes": {f["code"]: f["severity"] for f in found.get("findings", [])},
+        "evidence": {f["code"]: f["evidence"] for f in found.get("findings", [])},
+    }
+
+
+def _say_doctor(say: Say, found: dict[str, Any]) -> None:
+    cause = found.get("cause")
+    if cause:
+        say(f"mape doctor: {cause['explanation']}\n  Fix: {cause['fix']}")
+    else:
+        say("mape doctor: no problem found.")
+
+
+def _provider(kind: str) -> Scenario:
+    def play(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
+        net = build(lab, work, Topology(provider=kind, target="router"))
+        say(f"The CE asks for its rules the {kind} way.")
+        doc = _up(lab, net)
+        page = fetch_page(lab)
+        say(f"Established from {doc['prefix_source']}; page through MAP-E: {page}")
+        found = doctor(lab, net)
+        _say_doctor(say, found)
+        return {"state": doc["state"], "provider": kind, "page": page, "doctor": _summary(found)}
+
+    return play
 
 
 def static(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    build(lab, work)
-    config = agent_config(work, kind="static")
+    net = build(lab, work, Topology(provider="static"))
     say("No rule server: the CE takes its rules from the lab's rule file.")
-    _up(lab, work, config)
+    doc = _up(lab, net)
     page = fetch_page(lab)
     say(f"Page through MAP-E: {page}")
-    return {"state": agent_status(work)["state"], "page": page}
+    return {"state": doc["state"], "page": page, "doctor": _summary(doctor(lab, net))}
 
 
 def server_down(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    db = build(lab, work)
-    switch_target(lab, db, "router")
-    _up(lab, work, agent_config(work))
+    net = build(lab, work, Topology(target="router"))
+    _up(lab, net)
     server = next(p for p in lab.procs if "serve" in p.args)  # type: ignore[operator]
     server.terminate()
     server.wait(timeout=10)
+    lab.procs.remove(server)
     say("The rule server went away.")
-    sock = str(work / "agent.sock")
-    lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", sock)
+    lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", net.socket)
     wait_for(
         lambda: agent_status(work).get("outcome") in ("unreachable", "server_error"),
         timeout=30,
@@ -63,13 +115,14 @@ def server_down(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     )
     during = agent_status(work)
     page = fetch_page(lab)
+    found = doctor(lab, net)
     say(
         f"The CE keeps its saved rules ({during['state']}, outcome {during['outcome']}); "
         f"page: {page}"
     )
-    start_server(lab, work, db)
-    wait_for(lambda: "8080" in lab.run("isp", "ss", "-ltn").stdout, what="the server again")
-    lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", sock)
+    _say_doctor(say, found)
+    restart_rule_server(lab, net)
+    lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", net.socket)
     wait_for(
         lambda: agent_status(work).get("outcome") == "established", timeout=30, what="the recovery"
     )
@@ -77,49 +130,200 @@ def server_down(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     return {
         "during": {k: during[k] for k in ("state", "outcome", "reason_code")},
         "page_during": page,
+        "doctor": _summary(found),
         "after": agent_status(work)["outcome"],
     }
 
 
 def renumber(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    db = build(lab, work)
-    switch_target(lab, db, "router")
-    lab.run(
-        "isp",
-        sys.executable,
-        "-m",
-        "mapekit",
-        "server",
-        "--db",
-        db,
-        "subscriber",
-        "add",
-        "--prefix",
-        "2001:db8:13:3500::/56",
-        "--target",
-        "router",
-        "--rules",
-        "lab",
-    )
-    lab.run("ce", "ip", "-6", "addr", "add", "2001:db8:13:3500::1/64", "dev", "lan0", "nodad")
-    _up(lab, work, agent_config(work))
+    net = build(lab, work, Topology(target="router"))
+    lab.run("ngn", sys.executable, "-m", "mapekit", "server", "--db", net.db, "subscriber",
+            "add", "--prefix", NEW_PREFIX, "--target", "router", "--rules", "lab")  # fmt: skip
+    first = _up(lab, net)
     before = fetch_page(lab)
-    (work / "pd").write_text("2001:db8:13:3500::/56\n")  # the line delegates a new prefix
-    say("The access network delegated a new prefix.")
+    services.kea_delegate(work, NEW_PREFIX)
+    assert net.ce_dhcp is not None
+    services.dhcpcd_rebind(lab, "ce", net.ce_dhcp, "wan0")
+    say(f"The access network (Kea) now delegates {NEW_PREFIX}; the CE's dhcpcd rebinds.")
     wait_for(
         lambda: (agent_status(work).get("mapping") or {}).get("ipv4") == "192.0.2.19",
-        timeout=30,
+        timeout=60,
         what="the new mapping",
     )
     after = fetch_page(lab)
-    reports = [(r["action"], r["reason"]) for r in reversed(Store(db).reports())]
+    reports = [(r["action"], r["reason"]) for r in reversed(Store(net.db).reports())]
     say(f"Before: {before}\nAfter: {after}\nReports received: {reports}")
-    return {"before": before, "after": after, "reports": reports}
+    return {
+        "prefixes": [_prefix(first), _prefix(agent_status(work))],
+        "before": before,
+        "after": after,
+        "reports": reports,
+        "doctor": _summary(doctor(lab, net)),
+    }
+
+
+def hgw_active(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
+    net = build(lab, work, Topology(hgw="on", target="hgw"))
+    say(
+        "The rented HGW runs MAP-E (the operator delivers the rules to it); the subscriber's "
+        "router sits behind it."
+    )
+    doc = _up(lab, net, state="hgw_active")
+    events = [e["message"] for e in doc.get("events", [])][-5:]
+    say("The router's log:\n  " + "\n  ".join(events))
+    hgw: dict[str, Any] = {}
+    wait_for(
+        lambda: hgw.update(_ask(net.work / "hgw-agent.sock")) or hgw.get("state") == "established",
+        timeout=60,
+        what="the HGW's own MAP-E",
+    )
+    page = fetch_page(lab)
+    say(f"Traffic flows through the HGW's MAP-E: {page}")
+    found = doctor(lab, net)
+    _say_doctor(say, found)
+    reports = [(r["action"], r["reason"]) for r in reversed(Store(net.db).reports())]
+    return {
+        "state": doc["outcome"],
+        "hgw_state": hgw["state"],
+        "page": page,
+        "reports": reports,
+        "doctor": _summary(found),
+    }
+
+
+def hgw_off(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
+    net = build(lab, work, Topology(hgw="off", target="router"))
+    say("An HGW without MAP-E sits in the path; it advertises a /64 of its /56 on its LAN.")
+    doc = _up(lab, net)
+    page = fetch_page(lab)
+    say(f"The CE uses the {doc['prefix_source']} {_prefix(doc)}; page: {page}")
+    found = doctor(lab, net)
+    _say_doctor(say, found)
+    return {
+        "state": doc["state"],
+        "prefix_source": doc["prefix_source"],
+        "prefix": _prefix(doc),
+        "page": page,
+        "doctor": _summary(found),
+    }
+
+
+def _prefix(status: dict[str, Any]) -> str | None:
+    return (status.get("mapping") or {}).get("end_user_prefix")
+
+
+def _ask(path: Path) -> dict[str, Any]:
+    return ask_agent(str(path), "status") or {}
+
+
+# A host on the access network forges IPv4-in-IPv6 packets (raw socket bound to addresses
+# that are not its own: net.ipv6.ip_nonlocal_bind). argv: CE address, BR address, NAT port.
+FORGE = """
+import socket, struct, sys
+ce, br, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+INET, SHARED = "198.51.100.7", "192.0.2.18"
+
+def packet(src, dst, sport, dport):
+    udp = struct.pack("!HHHH", sport, dport, 8 + 6, 0) + b"forged"
+    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                       socket.inet_aton(src), socket.inet_aton(dst)) + udp
+
+def send(outer_src, outer_dst, inner):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 4)
+    s.bind((outer_src, 0)); s.sendto(inner, (outer_dst, 0)); s.close()
+
+rogue = sys.argv[4]
+for _ in range(3):
+    # to the BR: the CE's shared address from the rogue's own IPv6 address
+    send(rogue, br, packet(SHARED, INET, port, 9999))
+    # to the BR: from the CE's address, but with a port outside the CE's set
+    send(ce, br, packet(SHARED, INET, port ^ 0x0100, 9999))
+    # to the CE: a reply to the LAN's flow, not from the BR
+    send(rogue, ce, packet(INET, SHARED, 9999, port))
+    # to the CE: as if from the BR, for a port of another CE
+    send(br, ce, packet(INET, SHARED, 9999, port ^ 0x0100))
+"""
+UDP_SINK = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 9999))
+while True:
+    data, peer = s.recvfrom(2048)
+    print(f"{peer[0]}:{peer[1]} {data.decode(errors='replace')}", flush=True)
+    if not data.startswith(b"forged"):
+        s.sendto(b"reply", peer)
+"""
+LAN_FLOW = """
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
+s.bind(("192.168.1.2", 40000))
+s.sendto(b"hello", ("198.51.100.7", 9999)); print(s.recv(100).decode(), flush=True)
+end = time.monotonic() + 6
+while time.monotonic() < end:
+    try:
+        print(s.recv(100).decode(), flush=True)
+    except TimeoutError:
+        s.sendto(b"keepalive", ("198.51.100.7", 9999))
+"""
+
+
+def _counters(path: Path) -> dict[str, int]:
+    try:
+        return {k: v for k, v in json.loads(path.read_text()).items() if "drop" in k}
+    except (OSError, ValueError):
+        return {}
+
+
+def spoof(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
+    net = build(lab, work, Topology(target="router", rogue=True))
+    doc = _up(lab, net)
+    ce_address, br = doc["mapping"]["ce_ipv6"], "2001:db8:ffff::1"
+    lab.start("inet", sys.executable, "-u", "-c", UDP_SINK, "198.51.100.7", log=work / "sink.log")
+    wait_for(lambda: ":9999 " in lab.run("inet", "ss", "-lun").stdout, what="the UDP sink")
+    fetch_page(lab)  # the path works
+    flow = lab.start("lan", sys.executable, "-u", "-c", LAN_FLOW, log=work / "lan-flow.log")
+    wait_for(lambda: "reply" in (work / "lan-flow.log").read_text(), what="the LAN's UDP flow")
+    port = int((work / "sink.log").read_text().split()[0].rsplit(":", 1)[1])
+    before = {"br": _counters(work / "br.json"), "ce": _ce_counters(work)}
+    lab.run("rogue", "sysctl", "-qw", "net.ipv6.ip_nonlocal_bind=1")
+    say(f"A rogue host on the access network ({ROGUE}) forges tunnel packets for the CE's "
+        f"address {doc['mapping']['ipv4']} (its flow uses port {port}).")  # fmt: skip
+    lab.python("rogue", FORGE, ce_address, br, str(port), ROGUE)
+    time.sleep(1.5)  # the forwarders write their counters every second
+    flow.wait(timeout=15)
+    after = {"br": _counters(work / "br.json"), "ce": _ce_counters(work)}
+    dropped = {
+        side: {k: v - before[side].get(k, 0) for k, v in after[side].items()
+               if v != before[side].get(k, 0)}
+        for side in ("br", "ce")
+    }  # fmt: skip
+    reached_inet = (work / "sink.log").read_text().count("forged")
+    reached_lan = (work / "lan-flow.log").read_text().count("forged")
+    found = doctor(lab, net)
+    say(f"Dropped and counted: {dropped}; forged packets that reached inet: {reached_inet}, "
+        f"lan: {reached_lan}")  # fmt: skip
+    _say_doctor(say, found)
+    return {
+        "dropped": dropped,
+        "reached_inet": reached_inet,
+        "reached_lan": reached_lan,
+        "doctor": _summary(found),
+    }
+
+
+def _ce_counters(work: Path) -> dict[str, int]:
+    counters = agent_status(work).get("counters") or {}
+    return {k: int(v) for k, v in counters.items() if "drop" in k}
 
 
 SCENARIOS: dict[str, Scenario] = {
     "blank-rules": lambda lab, work, say: vars(blank_rules(lab, work, say)),
-    "static": static,
+    "hgw-active": hgw_active,
+    "hgw-off": hgw_off,
     "server-down": server_down,
     "renumber": renumber,
+    "static": static,
+    "ocn": _provider("ocn"),
+    "hb46pp": _provider("hb46pp"),
+    "dhcpv6": _provider("dhcpv6"),
+    "spoof": spoof,
 }

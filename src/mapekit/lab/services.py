@@ -301,6 +301,7 @@ def start_dhcpcd(
             wan,
         ),
         log=node_dir / "dhcpcd.out",
+        grace=3.0,  # it runs its stop hooks at once, then may wait on its own proxies
     )
     return node_dir
 
