@@ -2,12 +2,15 @@
 
     bash bench/lab.sh [--fresh 60]
 
-Convergence (deliberate timers excluded): prefix available → first page through MAP-E;
-target switched → page (with ``mape retry``); the HGW check concluding "no HGW" on a line
-without one. Capacity: from ``lan`` to one ``inet`` address and port, (a) connections
-opened one by one until the first failure, (b) H held (120, 200, 230 of 240) then 60
-short-lived ones, counting failures and connections slower than 0.5 s — for mapekit's
-ruleset and, in the same run, for a ruleset that NATs into the first port block only.
+Convergence on the lab's real access network (Kea, dhcpcd with mapekit's hook; deliberate
+timers excluded): prefix available (the hook wrote it) → first page through MAP-E, for the
+first delegation and after renumbering; target switched → page (with ``mape retry``); the
+HGW check concluding "no HGW" on a line without one.
+
+Capacity: from ``lan`` to one ``inet`` address and port, (a) connections opened one by one
+until the first failure, (b) H held (120, 200, 230 of 240) then 60 short-lived ones,
+counting failures and connections slower than 0.5 s — for mapekit's ruleset and, in the
+same run, for a ruleset that NATs into the first port block only.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from mapekit.core.addr import parse_end_user_prefix
 from mapekit.core.tables import load_rule_file
 from mapekit.dataplane.nftables import render
 from mapekit.dataplane.plan import make_plan
+from mapekit.lab import services
 from mapekit.lab.netns import Lab, available, wait_for
-from mapekit.lab.story import FETCH, PREFIX, agent_config, build
+from mapekit.lab.network import Topology
+from mapekit.lab.story import FETCH, build
 from mapekit.lab.topology import V6PLUS_LIKE_RULES, mape_path
 
 HOLD_SERVER = """
@@ -76,30 +81,49 @@ def page(lab: Lab) -> bool:
         return False
 
 
+def _first_page(lab: Lab, address: str, timeout: float = 60) -> float:
+    """Wait for a page from ``address``; the monotonic time it arrived."""
+
+    def came() -> bool:  # short attempts: a SYN lost while the path changes costs 1 s
+        try:
+            return address in lab.python("lan", FETCH.replace("timeout=5", "timeout=0.5"))
+        except RuntimeError:
+            return False
+
+    wait_for(came, timeout=timeout, what=f"a page from {address}")
+    return time.time()
+
+
 def convergence(work: Path) -> dict[str, float]:
+    """With the lab's real access network: Kea delegates, dhcpcd's hook writes the prefix
+    (its mtime is "prefix available"), the agent brings MAP-E up."""
     work.mkdir(parents=True, exist_ok=True)
     out: dict[str, float] = {}
     with Lab() as lab:
-        db = build(lab, work)
-        mape = [sys.executable, "-m", "mapekit", "server", "--db", db]
-        lab.run("isp", *mape, "subscriber", "set-target", "--prefix", PREFIX, "router")
-        (work / "pd").unlink()
-        config = agent_config(work)
-        lab.mape("ce", "agent", "--config", str(config), log=work / "agent.log")
-        time.sleep(1.0)
-        start = time.monotonic()
-        (work / "pd").write_text(PREFIX + "\n")  # the prefix arrives
-        wait_for(lambda: page(lab), timeout=60, what="the first page")
-        out["prefix_to_first_page_s"] = time.monotonic() - start
-        lab.run("isp", *mape, "subscriber", "set-target", "--prefix", PREFIX, "hgw")
-        sock = str(work / "agent.sock")
-        lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", sock)
+        started = time.time()
+        net = build(lab, work, Topology(target="router"))
+        assert net.ce_dhcp is not None
+        pd = net.ce_dhcp / "pd"
+        wait_for(pd.exists, timeout=30, what="the delegated prefix")
+        out["dhcpcd_start_to_prefix_s"] = pd.stat().st_mtime - started
+        lab.mape("ce", "agent", "--config", str(net.ce_config), log=work / "agent.log")
+        out["prefix_to_first_page_s"] = _first_page(lab, "192.0.2.18") - pd.stat().st_mtime
+        mape = [sys.executable, "-m", "mapekit", "server", "--db", net.db]
+        lab.run("ngn", *mape, "subscriber", "add", "--prefix", "2001:db8:13:3500::/56",
+                "--target", "router", "--hgw", "rented", "--rules", "lab")  # fmt: skip
+        services.kea_delegate(work, "2001:db8:13:3500::/56")
+        services.dhcpcd_rebind(lab, "ce", net.ce_dhcp, "wan0")
+        wait_for(lambda: "3500" in pd.read_text(), timeout=30, what="the new prefix")
+        out["renumbered_prefix_to_page_s"] = _first_page(lab, "192.0.2.19") - pd.stat().st_mtime
+        lab.run("ngn", *mape, "subscriber", "set-target", "--prefix", "2001:db8:13:3500::/56",
+                "hgw")  # fmt: skip
+        lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", net.socket)
         wait_for(lambda: not page(lab), timeout=60, what="the CE to stand down")
-        start = time.monotonic()
-        lab.run("isp", *mape, "subscriber", "set-target", "--prefix", PREFIX, "router")
-        lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", sock)
-        wait_for(lambda: page(lab), timeout=60, what="traffic after the switch")
-        out["switch_to_page_s"] = time.monotonic() - start
+        start = time.time()
+        lab.run("ngn", *mape, "subscriber", "set-target", "--prefix", "2001:db8:13:3500::/56",
+                "router")  # fmt: skip
+        lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", net.socket)
+        out["switch_to_page_s"] = _first_page(lab, "192.0.2.19") - start
         check = ("import time; from mapekit.client.hgw import check_hgw; t=time.monotonic(); "
                  "check_hgw('http://ntt.setup:8888/enabler.ipv4/check'); "
                  "print(time.monotonic()-t)")  # fmt: skip
@@ -151,7 +175,8 @@ def main() -> None:
     conv = convergence(work / "conv")
     print("convergence (deliberate timers excluded):")
     for key, value in conv.items():
-        print(f"  {key:26} {value:6.2f} s   (aim <= 2 s)")
+        aim = "(Kea and dhcpcd: RFC 8415 delays)" if key.startswith("dhcpcd") else "(aim <= 2 s)"
+        print(f"  {key:28} {value:6.2f} s   {aim}")
     for name, first in (("mapekit ruleset (all 15 blocks)", False),
                         ("first block only (common setup)", True)):  # fmt: skip
         result = capacity(work / ("first" if first else "all"), args.fresh, first)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the tests use: nftables (rulesets are checked with nft -c), iproute2
-# (network namespaces), ping, iperf3, ethtool, and qemu + busybox + kmod for the VM that
-# runs the kernel-backend tests. Installed only when missing, and only as root.
+# (network namespaces), ping, iperf3, ethtool, qemu + busybox + kmod for the VM that
+# runs the kernel-backend tests, and the lab's third-party peers (Kea, radvd, dnsmasq,
+# dhcpcd). Installed only when missing, and only as root.
 set -euo pipefail
 missing=()
 command -v nft >/dev/null || missing+=(nftables)
@@ -13,6 +14,11 @@ command -v ethtool >/dev/null || missing+=(ethtool)
 command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
 command -v busybox >/dev/null || missing+=(busybox-static)
 command -v depmod >/dev/null || [ -x /usr/sbin/depmod ] || missing+=(kmod)
+# the lab's access network: Kea (DHCPv6-PD, S46 options), radvd, dnsmasq, dhcpcd
+[ -x /usr/sbin/kea-dhcp6 ] || missing+=(kea-dhcp6-server)
+[ -x /usr/sbin/radvd ] || missing+=(radvd)
+[ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
+[ -x /usr/sbin/dhcpcd ] || missing+=(dhcpcd-base)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

@@ -74,3 +74,44 @@ def test_a_lab_that_stays_up(tmp_path: Path) -> None:
     left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
     assert prefix not in left.stdout
     assert mape("lab", "status", "--dir", state).returncode == 5
+
+
+def test_up_with_a_topology_file(tmp_path: Path) -> None:
+    """An HGW running MAP-E in front of the CE: status shows both agents, the doctor runs on
+    either node, and `down` leaves no namespace and no /etc/netns files."""
+    state = str(tmp_path / "lab")
+    topology = tmp_path / "hgw.toml"
+    topology.write_text('hgw = "on"\ntarget = "hgw"\n')
+    up = mape("lab", "up", "--topology", str(topology), "--dir", state, "--json")
+    assert up.returncode == 0, up.stderr
+    doc = json.loads(up.stdout)
+    prefix = doc["prefix"]
+    try:
+        assert "hgw" in doc["nodes"] and doc["topology"]["hgw"] == "on"
+        deadline = time.monotonic() + 60
+        while True:
+            status = json.loads(mape("lab", "status", "--dir", state, "--json").stdout)
+            if (status["ce"].get("outcome") == "hgw_active"
+                    and status.get("hgw", {}).get("state") == "established"):  # fmt: skip
+                break
+            assert time.monotonic() < deadline, status
+            time.sleep(0.5)
+        ce = mape("doctor", "--node", "ce", "--lab-dir", state, "--json")
+        assert json.loads(ce.stdout)["cause"]["code"] == "hgw.active", ce.stdout
+        hgw = mape("doctor", "--node", "hgw", "--lab-dir", state, "--json")
+        assert hgw.returncode == 0 and json.loads(hgw.stdout)["cause"] is None, hgw.stdout
+    finally:
+        down = mape("lab", "down", "--dir", state)
+    assert down.returncode == 0, down.stderr
+    left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
+    assert prefix not in left.stdout
+    netns = Path("/etc/netns")
+    assert not [p for p in netns.iterdir() if p.name.startswith(prefix)] if netns.exists() else True
+
+
+def test_a_bad_topology_file_is_named(tmp_path: Path) -> None:
+    topology = tmp_path / "bad.toml"
+    topology.write_text('hgw = "sometimes"\n')
+    done = mape("lab", "up", "--topology", str(topology), "--dir", str(tmp_path / "lab"))
+    assert done.returncode == 3 and "hgw" in done.stderr, done.stderr  # bad input
+    assert not (tmp_path / "lab" / "state.json").exists()

@@ -1,17 +1,47 @@
-"""``mape lab scenario`` for the situations beyond the story: static rules, a rule server
-that goes away and comes back, and a renumbered line."""
+"""``mape lab scenario NAME`` for every situation of DESIGN.md §5, played with real
+processes (Kea, dhcpcd, radvd, dnsmasq, the rule server over HTTPS, mapekit's agents and BR);
+each asserts what happened and that ``mape doctor`` names the cause — and that the lab left
+no process behind."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mapekit.cli.main import main
+from mapekit.core.s46_wire import container_from_hex
+from mapekit.lab.topology import LAB_RULES
 from tests.netns import needs_root
 
 pytestmark = needs_root
+
+DAEMONS = ("dhcpcd", "kea-dhcp6", "dnsmasq", "radvd", "mapekit")
+
+
+def running_daemons() -> set[int]:
+    """Processes of the lab's programs now running (zombies are not running)."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if stat.rpartition(")")[2].split()[0] != "Z" and any(d in command for d in DAEMONS):
+            found.add(int(proc.name))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind() -> Iterator[None]:
+    before = running_daemons()
+    yield
+    assert running_daemons() - before == set(), "the lab left processes running"
 
 
 def scenario(capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str) -> dict[str, object]:
@@ -19,10 +49,62 @@ def scenario(capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str) -> d
     return dict(json.loads(capsys.readouterr().out))
 
 
+def doctor(doc: dict[str, object]) -> tuple[dict[str, object] | None, dict[str, str]]:
+    found = doc["doctor"]
+    assert isinstance(found, dict)
+    return found["cause"], found["codes"]
+
+
+def healthy(doc: dict[str, object]) -> None:
+    cause, codes = doctor(doc)
+    assert cause is None, cause
+    assert codes["rules.ok"] == "ok" and codes["tunnel.up"] == "ok" and codes["nat.ok"] == "ok"
+
+
+def test_hgw_active(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    doc = scenario(capsys, tmp_path, "hgw-active")
+    assert doc["state"] == "hgw_active"  # the CE stood down …
+    assert (2, 4) in [tuple(r) for r in doc["reports"]]  # type: ignore[attr-defined]
+    assert doc["hgw_state"] == "established"  # … the HGW runs MAP-E …
+    assert "192.0.2.18" in str(doc["page"])  # … and the LAN's traffic goes through it
+    cause, _ = doctor(doc)
+    assert cause is not None and cause["code"] == "hgw.active"
+    assert "runs MAP-E itself" in str(cause["explanation"])
+    assert (tmp_path / "hgw-agent.log").exists() and (tmp_path / "dns-hgw.log").exists()
+
+
+def test_hgw_off(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    doc = scenario(capsys, tmp_path, "hgw-off")
+    assert doc["state"] == "established" and doc["prefix_source"] == "RA /64"
+    assert doc["prefix"] == "2001:db8:12:3400::/64"  # the /64 the HGW advertises
+    assert "192.0.2.18" in str(doc["page"])
+    healthy(doc)
+    evidence = doc["doctor"]["evidence"]  # type: ignore[index]
+    assert "MAP-E is OFF" in evidence["hgw"]  # the doctor saw the HGW, and MAP-E off
+
+
 def test_static(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     doc = scenario(capsys, tmp_path, "static")
     assert doc["state"] == "established"
     assert "192.0.2.18" in str(doc["page"])
+    healthy(doc)
+
+
+@pytest.mark.parametrize("kind", ["ocn", "hb46pp", "dhcpv6"])
+def test_other_provisioning_styles(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str
+) -> None:
+    doc = scenario(capsys, tmp_path, kind)
+    assert doc["state"] == "established" and doc["provider"] == kind
+    assert "192.0.2.18" in str(doc["page"])
+    healthy(doc)
+    if kind == "dhcpv6":  # the rule came from Kea's S46 options through dhcpcd's hook
+        (container,) = container_from_hex(str(doc["s46_options"]))
+        (rule,) = container.rules
+        assert str(rule.ipv6_prefix) == LAB_RULES[0]["ipv6_prefix"] and rule.ea_len == 16
+        assert [str(br) for br in container.brs] == [LAB_RULES[0]["br"]]
+    if kind == "hb46pp":  # found through the 4over6.info TXT record
+        assert "4over6.info" in (tmp_path / "dns-ngn.log").read_text()
 
 
 def test_server_down(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -32,16 +114,32 @@ def test_server_down(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None
     assert during["state"] == "established"  # the saved rules stay in use
     assert during["outcome"] in ("unreachable", "server_error")
     assert "192.0.2.18" in str(doc["page_during"])  # traffic keeps flowing
+    cause, _ = doctor(doc)
+    assert cause is not None and cause["code"] == "server.unreachable"
     assert doc["after"] == "established"
 
 
 def test_renumber(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     doc = scenario(capsys, tmp_path, "renumber")
+    assert doc["prefixes"] == ["2001:db8:12:3400::/56", "2001:db8:13:3500::/56"]  # from Kea
     assert "192.0.2.18" in str(doc["before"]) and "192.0.2.19" in str(doc["after"])
-    reports = [tuple(r) for r in doc["reports"]]  # type: ignore[union-attr]
+    reports = [tuple(r) for r in doc["reports"]]  # type: ignore[attr-defined]
     start, stop = (1, 0), (2, 2)
     assert reports[0] == start and stop in reports  # stop (address change), then start again
     assert reports.index(stop) < len(reports) - 1 and reports[-1] == start
+    healthy(doc)
+
+
+def test_spoof(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    doc = scenario(capsys, tmp_path, "spoof")
+    dropped = doc["dropped"]
+    assert isinstance(dropped, dict)
+    assert dropped["br"].get("from_ce_drop_spoofed_source", 0) >= 6  # both kinds, 3 times
+    assert dropped["ce"].get("in_drop_spoofed_source", 0) >= 3
+    assert dropped["ce"].get("in_drop_port_outside_set", 0) >= 3
+    assert doc["reached_inet"] == 0 and doc["reached_lan"] == 0
+    cause, _ = doctor(doc)
+    assert cause is not None and cause["code"] == "tunnel.forged"
 
 
 def test_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:

@@ -50,7 +50,7 @@ from mapekit.provision.model import Provider
 from mapekit.provision.status import status_of
 from mapekit.provision.timers import TimerPolicy
 
-PREFIX_POLL = 2.0  # seconds; the PD file has no change notification
+PREFIX_POLL = 0.5  # seconds; the PD file has no change notification (a stat and a read)
 MAX_REQUEST = 4096
 
 

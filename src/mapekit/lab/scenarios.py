@@ -85,7 +85,10 @@ def _provider(kind: str) -> Scenario:
         say(f"Established from {doc['prefix_source']}; page through MAP-E: {page}")
         found = doctor(lab, net)
         _say_doctor(say, found)
-        return {"state": doc["state"], "provider": kind, "page": page, "doctor": _summary(found)}
+        result = {"state": doc["state"], "provider": kind, "page": page, "doctor": _summary(found)}
+        if kind == "dhcpv6" and net.ce_dhcp is not None:  # what dhcpcd's hook wrote
+            result["s46_options"] = (net.ce_dhcp / "s46.hex").read_text().strip()
+        return result
 
     return play
 
