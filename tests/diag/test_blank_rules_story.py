@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from mapekit.cli.main import main
-from mapekit.lab.story import blank_rules
-from tests.netns import Lab, needs_root
+from mapekit.lab.story import agent_status, blank_rules, build, fetch_page, switch_target
+from tests.netns import Lab, needs_root, wait_for
 
 pytestmark = needs_root
 
@@ -41,3 +41,20 @@ def test_mape_lab_demo(capsys: object, tmp_path: Path) -> None:
     assert doc["page"].startswith("hello from inet; you came from 192.0.2.18:")
     assert doc["port_in_set"] is True and doc["seconds_to_traffic"] < 10
     assert (tmp_path / "agent.log").exists() and (tmp_path / "server.log").exists()
+
+
+def test_after_the_switch_the_normal_timer_brings_the_ce_up(tmp_path: Path) -> None:
+    """No `mape retry`: the retry the agent scheduled after the blank answer (10-30 min,
+    scaled 500 times down) fetches the rules once the operator switched the target."""
+    with Lab() as lab:
+        net = build(lab, tmp_path)
+        lab.mape("ce", "agent", "--config", str(net.ce_config), log=tmp_path / "agent.log")
+        wait_for(lambda: agent_status(tmp_path).get("outcome") == "blank", timeout=60,
+                 what="the blank answer")  # fmt: skip
+        waiting = agent_status(tmp_path)
+        assert waiting["state"] == "waiting" and 1 <= waiting["next_attempt_in"] <= 4
+        switch_target(lab, net.db, "router")
+        wait_for(lambda: agent_status(tmp_path).get("state") == "established", timeout=20,
+                 what="the timer's attempt")  # fmt: skip
+        assert agent_status(tmp_path)["requests"] > waiting["requests"]
+        assert "192.0.2.18" in fetch_page(lab)

@@ -17,7 +17,7 @@ from mapekit.agent.control import ask_agent
 from mapekit.cli import output
 from mapekit.cli.statusview import render_status
 from mapekit.core.errors import MapeError
-from mapekit.lab.netns import Lab, available, exec_interactive
+from mapekit.lab.netns import Lab, available, exec_interactive, snapshot
 from mapekit.lab.network import PREFIX, Topology, parse_topology
 from mapekit.lab.scenarios import SCENARIOS
 from mapekit.lab.story import blank_rules, build
@@ -89,7 +89,10 @@ def scenario(args: argparse.Namespace) -> int:
             output.emit("\n" + text)
 
     with Lab() as lab:
-        result = SCENARIOS[name](lab, work, say)
+        try:
+            result = SCENARIOS[name](lab, work, say)
+        finally:
+            lab.snapshot(work / "nodes")
     if args.json:
         output.emit_json({"scenario": name, **result, "logs": str(work)})
     return output.OK
@@ -114,7 +117,10 @@ def run(args: argparse.Namespace) -> int:
             output.emit("\n" + text)
 
     with Lab() as lab:
-        result = blank_rules(lab, work, say)
+        try:
+            result = blank_rules(lab, work, say)
+        finally:
+            lab.snapshot(work / "nodes")
     if args.json:
         output.emit_json({**asdict(result), "logs": str(work)})
     else:
@@ -195,6 +201,8 @@ def up(args: argparse.Namespace) -> int:
 
 def down(args: argparse.Namespace) -> int:
     state = _load(args)
+    nodes = [str(n) for n in state["nodes"]]  # type: ignore[attr-defined]
+    snapshot(str(state["prefix"]), nodes, Path(str(state["work"])) / "nodes")
     done = Lab.teardown(state)
     _state_path(args).unlink(missing_ok=True)
     if args.json:

@@ -119,6 +119,10 @@ class Lab:
             _delete_namespace(self.ns(node))
         self.nodes.clear()
 
+    def snapshot(self, folder: Path) -> list[Path]:
+        """Each node's addresses, routes, sockets and nftables ruleset, one file per node."""
+        return snapshot(self.prefix, self.nodes, folder)
+
     def detach(self) -> dict[str, object]:
         """Leave everything running (``mape lab up``); returns what ``attach`` needs."""
         state: dict[str, object] = {
@@ -155,6 +159,31 @@ class Lab:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+SNAPSHOT = (
+    ("addresses", ("ip", "addr")),
+    ("IPv4 routes", ("ip", "route")),
+    ("IPv6 routes", ("ip", "-6", "route")),
+    ("sockets", ("ss", "-tulnp")),
+    ("nftables", ("nft", "list", "ruleset")),
+)
+
+
+def snapshot(prefix: str, nodes: list[str], folder: Path) -> list[Path]:
+    """``folder/<node>.txt`` for each node of the lab ``prefix`` (for inspection after a
+    scenario, or before ``mape lab down``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for node in nodes:
+        parts = []
+        for title, command in SNAPSHOT:
+            done = sh("ip", "netns", "exec", f"{prefix}-{node}", *command, check=False)
+            parts.append(f"## {title}: {' '.join(command)}\n{done.stdout}{done.stderr}")
+        path = folder / f"{node}.txt"
+        path.write_text("\n".join(parts))
+        written.append(path)
+    return written
 
 
 def _signal_group(pgid: int, signum: int) -> None:
