@@ -49,6 +49,10 @@ def test_blank_rules_names_the_deployment_target_and_shows_the_fallback() -> Non
         ({"rule_host": "rules.example", "resolves": False}, "server.dns"),
         ({"rule_host": "rules.example", "resolves": True, "reachable": False},
          "server.unreachable"),
+        ({"outcome": "unreachable", "reason_code": "net.tls"}, "rules.tls"),
+        ({"outcome": "unreachable", "reason_code": "net.timeout"}, "rules.timeout"),
+        ({"outcome": "unreachable", "reason_code": "net.unreachable"}, "rules.unreachable"),
+        ({"counters": {"in_drop_spoofed_source": 2, "in": 100}}, "tunnel.forged"),
     ],
 )  # fmt: skip
 def test_each_cause(changes: dict[str, object], code: str) -> None:
@@ -97,3 +101,8 @@ def test_a_healthy_ce_has_no_cause() -> None:
     findings = diagnose(facts)
     assert cause(findings) is None
     assert all(f.to_dict("ja")["explanation"] for f in findings)
+
+
+def test_no_forged_packets_no_finding() -> None:
+    facts = base(counters={"in": 100, "out": 90, "in_drop_not_ipv4": 3})
+    assert [f for f in diagnose(facts) if f.code == "tunnel.forged"] == []

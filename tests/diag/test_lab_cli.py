@@ -39,6 +39,12 @@ def test_a_lab_that_stays_up(tmp_path: Path) -> None:
         diagnosis = mape("doctor", "--node", "ce", "--lab-dir", state, "--json")
         assert diagnosis.returncode == 16, diagnosis.stderr  # problems found …
         assert json.loads(diagnosis.stdout)["cause"]["code"] == "rules.blank"  # … and named
+        # the same CE without the lab CA: the server's certificate is refused, and said so
+        config = Path(state, "agent.toml").read_text()
+        no_ca = Path(state, "no-ca.toml")
+        no_ca.write_text("\n".join(x for x in config.splitlines() if "ca_file" not in x))
+        tls = mape("doctor", "--node", "ce", "--lab-dir", state, "--config", str(no_ca), "--json")
+        assert json.loads(tls.stdout)["cause"]["code"] == "rules.tls", tls.stdout
         db = f"sqlite:///{state}/server.db"
         switched = mape(
             "lab",

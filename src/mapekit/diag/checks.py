@@ -253,6 +253,40 @@ def _fallback_text(facts: Facts) -> tuple[str, str]:
     return en, ja
 
 
+# failures to reach the rule server that have a cause of their own
+_NET_FAILURES: dict[str, tuple[str, Text, Text]] = {
+    "net.tls": (
+        "rules.tls",
+        Text(
+            "The rule server's certificate was not accepted, so no rules were asked for "
+            "(mapekit verifies certificates by default).",
+            "ルールサーバーの証明書を検証できなかったため、ルールを要求していません"
+            "（mapekit は既定で証明書を検証します）。",
+        ),
+        Text(
+            "If the operator's server uses a private CA, add that CA (provider.ca_file, or "
+            "--ca-file); check the clock and the server name. Do not turn verification off.",
+            "事業者のサーバーが独自 CA を使う場合はその CA を追加してください"
+            "（provider.ca_file または --ca-file）。時刻とサーバー名も確認してください。"
+            "検証は無効にしないでください。",
+        ),
+    ),
+    "net.timeout": (
+        "rules.timeout",
+        Text(
+            "The rule server did not answer in time; the saved rules, if any, stay in use.",
+            "ルールサーバーが時間内に応答しませんでした。保存済みルールがあれば使い続けます。",
+        ),
+        Text(
+            "Wait for the agent's retry (1-10 min); if it persists, check the IPv6 path "
+            "to the server and ask the operator.",
+            "エージェントの再試行（1〜10 分）を待ってください。続く場合はサーバーへの IPv6 "
+            "経路を確認し、事業者に問い合わせてください。",
+        ),
+    ),
+}
+
+
 def check_rules(facts: Facts) -> list[Finding]:
     outcome = facts.outcome
     if outcome is None:
@@ -327,6 +361,10 @@ def check_rules(facts: Facts) -> list[Finding]:
             "DNS・IPv6 経路・TLS（--ca-file で正しい CA を追加）を確認してください。",
         ),
     }
+    specific = _NET_FAILURES.get(facts.reason_code or "")
+    if outcome == "unreachable" and specific is not None:
+        code, explanation, fix = specific
+        return [Finding(code, Severity.ERROR, evidence, explanation, fix)]
     fix_en, fix_ja = fixes.get(outcome, ("See the evidence.", "証拠を確認してください。"))
     return [
         Finding(

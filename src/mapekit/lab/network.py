@@ -119,7 +119,8 @@ class Network:
     work: Path
     db: str
     nodes: list[str] = field(default_factory=list)
-    ca: Path | None = None
+    ca: Path | None = None  # the lab CA, when the rule server speaks HTTPS
+    server_tls: list[str] = field(default_factory=list)  # its --tls-cert/--tls-key options
     ce_dhcp: Path | None = None  # the CE's dhcpcd directory (pd, s46.hex, logs)
     hgw_dhcp: Path | None = None
 
@@ -253,8 +254,7 @@ def _ngn(lab: Lab, net: Network, rule: dict[str, object]) -> None:
         f"--txt-record=4over6.info,{txt}",
     ])  # fmt: skip
     _netns_file(lab, "ngn", "resolv.conf", f"nameserver {NGN}\n")
-    mape = ("init",)
-    _mape_server(lab, net, *mape)
+    _mape_server(lab, net, "init")
     _mape_server(lab, net, "rules", "import", str(work / "rules.json"), "--name", "lab")
     _mape_server(lab, net, "vendor", "add", ROUTER_CODE, "--name", "router maker")
     _mape_server(lab, net, "vendor", "add", HGW_CODE, "--name", "HGW maker", "--kind", "hgw")
@@ -262,25 +262,15 @@ def _ngn(lab: Lab, net: Network, rule: dict[str, object]) -> None:
                  "--rules", "lab")  # fmt: skip
     if topo.tls:
         net.ca, cert, key = services.lab_ca(work, [RULES_NAME])
-        tls = ["--tls-cert", str(cert), "--tls-key", str(key)]
-    else:
-        tls = []
-    port = 443 if topo.tls else 80
-    lab.mape("ngn", "server", "--db", net.db, "serve", "--listen", f"[{RULES_ADDRESS}]:{port}",
-             "--rate-limit", "0", *tls, log=work / "server.log")  # fmt: skip
-    wait_for(lambda: f":{port} " in lab.run("ngn", "ss", "-ltn").stdout, what="the rule server")
+        net.server_tls = ["--tls-cert", str(cert), "--tls-key", str(key)]
+    start_rule_server(lab, net)
 
 
-def restart_rule_server(lab: Lab, net: Network) -> None:
-    """The rule server again, after a scenario stopped it."""
-    topo = net.topology
-    tls = []
-    if topo.tls:
-        tls = ["--tls-cert", str(net.work / "rules-cert.pem"),
-               "--tls-key", str(net.work / "rules-key.pem")]  # fmt: skip
-    port = 443 if topo.tls else 80
+def start_rule_server(lab: Lab, net: Network, log: str = "server.log") -> None:
+    """``mape server`` in ``ngn`` (again, under another ``log``, after a scenario stopped it)."""
+    port = 443 if net.topology.tls else 80
     lab.mape("ngn", "server", "--db", net.db, "serve", "--listen", f"[{RULES_ADDRESS}]:{port}",
-             "--rate-limit", "0", *tls, log=net.work / "server.log")  # fmt: skip
+             "--rate-limit", "0", *net.server_tls, log=net.work / log)  # fmt: skip
     wait_for(lambda: f":{port} " in lab.run("ngn", "ss", "-ltn").stdout, what="the rule server")
 
 

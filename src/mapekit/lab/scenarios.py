@@ -29,7 +29,7 @@ from typing import Any
 from mapekit.agent.control import ask_agent
 from mapekit.lab import services
 from mapekit.lab.netns import Lab, wait_for
-from mapekit.lab.network import ROGUE, Network, Topology, restart_rule_server
+from mapekit.lab.network import ROGUE, Network, Topology, start_rule_server
 from mapekit.lab.story import (
     Say,
     agent_status,
@@ -124,7 +124,7 @@ def server_down(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
         f"page: {page}"
     )
     _say_doctor(say, found)
-    restart_rule_server(lab, net)
+    start_rule_server(lab, net, log="server-again.log")
     lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", net.socket)
     wait_for(
         lambda: agent_status(work).get("outcome") == "established", timeout=30, what="the recovery"
