@@ -27,6 +27,7 @@ from mapekit.provision.status import status_of
 from mapekit.provision.table import Do
 
 MAX_STEPS = 64  # a cycle is a handful of steps; this only stops a runaway loop
+MAX_NOTES = 20
 
 
 @dataclass
@@ -87,8 +88,15 @@ class Runner:
 
     def _check_hgw(self) -> HgwReport:
         if self.hgw_url is None:
-            self.notes.append("HGW check skipped")
+            self._note("HGW check skipped")
             return HgwReport(HgwState.NONE)
         report_, how = check_hgw(self.hgw_url, transport=self.hgw_transport)
-        self.notes.append(how)
+        self._note(how)
         return report_
+
+    def _note(self, text: str) -> None:
+        """Remember how a step was decided: the last few, a repeat only once (an agent
+        behind an HGW checks it again and again)."""
+        if not self.notes or self.notes[-1] != text:
+            self.notes.append(text)
+            del self.notes[:-MAX_NOTES]
