@@ -105,7 +105,11 @@ def blank_rules(lab: Lab, work: Path, say: Say) -> StoryResult:
     doc = agent_status(work)
     events = [e["message"] for e in doc.get("events", [])][-8:]
     result.steps.append({"step": "blank", "state": doc.get("state"), "events": events})
-    say("The router asked for its rules. Its log:\n  " + "\n  ".join(events))
+    say(
+        f"The router's DHCPv6 client (dhcpcd) got {PREFIX} from the access network's "
+        f"server (Kea); no HGW answers ntt.setup. It asked {net.url} for its rules "
+        "(HTTPS, the lab's CA). Its log:\n  " + "\n  ".join(events)
+    )
     say(
         f"It stays '{doc.get('state')}'; next attempt in {doc.get('next_attempt_in')} s "
         "(lab timers run 500 times faster than an operator's)."
