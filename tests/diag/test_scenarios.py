@@ -83,6 +83,17 @@ def test_hgw_off(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert "MAP-E is OFF" in evidence["hgw"]  # the doctor saw the HGW, and MAP-E off
 
 
+def test_hgw_pd(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    doc = scenario(capsys, tmp_path, "hgw-pd")
+    assert doc["delegated"] == "2001:db8:12:3410::/60"  # from the HGW's own Kea
+    assert doc["page_with_delegated"] is None  # the BR expects the CE elsewhere: nothing flows
+    cause, _ = doctor(doc)
+    assert cause is not None and cause["code"] == "prefix.extra_bits"
+    assert "2001:db8:12:3400:" in str(cause["explanation"])  # where the BR sends
+    assert 'prefix.source = "ra"' in str(cause["fix"])
+    assert doc["fixed_prefix"] == "2001:db8:12:3400::/64" and "192.0.2.18" in str(doc["page"])
+
+
 def test_static(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     doc = scenario(capsys, tmp_path, "static")
     assert doc["state"] == "established"

@@ -408,11 +408,18 @@ def check_mapping(facts: Facts) -> list[Finding]:
             Severity.WARNING,
             w.message,
             Text(
-                w.message, "EA ビットの後ろに 0 でないビットがあり、BR が導くアドレスと異なります。"
+                f"Traffic will not flow: {w.message}; the BR sends to that address and drops "
+                "what comes from this one.",
+                "EA ビットの後ろに 0 でないビットがあり、CE アドレスが BR の導くアドレスと"
+                "異なるため、通信できません。",
             ),
             Text(
-                "Use the /n+o prefix (zero the bits after the EA bits).",
-                "EA ビット以降を 0 にしたプレフィックスを使ってください。",
+                "Use a prefix whose bits after the EA bits are zero: behind an HGW that "
+                'delegates a /60, the /64 it advertises (prefix.source = "ra"), or have the '
+                "whole prefix delegated to this router.",
+                "EA ビット以降が 0 のプレフィックスを使ってください。/60 を委譲する HGW の"
+                '配下では HGW が広告する /64（prefix.source = "ra"）を使うか、'
+                "プレフィックス全体をこのルーターに委譲してもらってください。",
             ),
         )
         for w in m.warnings

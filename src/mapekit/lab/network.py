@@ -45,6 +45,7 @@ RULES_NAME = "rules.isp.example"
 ROGUE = "2001:db8:103::2"
 HGW_LAN = "192.168.10.1"
 HGW_RA = "2001:db8:12:3400::/64"  # the first /64 of the HGW's /56, on its LAN
+HGW_PD = "2001:db8:12:3410::/60"  # what the HGW delegates to a router on its LAN
 WEB = """
 import http.server
 class Page(http.server.BaseHTTPRequestHandler):
@@ -71,6 +72,7 @@ class Topology:
     target: str = "hgw"  # the subscriber's deployment target on the rule server
     tls: bool = True  # rule server over HTTPS with the lab CA
     rogue: bool = False  # a forging host on the access network
+    hgw_pd: bool = False  # the HGW also delegates a /60 of its /56 on its LAN
     timer_scale: float = 0.002  # the CE's timers (0.002: 500 times faster)
 
 
@@ -322,8 +324,8 @@ def _lan_ce(lab: Lab, net: Network) -> None:
         topo.provider,
         topo.timer_scale,
         provider=provider,
-        prefix={
-            "source": "ra" if behind_hgw else "pd",
+        prefix={  # what a user would configure; "auto" (PD first) where the HGW delegates
+            "source": "auto" if topo.hgw_pd else "ra" if behind_hgw else "pd",
             "pd_file": str(net.ce_dhcp / "pd"),
         },
         dataplane={"backend": "userspace", "replace_default_route": behind_hgw},
@@ -340,6 +342,11 @@ def _hgw(lab: Lab, net: Network) -> None:
     _netns_file(lab, "hgw", "resolv.conf", f"nameserver {NGN}\n")
     net.hgw_dhcp = services.start_dhcpcd(lab, "hgw", work, wan="wan0", lan="lan0")
     services.start_radvd(lab, "hgw", work, "lan0", HGW_RA)
+    if topo.hgw_pd:
+        hgw_kea = work / "kea-hgw"
+        hgw_kea.mkdir(exist_ok=True)
+        services.start_kea(lab, "hgw", hgw_kea, interface="lan0", subnet=HGW_RA,
+                           delegated=HGW_PD, rule=None)  # fmt: skip
     services.start_dnsmasq(lab, "hgw", work, name="dns-hgw", listen=HGW_LAN, options=[
         "--dhcp-range=192.168.10.100,192.168.10.199,1h",
         f"--dhcp-option=option:router,{HGW_LAN}",

@@ -6,6 +6,9 @@ it observed (tests assert on it).
 - ``hgw-active``: an HGW running MAP-E sits in the path: the CE stands down (reason 4) and
   traffic flows through the HGW.
 - ``hgw-off``: an HGW without MAP-E: the CE uses the RA /64 the HGW advertises.
+- ``hgw-pd``: the same HGW also delegates a /60 of its /56, and the CE takes it: a prefix
+  with bits after the EA bits, so the BR expects the CE at another address and nothing
+  flows; the doctor names it, and with the RA /64 the CE works.
 - ``server-down``: the rule server goes away; the CE keeps its saved rules and traffic
   flows; it recovers when the server returns.
 - ``renumber``: Kea delegates another prefix; the CE re-derives, reports stop (address
@@ -211,6 +214,39 @@ def hgw_off(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     }
 
 
+def hgw_pd(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
+    net = build(lab, work, Topology(hgw="off", hgw_pd=True, target="router"))
+    say(
+        "An HGW without MAP-E delegates a /60 of its /56 to the router (DHCPv6-PD), and "
+        "advertises its first /64 on its LAN. The router takes the delegated prefix."
+    )
+    first = _up(lab, net)
+    try:
+        broken: str | None = fetch_page(lab, timeout=4)
+    except TimeoutError:
+        broken = None
+    found = doctor(lab, net)
+    say(f"With {_prefix(first)}: page {'fetched' if broken else 'NOT fetched'}.")
+    _say_doctor(say, found)
+    say('The fix applied: prefix.source = "ra" (the HGW\'s /64), and the agent restarted.')
+    agent = next(p for p in lab.procs if "agent" in p.args and p.poll() is None)  # type: ignore[operator]
+    agent.terminate()
+    agent.wait(timeout=15)
+    lab.procs.remove(agent)
+    text = net.ce_config.read_text().replace('source = "auto"', 'source = "ra"')
+    net.ce_config.write_text(text)
+    after = _up(lab, net)
+    page = fetch_page(lab)
+    say(f"With the {after['prefix_source']} {_prefix(after)}: {page}")
+    return {
+        "delegated": _prefix(first),
+        "page_with_delegated": broken,
+        "doctor": _summary(found),
+        "fixed_prefix": _prefix(after),
+        "page": page,
+    }
+
+
 def _prefix(status: dict[str, Any]) -> str | None:
     return (status.get("mapping") or {}).get("end_user_prefix")
 
@@ -322,6 +358,7 @@ SCENARIOS: dict[str, Scenario] = {
     "blank-rules": lambda lab, work, say: vars(blank_rules(lab, work, say)),
     "hgw-active": hgw_active,
     "hgw-off": hgw_off,
+    "hgw-pd": hgw_pd,
     "server-down": server_down,
     "renumber": renumber,
     "static": static,
