@@ -74,6 +74,10 @@ def test_a_lab_that_stays_up(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, page.stderr
             time.sleep(0.5)
         assert "192.0.2.18" in page.stdout
+        iperf = mape("lab", "exec", "--dir", state, "lan", "--", "iperf3", "--client",
+                     "198.51.100.7", "--time", "1", "--json")  # fmt: skip
+        assert iperf.returncode == 0, iperf.stdout[-500:]
+        assert json.loads(iperf.stdout)["end"]["sum_received"]["bits_per_second"] > 1e6
     finally:
         down = mape("lab", "down", "--dir", state)
     assert down.returncode == 0, down.stderr

@@ -14,27 +14,9 @@ import pytest
 from mapekit.cli.main import main
 from mapekit.core.s46_wire import container_from_hex
 from mapekit.lab.topology import LAB_RULES
-from tests.netns import needs_root
+from tests.netns import needs_root, running_daemons
 
 pytestmark = needs_root
-
-DAEMONS = ("dhcpcd", "kea-dhcp6", "dnsmasq", "radvd", "mapekit")
-
-
-def running_daemons() -> set[int]:
-    """Processes of the lab's programs now running (zombies are not running)."""
-    found = set()
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if stat.rpartition(")")[2].split()[0] != "Z" and any(d in command for d in DAEMONS):
-            found.add(int(proc.name))
-    return found
 
 
 @pytest.fixture(autouse=True)

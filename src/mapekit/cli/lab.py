@@ -193,6 +193,7 @@ def up(args: argparse.Namespace) -> int:
             f"lab up: nodes {', '.join(nodes)} (namespaces {state['prefix']}-*); logs "
             f"in {work}\n  mape lab status          the CE's state\n"
             f"  mape lab exec lan -- curl http://198.51.100.7/\n"
+            f"  mape lab exec lan -- iperf3 -c 198.51.100.7\n"
             f"  mape lab exec ngn -- mape server --db {db} subscriber set-target "
             f"--prefix {PREFIX} router\n  mape lab down"
         )

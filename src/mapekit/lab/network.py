@@ -12,8 +12,8 @@
 - ``hgw`` (optional): takes the /56 with its own dhcpcd, advertises its first /64, gives
   the CE IPv4 by DHCP and DNS that answers ``ntt.setup``, answers the :8888 check, and with
   MAP-E on runs its own mapekit agent with an HGW maker's code and NATs its LAN through it;
-- ``br``: ``mape br``; ``inet``: an IPv4 web server; ``rogue``: a host on the access
-  network that forges packets (the spoof scenario).
+- ``br``: ``mape br``; ``inet``: an IPv4 web server and an iperf3 server; ``rogue``: a host
+  on the access network that forges packets (the spoof scenario).
 
 Documentation address space only (2001:db8::/32, 192.0.2.0/24, 198.51.100.0/24, the
 RFC 1918 LANs of a home); no namespace is linked to the host's network.
@@ -22,6 +22,7 @@ RFC 1918 LANs of a home); no namespace is linked to the host's network.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -286,6 +287,8 @@ def _br_inet(lab: Lab, work: Path, rule: dict[str, object]) -> None:
     lab.mape("br", "br", "--rules", str(work / "br-rules.json"), "--device", "ngn0",
              "--stats", str(work / "br.json"), log=work / "br.log")  # fmt: skip
     lab.start("inet", sys.executable, "-c", WEB, log=work / "web.log")
+    if shutil.which("iperf3"):  # for throughput through the lab by hand
+        lab.start("inet", "iperf3", "--server", "--bind", INET, log=work / "iperf3.log")
     wait_for(lambda: ":80 " in lab.run("inet", "ss", "-ltn").stdout, what="the web server")
     wait_for((work / "br.json").exists, what="the BR")
 
