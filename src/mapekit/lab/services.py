@@ -272,7 +272,7 @@ def start_dhcpcd(
     delegate = f"  ia_pd 1 {lan}/0/64/1\n" if lan else "  ia_pd 1\n"
     (node_dir / "dhcpcd.conf").write_text(
         "# the lab's DHCP client (mapekit's hook is the only hook)\n"
-        + ("" if ipv4 else "ipv6only\n")
+        + ("noarp\n" if ipv4 else "ipv6only\n")  # noarp: no 5 s RFC 5227 probe in a lab
         + "define6 94 binhex s46_cont_mape\noption s46_cont_mape\n"
         + "option domain_name_servers\n"
         + f"allowinterfaces {wan}\n"
