@@ -32,3 +32,7 @@ apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || {
     apt-get update -qq >/dev/null
     apt-get install -y -qq "${missing[@]}" >/dev/null
 }
+# the lab runs its own Kea in a namespace; the package's host service is not wanted
+if [[ " ${missing[*]} " == *" kea-dhcp6-server "* ]] && command -v systemctl >/dev/null; then
+    systemctl disable --now kea-dhcp6-server >/dev/null 2>&1 || true
+fi

@@ -52,7 +52,8 @@ def test_blank_rules_names_the_deployment_target_and_shows_the_fallback() -> Non
         ({"outcome": "unreachable", "reason_code": "net.tls"}, "rules.tls"),
         ({"outcome": "unreachable", "reason_code": "net.timeout"}, "rules.timeout"),
         ({"outcome": "unreachable", "reason_code": "net.unreachable"}, "rules.unreachable"),
-        ({"counters": {"in_drop_spoofed_source": 2, "in": 100}}, "tunnel.forged"),
+        ({"counters": {"in_drop_spoofed_source": 8, "in_drop_port_outside_set": 2}},
+         "tunnel.forged"),
     ],
 )  # fmt: skip
 def test_each_cause(changes: dict[str, object], code: str) -> None:
@@ -106,3 +107,9 @@ def test_a_healthy_ce_has_no_cause() -> None:
 def test_no_forged_packets_no_finding() -> None:
     facts = base(counters={"in": 100, "out": 90, "in_drop_not_ipv4": 3})
     assert [f for f in diagnose(facts) if f.code == "tunnel.forged"] == []
+
+
+def test_a_few_stray_packets_are_not_the_cause() -> None:
+    facts = base(counters={"in": 100, "in_drop_spoofed_source": 2})
+    (found,) = [f for f in diagnose(facts) if f.code == "tunnel.forged"]
+    assert found.severity is Severity.INFO and cause(diagnose(facts)) is None

@@ -1,4 +1,5 @@
-"""``mape lab demo``: replay the story of a router left waiting for its MAP-E rules.
+"""``mape lab``: the demo (the story of a router left waiting for its MAP-E rules), the
+scenarios, and a lab kept up between commands.
 
 Everything runs in network namespaces this command creates (documentation addresses only,
 no route to the host's network) and removes again, also when something fails.
@@ -7,22 +8,28 @@ no route to the host's network) and removes again, also when something fails.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import shutil
+import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
+from typing import TypeVar
 
 from mapekit.agent.control import ask_agent
 from mapekit.cli import output
 from mapekit.cli.statusview import render_status
 from mapekit.core.errors import MapeError
-from mapekit.lab.netns import Lab, available, exec_interactive, snapshot
+from mapekit.lab.netns import Lab, LabError, available, exec_interactive, snapshot
 from mapekit.lab.network import PREFIX, Topology, parse_topology
 from mapekit.lab.scenarios import SCENARIOS
 from mapekit.lab.story import blank_rules, build
 
 STATE_DIR = "/run/mapekit-lab"
+T = TypeVar("T")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -38,8 +45,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--topology",
         metavar="FILE",
-        help="up: TOML with hgw (none|on|off), provider (jpne|ocn|hb46pp|dhcpv6|static), "
-        "target (hgw|router), tls, rogue, timer_scale",
+        help="up: TOML with hgw (none|on|off), hgw_pd, provider (jpne|ocn|hb46pp|dhcpv6|"
+        "static), target (hgw|router), tls, rogue, timer_scale",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -68,6 +75,57 @@ def _late_options(args: argparse.Namespace) -> None:
     args.json = found.json or args.json
 
 
+Play = Callable[[Lab, Path, Callable[[str], None]], T]
+
+
+@contextlib.contextmanager
+def _failures(work: Path) -> Iterator[None]:
+    """A failed step of the lab as a clear error naming the logs, never a traceback."""
+    try:
+        yield
+    except subprocess.CalledProcessError as exc:
+        command = " ".join(str(a) for a in exc.cmd)
+        why = (exc.stderr or exc.stdout or "").strip()[-400:]
+        raise LabError(f"{command}: exit {exc.returncode}: {why} (logs in {work})") from None
+    except TimeoutError as exc:
+        raise LabError(f"{exc} (logs in {work})") from None
+
+
+def _snapshot(prefix: str, nodes: list[str], work: Path) -> None:
+    """Each node's state next to the logs; a failure here must not hide another one."""
+    try:
+        snapshot(prefix, nodes, work / "nodes")
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"mape lab: could not save the nodes' state: {exc}", file=sys.stderr)
+
+
+def _play(args: argparse.Namespace, play: Play[T]) -> tuple[T, Path]:
+    """Build a lab, play ``play`` in it, keep the logs and remove the lab, even on failure."""
+    why = available()
+    if why is not None:
+        raise MapeError("dataplane.setup", f"lab: {why} (network namespaces)", field="lab")
+    if args.topology:
+        raise output.UsageError(
+            "usage.invalid_arguments",
+            f"--topology is for `mape lab up`; {args.action} builds its own lab",
+            field="topology",
+        )
+    work = Path(args.keep_logs) if args.keep_logs else Path(tempfile.mkdtemp(prefix="mape-lab-"))
+
+    def say(text: str) -> None:
+        if not args.json:
+            output.emit("\n" + text)
+
+    with _failures(work), Lab() as lab:
+        try:
+            result = play(lab, work, say)
+        finally:
+            _snapshot(lab.prefix, lab.nodes, work)
+    if not args.json:
+        output.emit(f"\nThe lab is gone again; logs in {work}")
+    return result, work
+
+
 def scenario(args: argparse.Namespace) -> int:
     """``mape lab scenario NAME``: one situation, played and torn down."""
     if not args.rest or args.rest[0] not in SCENARIOS:
@@ -78,21 +136,7 @@ def scenario(args: argparse.Namespace) -> int:
         )
     name, args.rest = args.rest[0], args.rest[1:]
     _late_options(args)
-    why = available()
-    if why is not None:
-        raise MapeError("dataplane.setup", f"lab: {why}", field="lab")
-    work = Path(args.keep_logs) if args.keep_logs else Path(tempfile.mkdtemp(prefix="mape-lab-"))
-    work.mkdir(parents=True, exist_ok=True)
-
-    def say(text: str) -> None:
-        if not args.json:
-            output.emit("\n" + text)
-
-    with Lab() as lab:
-        try:
-            result = SCENARIOS[name](lab, work, say)
-        finally:
-            lab.snapshot(work / "nodes")
+    result, work = _play(args, SCENARIOS[name])
     if args.json:
         output.emit_json({"scenario": name, **result, "logs": str(work)})
     return output.OK
@@ -103,28 +147,14 @@ def run(args: argparse.Namespace) -> int:
         return scenario(args)
     _late_options(args)
     if args.action in ("up", "down", "status", "exec"):
+        if args.topology and args.action != "up":
+            raise output.UsageError(
+                "usage.invalid_arguments", "--topology is for `mape lab up`", field="topology"
+            )
         return {"up": up, "down": down, "status": status, "exec": execute}[args.action](args)
-    why = available()
-    if why is not None:
-        raise MapeError(
-            "dataplane.setup", f"lab: {why} (network namespaces, nftables)", field="lab"
-        )
-    work = Path(args.keep_logs) if args.keep_logs else Path(tempfile.mkdtemp(prefix="mape-lab-"))
-    work.mkdir(parents=True, exist_ok=True)
-
-    def say(text: str) -> None:
-        if not args.json:
-            output.emit("\n" + text)
-
-    with Lab() as lab:
-        try:
-            result = blank_rules(lab, work, say)
-        finally:
-            lab.snapshot(work / "nodes")
+    result, work = _play(args, blank_rules)
     if args.json:
         output.emit_json({**asdict(result), "logs": str(work)})
-    else:
-        output.emit(f"\nThe lab is gone again; logs in {work}")
     ok = result.port_in_set and result.diagnosis is not None
     return output.OK if ok else output.exit_code(MapeError("internal.error", "").reason.category)
 
@@ -165,9 +195,11 @@ def up(args: argparse.Namespace) -> int:
     work.mkdir(parents=True, exist_ok=True)
     lab = Lab()
     try:
-        net = build(lab, work, topology)
-        lab.mape("ce", "agent", "--config", str(net.ce_config), log=work / "agent.log")
+        with _failures(work):
+            net = build(lab, work, topology)
+            lab.mape("ce", "agent", "--config", str(net.ce_config), log=work / "agent.log")
     except BaseException:
+        _snapshot(lab.prefix, lab.nodes, work)
         lab.close()
         raise
     db = net.db
@@ -189,13 +221,17 @@ def up(args: argparse.Namespace) -> int:
     if args.json:
         output.emit_json(doc)
     else:
+        hints = [
+            "mape lab status          the CE's state",
+            "mape lab exec lan -- curl http://198.51.100.7/",
+            *(["mape lab exec lan -- iperf3 -c 198.51.100.7"] if shutil.which("iperf3") else []),
+            f"mape lab exec ngn -- mape server --db {db} subscriber set-target "
+            f"--prefix {PREFIX} router",
+            "mape lab down",
+        ]
         output.emit(
-            f"lab up: nodes {', '.join(nodes)} (namespaces {state['prefix']}-*); logs "
-            f"in {work}\n  mape lab status          the CE's state\n"
-            f"  mape lab exec lan -- curl http://198.51.100.7/\n"
-            f"  mape lab exec lan -- iperf3 -c 198.51.100.7\n"
-            f"  mape lab exec ngn -- mape server --db {db} subscriber set-target "
-            f"--prefix {PREFIX} router\n  mape lab down"
+            f"lab up: nodes {', '.join(nodes)} (namespaces {state['prefix']}-*); logs in "
+            f"{work}\n" + "\n".join(f"  {hint}" for hint in hints)
         )
     return output.OK
 
@@ -203,7 +239,7 @@ def up(args: argparse.Namespace) -> int:
 def down(args: argparse.Namespace) -> int:
     state = _load(args)
     nodes = [str(n) for n in state["nodes"]]  # type: ignore[attr-defined]
-    snapshot(str(state["prefix"]), nodes, Path(str(state["work"])) / "nodes")
+    _snapshot(str(state["prefix"]), nodes, Path(str(state["work"])))
     done = Lab.teardown(state)
     _state_path(args).unlink(missing_ok=True)
     if args.json:

@@ -524,6 +524,23 @@ _REASONS: tuple[Reason, ...] = (
         "トンネル・アドレス・経路・ルールセットを設定できません（root 権限とカーネルの対応が"
         "必要です）。",
     ),
+    Reason(
+        "lab.failed",
+        Category.SYSTEM,
+        "The lab could not be built or a step of it failed: a program it runs is missing or "
+        "refused its configuration, or something did not happen in time; the message and "
+        "the logs folder say which.",
+        "ラボを構築できないか、途中の手順が失敗しました（必要なプログラムがない、設定を"
+        "拒否された、時間内に終わらないなど）。メッセージとログのフォルダーを確認してください。",
+    ),
+    Reason(
+        "lab.folder",
+        Category.INPUT,
+        "The lab's folder cannot be used: it is not a directory, belongs to another user, is "
+        "writable by others, or holds files that are not a lab's.",
+        "ラボのフォルダーを使えません（ディレクトリでない、他のユーザーの所有、他人が書き"
+        "込める、ラボ以外のファイルがある）。",
+    ),
     # --- internal --------------------------------------------------------------------
     Reason(
         "internal.error",

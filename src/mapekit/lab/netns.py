@@ -19,7 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mapekit.core.errors import MapeError
+
 SRC = Path(__file__).resolve().parents[2]  # the directory holding the mapekit package
+
+
+class LabError(MapeError):
+    """The lab could not be built, or a step of it failed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("lab.failed", message, field="lab")
 
 
 def available() -> str | None:
@@ -55,10 +64,9 @@ class Lab:
             self.run(node, "ip", "link", "set", "lo", "up")
 
     def link(self, a: str, a_if: str, b: str, b_if: str) -> None:
-        tmp_a, tmp_b = f"v{uuid.uuid4().hex[:8]}", f"v{uuid.uuid4().hex[:8]}"
-        sh("ip", "link", "add", tmp_a, "type", "veth", "peer", "name", tmp_b)
-        sh("ip", "link", "set", tmp_a, "netns", self.ns(a), "name", a_if)
-        sh("ip", "link", "set", tmp_b, "netns", self.ns(b), "name", b_if)
+        """A veth pair made directly inside the two namespaces (never in the host's)."""
+        sh("ip", "link", "add", a_if, "netns", self.ns(a), "type", "veth",
+           "peer", "name", b_if, "netns", self.ns(b))  # fmt: skip
         self.run(a, "ip", "link", "set", a_if, "up")
         self.run(b, "ip", "link", "set", b_if, "up")
 
@@ -103,9 +111,10 @@ class Lab:
         return self.start(node, sys.executable, "-m", "mapekit", *args, log=log)
 
     def close(self) -> None:
-        """Stop every process group the lab started (a daemon's helpers too: dhcpcd's
-        privilege-separation proxies outlive their parent), then delete the namespaces."""
-        for proc in reversed(self.procs):  # the leader: it stops its helpers itself
+        """Stop every process the lab started (the leaders first: a daemon stops its own
+        helpers), kill whatever is still running in its namespaces (dhcpcd's
+        privilege-separation proxies can outlive their parent), delete the namespaces."""
+        for proc in reversed(self.procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for proc in reversed(self.procs):
@@ -114,8 +123,8 @@ class Lab:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-            _signal_group(proc.pid, signal.SIGKILL)  # whatever of the group is left
         for node in reversed(self.nodes):
+            _sweep(self.ns(node))
             _delete_namespace(self.ns(node))
         self.nodes.clear()
 
@@ -124,34 +133,45 @@ class Lab:
         return snapshot(self.prefix, self.nodes, folder)
 
     def detach(self) -> dict[str, object]:
-        """Leave everything running (``mape lab up``); returns what ``attach`` needs."""
+        """Leave everything running (``mape lab up``); returns what ``teardown`` needs."""
         state: dict[str, object] = {
             "prefix": self.prefix,
             "nodes": list(self.nodes),
             "pids": [p.pid for p in self.procs],
+            "grace": {str(p.pid): self.grace.get(p.pid, 10.0) for p in self.procs},
         }
         self.nodes, self.procs = [], []
         return state
 
     @staticmethod
     def teardown(state: dict[str, object]) -> list[str]:
-        """Stop a detached lab's processes and delete its namespaces; says what it did."""
+        """Stop a detached lab's processes and delete its namespaces; says what it did.
+
+        Only processes still inside the lab's namespaces are signalled (a recorded pid may
+        belong to another process by now)."""
         done: list[str] = []
-        pids = [int(p) for p in state.get("pids", [])]  # type: ignore[attr-defined]
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-                done.append(f"stopped process {pid}")
-        deadline = time.monotonic() + 10
-        while pids and time.monotonic() < deadline:
-            pids = [p for p in pids if _alive(p)]
-            time.sleep(0.1)
-        for pid in [int(p) for p in state.get("pids", [])]:  # type: ignore[attr-defined]
-            _signal_group(pid, signal.SIGKILL)  # stragglers, and helpers of exited leaders
         prefix = str(state["prefix"])
-        for node in reversed(state.get("nodes", [])):  # type: ignore[call-overload]
-            _delete_namespace(f"{prefix}-{node}")
-            done.append(f"deleted namespace {prefix}-{node}")
+        names = [f"{prefix}-{node}" for node in state.get("nodes", [])]  # type: ignore[attr-defined]
+        inside = {pid for name in names for pid in _netns_pids(name)}
+        grace: dict[str, float] = state.get("grace", {})  # type: ignore[assignment]
+        now = time.monotonic()
+        deadlines = {}
+        for pid in [int(p) for p in state.get("pids", [])]:  # type: ignore[attr-defined]
+            if pid in inside:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+                    deadlines[pid] = now + float(grace.get(str(pid), 10.0))
+                    done.append(f"stopped process {pid}")
+        while deadlines:
+            now = time.monotonic()
+            deadlines = {p: d for p, d in deadlines.items() if _alive(p) and d > now}
+            time.sleep(0.1)
+        for name in reversed(names):
+            killed = _sweep(name)
+            if killed:
+                done.append(f"killed {killed} processes left in {name}")
+            _delete_namespace(name)
+            done.append(f"deleted namespace {name}")
         return done
 
     def __enter__(self) -> Lab:
@@ -186,9 +206,21 @@ def snapshot(prefix: str, nodes: list[str], folder: Path) -> list[Path]:
     return written
 
 
-def _signal_group(pgid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signum)
+def _netns_pids(name: str) -> set[int]:
+    """The processes inside the network namespace ``name``."""
+    listed = sh("ip", "netns", "pids", name, check=False).stdout.split()
+    return {int(pid) for pid in listed if pid.isdigit()}
+
+
+def _sweep(name: str) -> int:
+    """SIGKILL every process still running inside namespace ``name``; how many."""
+    killed = 0
+    for pid in _netns_pids(name):
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+    return killed
 
 
 def _delete_namespace(name: str) -> None:

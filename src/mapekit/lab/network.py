@@ -22,6 +22,7 @@ RFC 1918 LANs of a home); no namespace is linked to the host's network.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import tomllib
@@ -30,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from mapekit.agent.config import DEFAULT_HGW_URL
-from mapekit.core.errors import DataError
+from mapekit.core.errors import DataError, MapeError
 from mapekit.lab import services
-from mapekit.lab.netns import Lab, wait_for
+from mapekit.lab.netns import Lab, LabError, wait_for
 from mapekit.lab.topology import INET, LAB_RULES
 
 ROUTER_CODE = "0123456789abcdef0123456789abcdef"
@@ -111,7 +112,15 @@ def parse_topology(text: str, source: str = "topology") -> Topology:
         if key == "timer_scale" and not 0 < value <= 1:
             raise DataError("config.invalid", f"{key}: must be in (0, 1]", field=key)
         values[key] = value
-    return replace(Topology(), **values)
+    topology = replace(Topology(), **values)
+    if topology.hgw_pd and topology.hgw == "none":
+        raise DataError("config.invalid", 'hgw_pd: needs an HGW (hgw = "on" or "off")',
+                        field="hgw_pd")  # fmt: skip
+    if topology.provider == "dhcpv6" and topology.hgw != "none":
+        raise DataError("config.invalid", "provider: dhcpv6 needs the CE on the access "
+                        'network (hgw = "none"): an HGW passes no S46 options on',
+                        field="provider")  # fmt: skip
+    return topology
 
 
 @dataclass
@@ -187,6 +196,35 @@ def agent_config(
     return path
 
 
+MARKER = ".mapekit-lab"
+
+
+def prepare_folder(work: Path) -> None:
+    """``work`` as a clean folder of root's alone: created 0700; a folder an earlier lab
+    left (it has the marker file) is emptied; any other non-empty folder is refused."""
+
+    def refuse(why: str) -> MapeError:
+        return MapeError("lab.folder", f"{work}: {why}", field="dir")
+
+    if work.is_symlink() or (work.exists() and not work.is_dir()):
+        raise refuse("not a directory")
+    if work.exists():
+        info = work.stat()
+        if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+            raise refuse("owned by another user, or writable by others")
+        entries = list(work.iterdir())
+        if entries and not (work / MARKER).exists():
+            raise refuse("not empty, and not a folder a lab left (use another one)")
+        for entry in entries:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    work.mkdir(mode=0o700, parents=True, exist_ok=True)
+    work.chmod(0o700)
+    (work / MARKER).write_text("a folder of `mape lab`: emptied when a lab starts in it again\n")
+
+
 def _netns_file(lab: Lab, node: str, name: str, text: str) -> None:
     """``/etc/netns/<ns>/<name>``: what processes in the node see as ``/etc/<name>``
     (``ip netns exec`` binds it; the lab removes the folder with the namespace)."""
@@ -209,7 +247,10 @@ def build_network(lab: Lab, work: Path, topology: Topology | None = None) -> Net
     topo = topology or Topology()
     missing = services.missing_programs()
     if missing:
-        raise RuntimeError(f"lab: needs the Debian packages {', '.join(missing)}")
+        raise LabError(
+            f"lab: needs the Debian packages {', '.join(missing)} (bash scripts/system-deps.sh)"
+        )
+    prepare_folder(work)
     net = Network(topo, work, f"sqlite:///{work / 'server.db'}")
     rule = {**LAB_RULES[0], "iid": ce_iid(topo)}
     (work / "rules.json").write_text(json.dumps([rule]))
@@ -229,9 +270,9 @@ def build_network(lab: Lab, work: Path, topology: Topology | None = None) -> Net
     lab.link("br", "inet0", "inet", "eth0")
     _ngn(lab, net, rule)
     _br_inet(lab, work, rule)
-    _lan_ce(lab, net)
-    if topo.hgw != "none":
+    if topo.hgw != "none":  # before the CE's DHCP client starts asking it
         _hgw(lab, net)
+    _lan_ce(lab, net)
     if topo.rogue:
         lab.link("rogue", "eth0", "ngn", "rogue0")
         lab.run("ngn", "ip", "-6", "addr", "add", "2001:db8:103::1/64", "dev", "rogue0")

@@ -272,7 +272,7 @@ def send(outer_src, outer_dst, inner):
     s.bind((outer_src, 0)); s.sendto(inner, (outer_dst, 0)); s.close()
 
 rogue = sys.argv[4]
-for _ in range(3):
+for _ in range(5):
     # to the BR: the CE's shared address from the rogue's own IPv6 address
     send(rogue, br, packet(SHARED, INET, port, 9999))
     # to the BR: from the CE's address, but with a port outside the CE's set

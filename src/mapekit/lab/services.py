@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import shutil
 import socket
 from importlib.resources import files
 from pathlib import Path
 
-import trustme
-
-from mapekit.lab.netns import Lab, wait_for
+from mapekit.lab.netns import Lab, LabError, wait_for
 
 # program -> the Debian package that has it
 PROGRAMS = {
@@ -35,8 +34,8 @@ PROGRAMS = {
     "dnsmasq": "dnsmasq-base",
     "dhcpcd": "dhcpcd-base",
 }
-KEA_HOOKS = ("/usr/lib/x86_64-linux-gnu/kea/hooks", "/usr/lib/kea/hooks")
-RUN_SCRIPT = "libdhcp_run_script.so"
+RUN_SCRIPT = "libdhcp_run_script.so"  # in Kea's hooks directory (multiarch on Debian)
+DHCPCD_HOOKS = "/usr/lib/dhcpcd/dhcpcd-hooks"  # what dhcpcd-run-hooks sources
 
 
 def missing_programs() -> list[str]:
@@ -51,7 +50,7 @@ def _which(program: str) -> str | None:
 def _program(program: str) -> str:
     found = _which(program)
     if found is None:
-        raise RuntimeError(f"lab: {program} is missing (Debian package {PROGRAMS[program]})")
+        raise LabError(f"lab: {program} is missing (Debian package {PROGRAMS[program]})")
     return found
 
 
@@ -87,6 +86,13 @@ exec ip -6 route replace "$LEASES6_AT0_ADDRESS/$LEASES6_AT0_PREFIX_LEN" \\
 """
 
 
+def _kea_hook(name: str) -> Path:
+    for folder in (*sorted(Path("/usr/lib").glob("*/kea/hooks")), Path("/usr/lib/kea/hooks")):
+        if (folder / name).exists():
+            return folder / name
+    raise LabError(f"lab: Kea's {name} is missing (Debian package kea-dhcp6-server)")
+
+
 def kea_config(
     work: Path,
     *,
@@ -100,8 +106,7 @@ def kea_config(
     pool = ipaddress.IPv6Network(delegated)
     hooks = [
         {
-            "library": str(next((Path(d) / RUN_SCRIPT for d in KEA_HOOKS
-                                 if (Path(d) / RUN_SCRIPT).exists()), RUN_SCRIPT)),
+            "library": str(_kea_hook(RUN_SCRIPT)),
             "parameters": {"name": str(work / "kea-route.sh"), "sync": True},
         }
     ]  # fmt: skip
@@ -162,11 +167,12 @@ def start_kea(
     )
     kea = _program("kea-dhcp6")
     lab.run(node, kea, "-t", str(config))
+    # newer Kea releases keep sockets, logs and data in their own folders unless told
+    folders = ("PIDFILE", "LOCKFILE", "CONTROL_SOCKET", "LOG_FILE", "DHCP_DATA")
     lab.start(
         node,
         "env",
-        f"KEA_PIDFILE_DIR={work}",
-        f"KEA_LOCKFILE_DIR={work}",
+        *(f"KEA_{name}_DIR={work}" for name in folders),
         kea,
         "-c",
         str(config),
@@ -181,17 +187,27 @@ def kea_delegate(work: Path, delegated: str) -> None:
     doc = json.loads(config.read_text())
     pool = ipaddress.IPv6Network(delegated)
     doc["Dhcp6"]["subnet6"][0]["pd-pools"][0].update(
-        {"prefix": str(pool.network_address), "prefix-len": pool.prefixlen}
+        {
+            "prefix": str(pool.network_address),
+            "prefix-len": pool.prefixlen,
+            "delegated-len": pool.prefixlen,
+        }
     )
     config.write_text(json.dumps(doc, indent=1))
     # a Unix socket is a file: no need to enter the node's network namespace
-    with socket.socket(socket.AF_UNIX) as control:
-        control.settimeout(10)
-        control.connect(str(work / "kea.sock"))
-        control.sendall(json.dumps({"command": "config-reload"}).encode())
-        reply = json.loads(control.recv(65536))
+    chunks = []
+    try:
+        with socket.socket(socket.AF_UNIX) as control:
+            control.settimeout(10)
+            control.connect(str(work / "kea.sock"))
+            control.sendall(json.dumps({"command": "config-reload"}).encode())
+            while chunk := control.recv(65536):
+                chunks.append(chunk)
+        reply = json.loads(b"".join(chunks))
+    except (OSError, ValueError) as exc:
+        raise LabError(f"lab: Kea's control socket: {exc}") from None
     if reply.get("result") != 0:
-        raise RuntimeError(f"lab: Kea refused the new configuration: {reply.get('text')}")
+        raise LabError(f"lab: Kea refused the new configuration: {reply.get('text')}")
 
 
 # --- radvd, dnsmasq ---------------------------------------------------------------------
@@ -237,9 +253,13 @@ def start_dnsmasq(
 
 # --- dhcpcd -----------------------------------------------------------------------------
 
-_PRIVATE_DIRS = """
-mkdir -p /run/dhcpcd /var/lib/dhcpcd "$1/run" "$1/lib"
-mount --bind "$1/run" /run/dhcpcd && mount --bind "$1/lib" /var/lib/dhcpcd || exit 1
+# dhcpcd's run, state and hooks folders, private to this dhcpcd (bind mounts in the mount
+# namespace `ip netns exec` made for it; the host's folders are only mount points)
+_PRIVATE_DIRS = f"""
+mkdir -p "$1/run" "$1/lib" || exit 1
+[ -d /run/dhcpcd ] || mkdir /run/dhcpcd || exit 1
+mount --bind "$1/run" /run/dhcpcd && mount --bind "$1/lib" /var/lib/dhcpcd &&
+    mount --bind "$1/hooks" {DHCPCD_HOOKS} || exit 1
 shift
 exec "$@"
 """
@@ -265,8 +285,8 @@ def start_dhcpcd(
     pd: bool = True,
 ) -> Path:
     """dhcpcd on ``wan`` (RA, DHCPv6-PD with the S46 option, DHCPv4 when ``ipv4``), one /64 of
-    the delegated prefix on ``lan``; mapekit's hook writes ``pd`` and ``s46.hex`` in the
-    node's directory, which is returned."""
+    the delegated prefix on ``lan``; its own dhcpcd-run-hooks runs mapekit's hook (the only
+    hook), which writes ``pd`` and ``s46.hex`` in the node's directory, returned."""
     node_dir = work / f"dhcpcd-{node}"
     node_dir.mkdir(parents=True, exist_ok=True)
     delegate = f"  ia_pd 1 {lan}/0/64/1\n" if lan else "  ia_pd 1\n"
@@ -279,9 +299,9 @@ def start_dhcpcd(
         + f"interface {wan}\n  ipv6rs\n"
         + (delegate if pd else "")
     )
-    wrapper = node_dir / "hook"
-    wrapper.write_text(f"#!/bin/sh\n. {hook_path()}\n")
-    wrapper.chmod(0o755)
+    hooks = node_dir / "hooks"  # dhcpcd-run-hooks sources mapekit's hook, as on a router
+    hooks.mkdir(exist_ok=True)
+    shutil.copyfile(hook_path(), hooks / "70-mapekit")
     lab.start(
         node,
         *_dhcpcd_command(
@@ -289,12 +309,12 @@ def start_dhcpcd(
             "--nobackground",
             "--config",
             str(node_dir / "dhcpcd.conf"),
-            "--script",
-            str(wrapper),
             "--env",
             f"mapekit_pd_file={node_dir / 'pd'}",
             "--env",
             f"mapekit_s46_file={node_dir / 's46.hex'}",
+            "--env",
+            f"mapekit_wan={wan}",
             "--debug",
             "--logfile",
             str(node_dir / "dhcpcd.log"),
@@ -308,6 +328,9 @@ def start_dhcpcd(
 
 def dhcpcd_rebind(lab: Lab, node: str, node_dir: Path, wan: str) -> None:
     """Ask the running dhcpcd to rebind (``dhcpcd --rebind``), as after renumbering."""
+    if not any(p.is_socket() for p in (node_dir / "run").glob("*.sock")):
+        # without a control socket `dhcpcd --rebind` would start a dhcpcd of its own
+        raise LabError(f"lab: {node}'s dhcpcd is not running (see {node_dir}/dhcpcd.log)")
     lab.run(node, *_dhcpcd_command(node_dir, "--rebind", wan))
 
 
@@ -316,11 +339,15 @@ def dhcpcd_rebind(lab: Lab, node: str, node_dir: Path, wan: str) -> None:
 
 def lab_ca(work: Path, names: list[str]) -> tuple[Path, Path, Path]:
     """A throw-away CA and one server certificate for ``names``: (CA, cert, key) files."""
+    import trustme  # only the lab needs a CA  # noqa: PLC0415
+
     ca = trustme.CA(organization_name="mapekit lab")
     issued = ca.issue_cert(*names)
     paths = (work / "lab-ca.pem", work / "rules-cert.pem", work / "rules-key.pem")
     ca.cert_pem.write_to_path(str(paths[0]))
     paths[1].write_bytes(b"".join(pem.bytes() for pem in issued.cert_chain_pems))
-    issued.private_key_pem.write_to_path(str(paths[2]))
-    paths[2].chmod(0o600)
+    paths[2].unlink(missing_ok=True)
+    key = os.open(paths[2], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable
+    with os.fdopen(key, "wb") as out:
+        out.write(issued.private_key_pem.bytes())
     return paths
