@@ -12,6 +12,7 @@
 - ``hgw`` (optional): takes the /56 with its own dhcpcd, advertises its first /64, gives
   the CE IPv4 by DHCP and DNS that answers ``ntt.setup``, answers the :8888 check, and with
   MAP-E on runs its own mapekit agent with an HGW maker's code and NATs its LAN through it;
+  with ``hgw_pd`` its own Kea also delegates a /60 of its /56 to the CE;
 - ``br``: ``mape br``; ``inet``: an IPv4 web server and an iperf3 server; ``rogue``: a host
   on the access network that forges packets (the spoof scenario).
 
