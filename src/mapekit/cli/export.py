@@ -8,7 +8,12 @@ import tempfile
 from pathlib import Path
 
 from mapekit.cli import output
-from mapekit.cli.ruleopts import add_rule_options, iid_from_args, rules_from_args
+from mapekit.cli.ruleopts import (
+    add_forward_option,
+    add_rule_options,
+    iid_from_args,
+    rules_from_args,
+)
 from mapekit.core.addr import parse_end_user_prefix
 from mapekit.core.errors import InputError
 from mapekit.export import FORMATS, Mode, export, format_named, options_for
@@ -38,13 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--wan", metavar="IF", help="WAN interface (default: per format)")
     parser.add_argument("--lan", metavar="IF", help="LAN interface (default: per format)")
-    parser.add_argument(
-        "--forward",
-        action="append",
-        default=[],
-        metavar="PROTO:PORT=LANADDR[:PORT]",
-        help="forward a port of the set to a LAN host (repeatable)",
-    )
+    add_forward_option(parser)
     parser.add_argument(
         "--mode",
         default="static",

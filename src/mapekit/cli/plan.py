@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 
 from mapekit.cli import output
-from mapekit.cli.ruleopts import add_rule_options, iid_from_args, rules_from_args
+from mapekit.cli.ruleopts import (
+    add_forward_option,
+    add_rule_options,
+    iid_from_args,
+    rules_from_args,
+)
 from mapekit.core.addr import parse_end_user_prefix
 from mapekit.dataplane.nftables import render
 from mapekit.dataplane.plan import make_plan
@@ -16,13 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wan", required=True, metavar="IF", help="WAN interface")
     parser.add_argument("--lan", metavar="IF", help="LAN interface")
     parser.add_argument("--tunnel", default="mape0", metavar="NAME", help="tunnel name (mape0)")
-    parser.add_argument(
-        "--forward",
-        action="append",
-        default=[],
-        metavar="PROTO:PORT=LANADDR[:PORT]",
-        help="forward a port of the set to a LAN host (repeatable)",
-    )
+    add_forward_option(parser)
     parser.add_argument(
         "--no-default-route", action="store_true", help="do not route IPv4 by default"
     )

@@ -54,6 +54,17 @@ _RULE_FLAGS = ("rule_ipv6", "rule_ipv4", "ea_len", "psid_offset")
 _EXTRA_FLAGS = ("psid_len", "psid", "br")
 
 
+def add_forward_option(parser: argparse.ArgumentParser) -> None:
+    """``--forward``, as every command that plans a CE takes it."""
+    parser.add_argument(
+        "--forward",
+        action="append",
+        default=[],
+        metavar="PROTO:PORT=LANADDR[:PORT]",
+        help="forward a port of the set to a LAN host (repeatable)",
+    )
+
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 

@@ -15,7 +15,12 @@ from pathlib import Path
 from types import FrameType
 
 from mapekit.cli import output
-from mapekit.cli.ruleopts import add_rule_options, iid_from_args, rules_from_args
+from mapekit.cli.ruleopts import (
+    add_forward_option,
+    add_rule_options,
+    iid_from_args,
+    rules_from_args,
+)
 from mapekit.core.addr import parse_end_user_prefix
 from mapekit.dataplane.forwarder import Forwarder
 from mapekit.dataplane.plan import make_plan
@@ -27,7 +32,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wan", required=True, metavar="IF")
     parser.add_argument("--lan", metavar="IF")
     parser.add_argument("--tunnel", default="mape0", metavar="NAME")
-    parser.add_argument("--forward", action="append", default=[], metavar="SPEC")
+    add_forward_option(parser)
     parser.add_argument("--replace-default-route", action="store_true")
     parser.add_argument(
         "--backend",
