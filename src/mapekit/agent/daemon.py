@@ -24,7 +24,7 @@ from typing import Any
 
 from mapekit.agent.config import AgentConfig
 from mapekit.agent.dataplane import DataplaneManager, choose_backend
-from mapekit.agent.prefix import current_prefix, source_in_prefix
+from mapekit.agent.prefix import current_prefix, file_signature, source_in_prefix
 from mapekit.client.fetch import ProviderConfig
 from mapekit.client.http import HttpSettings
 from mapekit.client.runner import Runner
@@ -50,7 +50,8 @@ from mapekit.provision.model import Provider
 from mapekit.provision.status import status_of
 from mapekit.provision.timers import TimerPolicy
 
-PREFIX_POLL = 0.5  # seconds; the PD file has no change notification (a stat and a read)
+PREFIX_POLL = 0.5  # seconds; the PD file has no change notification: a stat each time
+FULL_CHECK = 10.0  # seconds; interface changes come as netlink events, this is a safety net
 MAX_REQUEST = 4096
 
 
@@ -147,14 +148,21 @@ class Agent:
         ]
         for thread in threads:
             thread.start()
+        pd_seen = file_signature(self.config.pd_file)
         self._check_prefix(first=True)
         next_poll = time.monotonic() + PREFIX_POLL
+        next_full = time.monotonic() + FULL_CHECK
         try:
             while not self.stop.is_set():
                 self._step(next_poll)
-                if time.monotonic() >= next_poll:
-                    self._check_prefix()
-                    next_poll = time.monotonic() + PREFIX_POLL
+                now = time.monotonic()
+                if now >= next_poll:  # the whole check (netlink dumps) only when needed
+                    pd_now = file_signature(self.config.pd_file)
+                    if pd_now != pd_seen or now >= next_full:
+                        pd_seen = pd_now
+                        self._check_prefix()
+                        next_full = now + FULL_CHECK
+                    next_poll = now + PREFIX_POLL
         finally:
             self.dataplane.shutdown()
             self._take_snapshot()

@@ -25,6 +25,17 @@ def from_pd_file(path: str | None) -> Prefix | None:
         return None
 
 
+def file_signature(path: str | None) -> tuple[int, int, int] | None:
+    """What tells a rewritten PD file from the last one read (inode, size, mtime)."""
+    if not path:
+        return None
+    try:
+        info = Path(path).stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
 def from_ra(wan: str, exclude: set[int]) -> Prefix | None:
     """The /64 of the WAN's global address (not the CE's own MAP /128)."""
     for address, length in global_ipv6(wan):
