@@ -30,8 +30,8 @@ from mapekit.dataplane.nftables import render
 from mapekit.dataplane.plan import make_plan
 from mapekit.lab import services
 from mapekit.lab.netns import Lab, available, wait_for
-from mapekit.lab.network import Topology
-from mapekit.lab.story import FETCH, build
+from mapekit.lab.network import Topology, build_network, rule_server
+from mapekit.lab.story import FETCH, retry
 from mapekit.lab.topology import V6PLUS_LIKE_RULES, mape_path
 
 HOLD_SERVER = """
@@ -86,7 +86,7 @@ def _first_page(lab: Lab, address: str, timeout: float = 60) -> float:
 
     def came() -> bool:  # short attempts: a SYN lost while the path changes costs 1 s
         try:
-            return address in lab.python("lan", FETCH.replace("timeout=5", "timeout=0.5"))
+            return address in lab.python("lan", FETCH, "0.5")
         except RuntimeError:
             return False
 
@@ -101,28 +101,26 @@ def convergence(work: Path) -> dict[str, float]:
     out: dict[str, float] = {}
     with Lab() as lab:
         started = time.time()
-        net = build(lab, work, Topology(target="router"))
+        net = build_network(lab, work, Topology(target="router"))
         assert net.ce_dhcp is not None
         pd = net.ce_dhcp / "pd"
         wait_for(pd.exists, timeout=30, what="the delegated prefix")
         out["dhcpcd_start_to_prefix_s"] = pd.stat().st_mtime - started
         lab.mape("ce", "agent", "--config", str(net.ce_config), log=work / "agent.log")
         out["prefix_to_first_page_s"] = _first_page(lab, "192.0.2.18") - pd.stat().st_mtime
-        mape = [sys.executable, "-m", "mapekit", "server", "--db", net.db]
-        lab.run("ngn", *mape, "subscriber", "add", "--prefix", "2001:db8:13:3500::/56",
-                "--target", "router", "--hgw", "rented", "--rules", "lab")  # fmt: skip
-        services.kea_delegate(work, "2001:db8:13:3500::/56")
+        new = "2001:db8:13:3500::/56"
+        rule_server(lab, net.db, "subscriber", "add", "--prefix", new, "--target", "router",
+                    "--hgw", "rented", "--rules", "lab")  # fmt: skip
+        services.kea_delegate(work, new)
         services.dhcpcd_rebind(lab, "ce", net.ce_dhcp, "wan0")
         wait_for(lambda: "3500" in pd.read_text(), timeout=30, what="the new prefix")
         out["renumbered_prefix_to_page_s"] = _first_page(lab, "192.0.2.19") - pd.stat().st_mtime
-        lab.run("ngn", *mape, "subscriber", "set-target", "--prefix", "2001:db8:13:3500::/56",
-                "hgw")  # fmt: skip
-        lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", net.socket)
+        rule_server(lab, net.db, "subscriber", "set-target", "--prefix", new, "hgw")
+        retry(lab, work)
         wait_for(lambda: not page(lab), timeout=60, what="the CE to stand down")
         start = time.time()
-        lab.run("ngn", *mape, "subscriber", "set-target", "--prefix", "2001:db8:13:3500::/56",
-                "router")  # fmt: skip
-        lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", net.socket)
+        rule_server(lab, net.db, "subscriber", "set-target", "--prefix", new, "router")
+        retry(lab, work)
         out["switch_to_page_s"] = _first_page(lab, "192.0.2.19") - start
         check = ("import time; from mapekit.client.hgw import check_hgw; t=time.monotonic(); "
                  "check_hgw('http://ntt.setup:8888/enabler.ipv4/check'); "

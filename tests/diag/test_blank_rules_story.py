@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from mapekit.cli.main import main
-from mapekit.lab.story import agent_status, blank_rules, build, fetch_page, switch_target
+from mapekit.lab.network import build_network
+from mapekit.lab.story import agent_status, blank_rules, fetch_page, switch_target
 from tests.netns import Lab, needs_root, wait_for
 
 pytestmark = needs_root
@@ -47,7 +48,7 @@ def test_after_the_switch_the_normal_timer_brings_the_ce_up(tmp_path: Path) -> N
     """No `mape retry`: the retry the agent scheduled after the blank answer (10-30 min,
     scaled 500 times down) fetches the rules once the operator switched the target."""
     with Lab() as lab:
-        net = build(lab, tmp_path)
+        net = build_network(lab, tmp_path)
         lab.mape("ce", "agent", "--config", str(net.ce_config), log=tmp_path / "agent.log")
         wait_for(lambda: agent_status(tmp_path).get("outcome") == "blank", timeout=60,
                  what="the blank answer")  # fmt: skip

@@ -17,6 +17,7 @@ from mapekit.core.tables import builtin_rules, load_rule_file
 from mapekit.diag.checks import Finding, Severity, cause, diagnose
 from mapekit.diag.gather import gather
 from mapekit.lab.netns import exec_interactive
+from mapekit.lab.network import node_agent
 
 DEFAULT_CONFIG = "/etc/mapekit/agent.toml"
 MARKS = {
@@ -52,8 +53,11 @@ def in_lab(args: argparse.Namespace) -> int:
         raise MapeError(
             "usage.invalid_arguments", f"node: one of {', '.join(state['nodes'])}", field="node"
         )
-    own = Path(state["work"]) / f"{args.node}-agent.toml"  # the HGW runs its own agent
-    config = args.config or str(own if own.exists() else Path(state["work"]) / "agent.toml")
+    own, ce = (
+        node_agent(Path(state["work"]), args.node)[0],
+        node_agent(Path(state["work"]), "ce")[0],
+    )
+    config = args.config or str(own if own.exists() else ce)  # an HGW without MAP-E: the CE's
     command = [sys.executable, "-m", "mapekit", "doctor", "--config", config, "--lang", args.lang]
     return exec_interactive(
         state["prefix"], args.node, [*command, *(["--json"] if args.json else [])]

@@ -24,9 +24,9 @@ from mapekit.cli import output
 from mapekit.cli.statusview import render_status
 from mapekit.core.errors import MapeError
 from mapekit.lab.netns import Lab, LabError, available, exec_interactive, snapshot
-from mapekit.lab.network import PREFIX, Topology, parse_topology
+from mapekit.lab.network import PREFIX, Topology, build_network, node_agent, parse_topology
 from mapekit.lab.scenarios import SCENARIOS
-from mapekit.lab.story import blank_rules, build
+from mapekit.lab.story import blank_rules
 
 STATE_DIR = "/run/mapekit-lab"
 T = TypeVar("T")
@@ -196,7 +196,7 @@ def up(args: argparse.Namespace) -> int:
     lab = Lab()
     try:
         with _failures(work):
-            net = build(lab, work, topology)
+            net = build_network(lab, work, topology)
             lab.mape("ce", "agent", "--config", str(net.ce_config), log=work / "agent.log")
     except BaseException:
         _snapshot(lab.prefix, lab.nodes, work)
@@ -252,10 +252,11 @@ def down(args: argparse.Namespace) -> int:
 def status(args: argparse.Namespace) -> int:
     state = _load(args)
     work = Path(str(state["work"]))
-    agent = ask_agent(str(work / "agent.sock"), "status") or {}
+    agent = ask_agent(str(node_agent(work, "ce")[1]), "status") or {}
     doc: dict[str, object] = {"nodes": state["nodes"], "prefix": state["prefix"], "ce": agent}
-    if (work / "hgw-agent.sock").exists():
-        doc["hgw"] = ask_agent(str(work / "hgw-agent.sock"), "status") or {}
+    hgw_socket = node_agent(work, "hgw")[1]
+    if hgw_socket.exists():
+        doc["hgw"] = ask_agent(str(hgw_socket), "status") or {}
     if args.json:
         output.emit_json(doc)
     else:

@@ -22,6 +22,7 @@ from pathlib import Path
 from mapekit.core.errors import MapeError
 
 SRC = Path(__file__).resolve().parents[2]  # the directory holding the mapekit package
+MAPE = (sys.executable, "-m", "mapekit")  # this mapekit, whatever is on PATH
 
 
 class LabError(MapeError):
@@ -108,7 +109,14 @@ class Lab:
         return proc
 
     def mape(self, node: str, *args: str, log: Path | None = None) -> subprocess.Popen[str]:
-        return self.start(node, sys.executable, "-m", "mapekit", *args, log=log)
+        """``mape ARGS`` (this mapekit) in ``node``, in the background."""
+        return self.start(node, *MAPE, *args, log=log)
+
+    def run_mape(
+        self, node: str, *args: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """``mape ARGS`` (this mapekit) in ``node``, waited for."""
+        return self.run(node, *MAPE, *args, check=check)
 
     def close(self) -> None:
         """Stop every process the lab started (the leaders first: a daemon stops its own
@@ -127,10 +135,6 @@ class Lab:
             _sweep(self.ns(node))
             _delete_namespace(self.ns(node))
         self.nodes.clear()
-
-    def snapshot(self, folder: Path) -> list[Path]:
-        """Each node's addresses, routes, sockets and nftables ruleset, one file per node."""
-        return snapshot(self.prefix, self.nodes, folder)
 
     def detach(self) -> dict[str, object]:
         """Leave everything running (``mape lab up``); returns what ``teardown`` needs."""

@@ -144,11 +144,11 @@ class Network:
 
     @property
     def ce_config(self) -> Path:
-        return self.work / "agent.toml"
+        return node_agent(self.work, "ce")[0]
 
     @property
     def socket(self) -> str:
-        return str(self.work / "agent.sock")
+        return str(node_agent(self.work, "ce")[1])
 
 
 def _toml(values: dict[str, dict[str, object]]) -> str:
@@ -234,8 +234,16 @@ def _netns_file(lab: Lab, node: str, name: str, text: str) -> None:
     (folder / name).write_text(text)
 
 
-def _mape_server(lab: Lab, net: Network, *args: str) -> None:
-    lab.run("ngn", sys.executable, "-m", "mapekit", "server", "--db", net.db, *args)
+def rule_server(lab: Lab, db: str, *args: str) -> None:
+    """An operator's ``mape server --db DB ARGS`` on the rule server's node."""
+    lab.run_mape("ngn", "server", "--db", db, *args)
+
+
+def node_agent(work: Path, node: str) -> tuple[Path, Path]:
+    """The configuration and the status socket of ``node``'s agent (the CE's, or the HGW's
+    own agent when the HGW runs MAP-E)."""
+    name = "hgw-agent" if node == "hgw" else "agent"
+    return work / f"{name}.toml", work / f"{name}.sock"
 
 
 def ce_iid(topology: Topology) -> str:
@@ -299,12 +307,12 @@ def _ngn(lab: Lab, net: Network, rule: dict[str, object]) -> None:
         f"--txt-record=4over6.info,{txt}",
     ])  # fmt: skip
     _netns_file(lab, "ngn", "resolv.conf", f"nameserver {NGN}\n")
-    _mape_server(lab, net, "init")
-    _mape_server(lab, net, "rules", "import", str(work / "rules.json"), "--name", "lab")
-    _mape_server(lab, net, "vendor", "add", ROUTER_CODE, "--name", "router maker")
-    _mape_server(lab, net, "vendor", "add", HGW_CODE, "--name", "HGW maker", "--kind", "hgw")
-    _mape_server(lab, net, "subscriber", "add", "--prefix", PREFIX, "--target", topo.target,
-                 "--rules", "lab")  # fmt: skip
+    rule_server(lab, net.db, "init")
+    rule_server(lab, net.db, "rules", "import", str(work / "rules.json"), "--name", "lab")
+    rule_server(lab, net.db, "vendor", "add", ROUTER_CODE, "--name", "router maker")
+    rule_server(lab, net.db, "vendor", "add", HGW_CODE, "--name", "HGW maker", "--kind", "hgw")
+    rule_server(lab, net.db, "subscriber", "add", "--prefix", PREFIX, "--target", topo.target,
+                "--rules", "lab")  # fmt: skip
     if topo.tls:
         net.ca, cert, key = services.lab_ca(work, [RULES_NAME])
         net.server_tls = ["--tls-cert", str(cert), "--tls-key", str(key)]

@@ -29,17 +29,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mapekit.agent.control import ask_agent
 from mapekit.lab import services
 from mapekit.lab.netns import Lab, wait_for
-from mapekit.lab.network import ROGUE, Network, Topology, start_rule_server
-from mapekit.lab.story import (
-    Say,
-    agent_status,
-    blank_rules,
-    build,
-    fetch_page,
+from mapekit.lab.network import (
+    ROGUE,
+    Network,
+    Topology,
+    build_network,
+    rule_server,
+    start_rule_server,
 )
+from mapekit.lab.story import Say, agent_status, blank_rules, doctor, fetch_page, retry
 from mapekit.server.store import Store
 
 Scenario = Callable[[Lab, Path, Say], dict[str, Any]]
@@ -52,14 +52,6 @@ def _up(lab: Lab, net: Network, state: str = "established") -> dict[str, Any]:
         lambda: agent_status(net.work).get("outcome") == state, timeout=60, what=f"the CE: {state}"
     )
     return agent_status(net.work)
-
-
-def doctor(lab: Lab, net: Network, node: str = "ce") -> dict[str, Any]:
-    """``mape doctor --json`` on ``node`` (the CE, or the HGW with its own agent)."""
-    config = net.ce_config if node == "ce" else net.work / "hgw-agent.toml"
-    done = lab.run(node, sys.executable, "-m", "mapekit", "doctor", "--config", str(config),
-                   "--json", check=False)  # fmt: skip
-    return dict(json.loads(done.stdout))
 
 
 def _summary(found: dict[str, Any]) -> dict[str, Any]:
@@ -81,12 +73,12 @@ def _say_doctor(say: Say, found: dict[str, Any]) -> None:
 
 def _provider(kind: str) -> Scenario:
     def play(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-        net = build(lab, work, Topology(provider=kind, target="router"))
+        net = build_network(lab, work, Topology(provider=kind, target="router"))
         say(f"The CE asks for its rules the {kind} way.")
         doc = _up(lab, net)
         page = fetch_page(lab)
         say(f"Established from {doc['prefix_source']}; page through MAP-E: {page}")
-        found = doctor(lab, net)
+        found = doctor(lab, net.work)
         _say_doctor(say, found)
         result = {"state": doc["state"], "provider": kind, "page": page, "doctor": _summary(found)}
         if kind == "dhcpv6" and net.ce_dhcp is not None:  # what dhcpcd's hook wrote
@@ -97,23 +89,23 @@ def _provider(kind: str) -> Scenario:
 
 
 def static(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build(lab, work, Topology(provider="static"))
+    net = build_network(lab, work, Topology(provider="static"))
     say("No rule server: the CE takes its rules from the lab's rule file.")
     doc = _up(lab, net)
     page = fetch_page(lab)
     say(f"Page through MAP-E: {page}")
-    return {"state": doc["state"], "page": page, "doctor": _summary(doctor(lab, net))}
+    return {"state": doc["state"], "page": page, "doctor": _summary(doctor(lab, net.work))}
 
 
 def server_down(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build(lab, work, Topology(target="router"))
+    net = build_network(lab, work, Topology(target="router"))
     _up(lab, net)
     server = next(p for p in lab.procs if "serve" in p.args)  # type: ignore[operator]
     server.terminate()
     server.wait(timeout=10)
     lab.procs.remove(server)
     say("The rule server went away.")
-    lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", net.socket)
+    retry(lab, work)
     wait_for(
         lambda: agent_status(work).get("outcome") in ("unreachable", "server_error"),
         timeout=30,
@@ -121,14 +113,14 @@ def server_down(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     )
     during = agent_status(work)
     page = fetch_page(lab)
-    found = doctor(lab, net)
+    found = doctor(lab, net.work)
     say(
         f"The CE keeps its saved rules ({during['state']}, outcome {during['outcome']}); "
         f"page: {page}"
     )
     _say_doctor(say, found)
     start_rule_server(lab, net, log="server-again.log")
-    lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", net.socket)
+    retry(lab, work)
     wait_for(
         lambda: agent_status(work).get("outcome") == "established", timeout=30, what="the recovery"
     )
@@ -142,9 +134,9 @@ def server_down(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
 
 
 def renumber(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build(lab, work, Topology(target="router"))
-    lab.run("ngn", sys.executable, "-m", "mapekit", "server", "--db", net.db, "subscriber",
-            "add", "--prefix", NEW_PREFIX, "--target", "router", "--rules", "lab")  # fmt: skip
+    net = build_network(lab, work, Topology(target="router"))
+    rule_server(lab, net.db, "subscriber", "add", "--prefix", NEW_PREFIX, "--target", "router",
+                "--rules", "lab")  # fmt: skip
     first = _up(lab, net)
     before = fetch_page(lab)
     services.kea_delegate(work, NEW_PREFIX)
@@ -164,12 +156,12 @@ def renumber(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
         "before": before,
         "after": after,
         "reports": reports,
-        "doctor": _summary(doctor(lab, net)),
+        "doctor": _summary(doctor(lab, net.work)),
     }
 
 
 def hgw_active(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build(lab, work, Topology(hgw="on", target="hgw"))
+    net = build_network(lab, work, Topology(hgw="on", target="hgw"))
     say(
         "The rented HGW runs MAP-E (the operator delivers the rules to it); the subscriber's "
         "router sits behind it."
@@ -179,13 +171,13 @@ def hgw_active(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     say("The router's log:\n  " + "\n  ".join(events))
     hgw: dict[str, Any] = {}
     wait_for(
-        lambda: hgw.update(_ask(net.work / "hgw-agent.sock")) or hgw.get("state") == "established",
+        lambda: hgw.update(agent_status(work, "hgw")) or hgw.get("state") == "established",
         timeout=60,
         what="the HGW's own MAP-E",
     )
     page = fetch_page(lab)
     say(f"Traffic flows through the HGW's MAP-E: {page}")
-    found = doctor(lab, net)
+    found = doctor(lab, net.work)
     _say_doctor(say, found)
     reports = [(r["action"], r["reason"]) for r in reversed(Store(net.db).reports())]
     return {
@@ -198,12 +190,12 @@ def hgw_active(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
 
 
 def hgw_off(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build(lab, work, Topology(hgw="off", target="router"))
+    net = build_network(lab, work, Topology(hgw="off", target="router"))
     say("An HGW without MAP-E sits in the path; it advertises a /64 of its /56 on its LAN.")
     doc = _up(lab, net)
     page = fetch_page(lab)
     say(f"The CE uses the {doc['prefix_source']} {_prefix(doc)}; page: {page}")
-    found = doctor(lab, net)
+    found = doctor(lab, net.work)
     _say_doctor(say, found)
     return {
         "state": doc["state"],
@@ -215,7 +207,7 @@ def hgw_off(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
 
 
 def hgw_pd(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build(lab, work, Topology(hgw="off", hgw_pd=True, target="router"))
+    net = build_network(lab, work, Topology(hgw="off", hgw_pd=True, target="router"))
     say(
         "An HGW without MAP-E delegates a /60 of its /56 to the router (DHCPv6-PD), and "
         "advertises its first /64 on its LAN. The router takes the delegated prefix."
@@ -225,7 +217,7 @@ def hgw_pd(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
         broken: str | None = fetch_page(lab, timeout=4)
     except TimeoutError:
         broken = None
-    found = doctor(lab, net)
+    found = doctor(lab, net.work)
     say(f"With {_prefix(first)}: page {'fetched' if broken else 'NOT fetched'}.")
     _say_doctor(say, found)
     say('The fix applied: prefix.source = "ra" (the HGW\'s /64), and the agent restarted.')
@@ -249,10 +241,6 @@ def hgw_pd(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
 
 def _prefix(status: dict[str, Any]) -> str | None:
     return (status.get("mapping") or {}).get("end_user_prefix")
-
-
-def _ask(path: Path) -> dict[str, Any]:
-    return ask_agent(str(path), "status") or {}
 
 
 # A host on the access network forges IPv4-in-IPv6 packets (raw socket bound to addresses
@@ -313,7 +301,7 @@ def _counters(path: Path) -> dict[str, int]:
 
 
 def spoof(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build(lab, work, Topology(target="router", rogue=True))
+    net = build_network(lab, work, Topology(target="router", rogue=True))
     doc = _up(lab, net)
     ce_address, br = doc["mapping"]["ce_ipv6"], "2001:db8:ffff::1"
     lab.start("inet", sys.executable, "-u", "-c", UDP_SINK, "198.51.100.7", log=work / "sink.log")
@@ -337,7 +325,7 @@ def spoof(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     }  # fmt: skip
     reached_inet = (work / "sink.log").read_text().count("forged")
     reached_lan = (work / "lan-flow.log").read_text().count("forged")
-    found = doctor(lab, net)
+    found = doctor(lab, net.work)
     say(f"Dropped and counted: {dropped}; forged packets that reached inet: {reached_inet}, "
         f"lan: {reached_lan}")  # fmt: skip
     _say_doctor(say, found)

@@ -11,7 +11,6 @@ sees the shared IPv4 address and a source port inside the CE's port set.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,16 +19,12 @@ from typing import Any
 
 from mapekit.agent.control import ask_agent
 from mapekit.lab.netns import Lab, wait_for
-from mapekit.lab.network import (
-    PREFIX,
-    Network,
-    Topology,
-    build_network,
-)
+from mapekit.lab.network import PREFIX, build_network, node_agent, rule_server
 
 FETCH = """
-import urllib.request
-print(urllib.request.urlopen("http://198.51.100.7/", timeout=5).read().decode().strip())
+import sys, urllib.request
+timeout = float(sys.argv[1]) if len(sys.argv) > 1 else 5
+print(urllib.request.urlopen("http://198.51.100.7/", timeout=timeout).read().decode().strip())
 """
 
 Say = Callable[[str], None]
@@ -46,14 +41,21 @@ class StoryResult:
     seconds_to_traffic: float | None = None
 
 
-def build(lab: Lab, work: Path, topology: Topology | None = None) -> Network:
-    """The lab's network (:mod:`mapekit.lab.network`); the CE's agent is not started."""
-    return build_network(lab, work, topology)
+def agent_status(work: Path, node: str = "ce") -> dict[str, Any]:
+    """The status of ``node``'s agent in the lab ({} when it does not answer)."""
+    return ask_agent(str(node_agent(work, node)[1]), "status") or {}
 
 
-def agent_status(work: Path) -> dict[str, Any]:
-    """The lab CE agent's status ({} when it does not answer)."""
-    return ask_agent(str(work / "agent.sock"), "status") or {}
+def retry(lab: Lab, work: Path) -> None:
+    """``mape retry`` on the CE: fetch the rules now."""
+    lab.run_mape("ce", "retry", "--socket", str(node_agent(work, "ce")[1]))
+
+
+def doctor(lab: Lab, work: Path, node: str = "ce") -> dict[str, Any]:
+    """``mape doctor --json`` on ``node`` (the CE, or the HGW with its own agent)."""
+    config = node_agent(work, node)[0]
+    done = lab.run_mape(node, "doctor", "--config", str(config), "--json", check=False)
+    return dict(json.loads(done.stdout))
 
 
 def fetch_page(lab: Lab, timeout: float = 30) -> str:
@@ -73,26 +75,13 @@ def fetch_page(lab: Lab, timeout: float = 30) -> str:
 
 def switch_target(lab: Lab, db: str, target: str) -> None:
     """What the operator does: set the subscriber's deployment target."""
-    lab.run(
-        "ngn",
-        sys.executable,
-        "-m",
-        "mapekit",
-        "server",
-        "--db",
-        db,
-        "subscriber",
-        "set-target",
-        "--prefix",
-        PREFIX,
-        target,
-    )
+    rule_server(lab, db, "subscriber", "set-target", "--prefix", PREFIX, target)
 
 
 def blank_rules(lab: Lab, work: Path, say: Say) -> StoryResult:
     """Scenario 1: blank rules, diagnosis, target switched, traffic."""
     result = StoryResult()
-    net = build(lab, work)
+    net = build_network(lab, work)
     say(
         "The subscriber rents an HGW, and the operator delivers the MAP-E rules to it "
         "(deployment target: hgw). The subscriber has put their own router in its place."
@@ -114,24 +103,13 @@ def blank_rules(lab: Lab, work: Path, say: Say) -> StoryResult:
         f"It stays '{doc.get('state')}'; next attempt in {doc.get('next_attempt_in')} s "
         "(lab timers run 500 times faster than an operator's)."
     )
-    found = lab.run(
-        "ce",
-        sys.executable,
-        "-m",
-        "mapekit",
-        "doctor",
-        "--config",
-        str(config),
-        "--json",
-        check=False,
-    )
-    result.diagnosis = json.loads(found.stdout).get("cause")
+    result.diagnosis = doctor(lab, work).get("cause")
     if result.diagnosis:
         say(f"mape doctor: {result.diagnosis['explanation']}\n  Fix: {result.diagnosis['fix']}")
     say("The operator switches the subscriber's deployment target to the router.")
     switch_target(lab, net.db, "router")
     start = time.monotonic()
-    lab.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket", str(work / "agent.sock"))
+    retry(lab, work)
     wait_for(
         lambda: agent_status(work).get("state") == "established",
         timeout=60,
