@@ -20,7 +20,7 @@ mapekit_pg_start() {
         apt-get update -qq >/dev/null && apt-get install -y -qq postgresql >/dev/null
         bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
     fi
-    MAPEKIT_PG_DIR=$(mktemp -d /tmp/mapekit-pg.XXXXXX)
+    MAPEKIT_PG_DIR=$(mktemp -d -t mapekit-pg.XXXXXX)
     chown postgres: "$MAPEKIT_PG_DIR"
     local port
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -28,25 +28,25 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for m in $(cat /modules.order); do insmod /modules/$m 2>/dev/null; done
-mkdir -p /host /rw /root
+mkdir -p /host /rw /newroot
 mount -t 9p -o trans=virtio,version=9p2000.L,ro hostroot /host || poweroff -f
 mount -t tmpfs rw /rw
 mkdir -p /rw/upper /rw/work
-mount -t overlay overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work /root \
+mount -t overlay overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work /newroot \
     || poweroff -f
-for d in proc sys dev; do mount --rbind /$d /root/$d; done
-mkdir -p /root/lib/modules/{version} /root/mapekit-out
-mount --bind /host{tree}/lib/modules/{version} /root/lib/modules/{version}
-mount -t 9p -o trans=virtio,version=9p2000.L out /root/mapekit-out
+for d in proc sys dev; do mount --rbind /$d /newroot/$d; done
+mkdir -p /newroot/lib/modules/{version} /newroot/mapekit-out
+mount --bind /host{tree}/lib/modules/{version} /newroot/lib/modules/{version}
+mount -t 9p -o trans=virtio,version=9p2000.L out /newroot/mapekit-out
 # module autoloading: the kernel runs its modprobe in this (initramfs) root, so point it at
 # the real one inside the chroot
-printf '#!/bin/sh\nexec chroot /root /sbin/modprobe "$@"\n' > /bin/chroot-modprobe
+printf '#!/bin/sh\nexec chroot /newroot /sbin/modprobe "$@"\n' > /bin/chroot-modprobe
 chmod 755 /bin/chroot-modprobe
 echo /bin/chroot-modprobe > /proc/sys/kernel/modprobe
-chroot /root /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+chroot /newroot /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/tmp PYTHONDONTWRITEBYTECODE=1 /bin/sh /mapekit-out/run.sh \
-    > /root/mapekit-out/output.log 2>&1
-echo $? > /root/mapekit-out/status
+    > /newroot/mapekit-out/output.log 2>&1
+echo $? > /newroot/mapekit-out/status
 sync
 poweroff -f
 """
