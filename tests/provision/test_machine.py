@@ -18,7 +18,9 @@ from mapekit.provision.machine import (
     HgwChecked,
     PrefixChanged,
     PrefixLost,
+    Report,
     ReportSent,
+    Resumed,
     Retry,
     RulesFetched,
     Start,
@@ -177,7 +179,8 @@ def test_hgw_running_mape_stands_down_and_reports_reason_4() -> None:
     m.handle(Retry(), 3.0)
     actions = m.handle(HgwChecked(HgwReport(HgwState.ON)), 3.0)
     assert kinds(actions) == [Do.WITHDRAW, Do.REPORT_STOP_HGW]
-    assert actions[1].report is not None and int(actions[1].report[1]) == 4
+    report = actions[1]
+    assert isinstance(report, Report) and int(report.reason) == 4 and int(report.action) == 2
     m.handle(ReportSent(MapeError("net.timeout", "no answer")), 3.5)
     assert m.state is State.HGW_ACTIVE and m.wait is Wait.HGW_POLL
     assert m.outcome == "hgw_active" and m.applied is None
@@ -294,5 +297,22 @@ def test_hb46pp_error_timers(code: str, wait: Wait) -> None:
 
 
 def test_every_wait_has_a_range() -> None:
-    assert set(DEFAULT_RANGES) == set(Wait)
+    # SAVED is what a saved schedule says is left of an earlier RULES_OK or TTL wait
+    assert set(DEFAULT_RANGES) == set(Wait) - {Wait.SAVED}
     assert all(0 < low <= high for low, high in DEFAULT_RANGES.values())
+
+
+def test_resumed_applies_the_saved_rules_and_waits_what_is_left() -> None:
+    m = CeMachine(Provider.JPNE, random.Random(1), saved=GOOD)
+    actions = m.handle(Resumed(*PREFIX, delay=3600.0), 100.0)
+    assert kinds(actions) == [Do.APPLY]
+    assert actions[0].mapping is not None and actions[0].mapping.ipv4_text == "192.0.2.18"
+    assert m.state is State.ESTABLISHED and m.wait is Wait.SAVED and m.timer() == 3700.0
+    assert [e.code for e in m.log] == ["MAPE.029", "MAPE.020", "MAPE.022"]
+    assert kinds(m.handle(TimerFired(), 3700.0)) == [Do.CHECK_HGW]  # then the usual cycle
+
+
+def test_resumed_without_usable_saved_rules_is_a_start() -> None:
+    m = CeMachine(Provider.JPNE, random.Random(1), saved=FOREIGN)
+    assert kinds(m.handle(Resumed(*PREFIX, delay=3600.0), 0.0)) == [Do.CHECK_HGW]
+    assert m.timer() is None and m.prefix == PREFIX

@@ -11,9 +11,18 @@ from mapekit import __version__
 from mapekit.cli import output
 from mapekit.cli.exitcodes import exit_code
 from mapekit.cli.forget import DEFAULT_STATE_DIR
+from mapekit.cli.output import UsageError
 from mapekit.cli.ruleopts import add_rule_options, iid_from_args, rules_from_args
 from mapekit.cli.statusview import render_events, render_status
-from mapekit.client.fetch import ProviderConfig, source_note
+from mapekit.client.fetch import (
+    Dhcpv6Source,
+    Hb46ppSource,
+    JpneSource,
+    OcnSource,
+    ProviderConfig,
+    StaticSource,
+    source_note,
+)
 from mapekit.client.http import HttpSettings
 from mapekit.client.runner import Runner
 from mapekit.client.state import StateStore
@@ -25,7 +34,7 @@ from mapekit.provision.hb46pp import ClientIdentity
 from mapekit.provision.hgw import BIGLOBE_PATH, DEFAULT_URL
 from mapekit.provision.machine import CeMachine, Start, TimerFired
 from mapekit.provision.model import Provider
-from mapekit.provision.status import status_of
+from mapekit.provision.status import CeStatus, status_of
 from mapekit.provision.timers import TimerPolicy
 
 
@@ -94,41 +103,60 @@ def _dhcpv6_bytes(text: str | None) -> bytes | None:
         ) from None
 
 
+def _required(args: argparse.Namespace, name: str) -> str:
+    value: str | None = getattr(args, name)
+    if not value:
+        flag = name.replace("_", "-")
+        raise UsageError(
+            "usage.invalid_arguments",
+            f"{flag}: required for provider {args.provider}",
+            field=flag,
+        )
+    return value
+
+
+def _source_address(args: argparse.Namespace, prefix: tuple[int, int]) -> str | None:
+    if args.wan_address is None:
+        return None
+    address = int(parse_ipv6_address(args.wan_address, "wan-address"))
+    if address & mask(128, prefix[1]) != prefix[0]:
+        raise InputError(
+            "input.value_range",
+            f"wan-address: {args.wan_address} is outside the prefix "
+            f"{ipv6_text(prefix[0])}/{prefix[1]}; the rule server identifies the "
+            "subscriber by the request's source address",
+            field="wan-address",
+            value=args.wan_address,
+        )
+    return str(args.wan_address)
+
+
 def provider_config(args: argparse.Namespace, prefix: tuple[int, int]) -> ProviderConfig:
+    """The provider's settings from the command line; a missing flag is a usage error
+    here, never a failure fed to the retry machine."""
     provider = Provider(args.provider)
-    source = None
-    if args.wan_address is not None:
-        address = int(parse_ipv6_address(args.wan_address, "wan-address"))
-        if address & mask(128, prefix[1]) != prefix[0]:
-            raise InputError(
-                "input.value_range",
-                f"wan-address: {args.wan_address} is outside the prefix "
-                f"{ipv6_text(prefix[0])}/{prefix[1]}; the rule server identifies the "
-                "subscriber by the request's source address",
-                field="wan-address",
-                value=args.wan_address,
-            )
-        source = args.wan_address
-    http = HttpSettings(timeout=args.timeout, ca_file=args.ca_file, source_address=source)
-    static = rules_from_args(args).rules if provider is Provider.STATIC else None
-    forced = iid_from_args(args)
-    version = __version__.replace(".", "_")
-    return ProviderConfig(
-        provider=provider,
-        url=args.url,
-        vendor_code=args.vendor_code,
-        isp=None if args.isp == "auto" else args.isp,
-        iid=forced or IidFormat.LEGACY,
-        http=http,
-        identity=ClientIdentity(args.hb46pp_vendorid, args.hb46pp_product, version)
-        if provider is Provider.HB46PP
-        else None,
-        dns_server=args.dns_server,
-        dns_port=args.dns_port,
-        allow_insecure_discovery=args.insecure_discovery,
-        dhcpv6_options=_dhcpv6_bytes(args.dhcpv6_options),
-        static_rules=static,
+    http = HttpSettings(
+        timeout=args.timeout, ca_file=args.ca_file, source_address=_source_address(args, prefix)
     )
+    isp = None if args.isp == "auto" else args.isp
+    iid = iid_from_args(args) or IidFormat.LEGACY
+    if provider is Provider.STATIC:
+        return StaticSource(rules_from_args(args).rules)
+    if provider is Provider.DHCPV6:
+        return Dhcpv6Source(options=_dhcpv6_bytes(_required(args, "dhcpv6_options")))
+    if provider is Provider.HB46PP:
+        version = __version__.replace(".", "_")
+        return Hb46ppSource(
+            ClientIdentity(args.hb46pp_vendorid, args.hb46pp_product, version),
+            url=args.url,
+            dns_server=args.dns_server,
+            dns_port=args.dns_port,
+            allow_insecure_discovery=args.insecure_discovery,
+            http=http,
+        )
+    source = JpneSource if provider is Provider.JPNE else OcnSource
+    url, code = _required(args, "url"), _required(args, "vendor_code")
+    return source(url, code, isp=isp, iid=iid, http=http)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -167,24 +195,33 @@ def _loop(runner: Runner, args: argparse.Namespace) -> None:
         if not args.json:
             entries = list(runner.machine.log)[shown:]
             if entries:
-                output.emit(render_events(entries, args.lang))
+                output.emit(render_events(entries, args.lang, runner.clock.offset()))
             shown = len(runner.machine.log)
         deadline = runner.machine.timer()
         if deadline is None:
             return
-        time.sleep(max(0.0, deadline - time.time()))
+        time.sleep(max(0.0, deadline - runner.clock.monotonic()))
         runner.run(TimerFired())
+        if runner.store is not None:
+            runner.store.save_status(_status(runner).to_dict(args.lang))
+
+
+def _status(runner: Runner) -> CeStatus:
+    clock = runner.clock
+    return status_of(runner.machine, clock.monotonic(), clock.offset())
 
 
 def _finish(runner: Runner, args: argparse.Namespace) -> int:
     machine = runner.machine
-    status = status_of(machine, time.time())
+    status = _status(runner)
+    if runner.store is not None:
+        runner.store.save_status(status.to_dict())
     doc = status.to_dict(args.lang)
     doc["notes"] = [*runner.notes, *status.notes]
     if args.json:
         output.emit_json(doc)
     else:
-        output.emit(render_events(list(machine.log), args.lang))
+        output.emit(render_events(list(machine.log), args.lang, runner.clock.offset()))
         output.emit(render_status(doc, args.lang))
     if machine.outcome == "established":
         return output.OK

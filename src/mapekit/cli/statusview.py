@@ -15,9 +15,10 @@ def _when(stamp: object) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
 
 
-def render_events(entries: Iterable[LogEntry], lang: str = "en") -> str:
+def render_events(entries: Iterable[LogEntry], lang: str = "en", offset: float = 0.0) -> str:
+    """Event lines; ``offset`` turns the machine's monotonic stamps into wall time."""
     return "\n".join(
-        f"{time.strftime('%H:%M:%S', time.localtime(e.time))} {e.code} {e.message(lang)}"
+        f"{time.strftime('%H:%M:%S', time.localtime(e.time + offset))} {e.code} {e.message(lang)}"
         for e in entries
     )
 
@@ -30,7 +31,8 @@ def render_event_dicts(entries: Iterable[Mapping[str, object]]) -> str:
 
 def render_status(doc: Mapping[str, object], lang: str = "en") -> str:
     """A status table like a carrier-grade router's ``show map-e status``."""
-    rows = [
+    rows = [["Agent", str(doc["agent"])]] if doc.get("agent") else []
+    rows += [
         ["Provider", str(doc.get("provider"))],
         ["Status", str(doc.get("state"))],
         ["Outcome", str(doc.get("outcome") or "-")],
@@ -62,6 +64,7 @@ def render_status(doc: Mapping[str, object], lang: str = "en") -> str:
             ["CE IPv6 address", f"{mapping.get('ce_ipv6')} ({mapping.get('iid')} IID)"],
             ["BR", str(mapping.get("br"))],
         ]
+    rows += _dataplane_rows(doc)
     rows += _port_use_rows(doc.get("port_use"))
     in_s = doc.get("next_attempt_in")
     rows.append(
@@ -76,6 +79,20 @@ def render_status(doc: Mapping[str, object], lang: str = "en") -> str:
         rows += [["Note", str(n)] for n in notes]
     title = "MAP-E status" if lang == "en" else "MAP-E 状態"
     return title + "\n" + output.table(rows, indent="  ")
+
+
+def _dataplane_rows(doc: Mapping[str, object]) -> list[list[str]]:
+    rows = []
+    if doc.get("prefix_source"):
+        rows.append(["Prefix from", str(doc["prefix_source"])])
+    plan = doc.get("plan")
+    if doc.get("backend"):
+        tunnel = plan.get("tunnel") if isinstance(plan, Mapping) else None
+        name = tunnel.get("name") if isinstance(tunnel, Mapping) else None
+        rows.append(["Data plane", f"{doc['backend']}" + (f", tunnel {name}" if name else "")])
+    if doc.get("repairs"):
+        rows.append(["Repairs", f"{doc['repairs']} (something removed what the agent applied)"])
+    return rows
 
 
 def _port_use_rows(use: object) -> list[list[str]]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
 
+from mapekit.client.clock import SYSTEM_CLOCK, Clock
 from mapekit.client.fetch import ProviderConfig, fetch, report
 from mapekit.client.hgw import check_hgw
 from mapekit.client.state import StateStore
@@ -16,15 +16,20 @@ from mapekit.core.mapping import Mapping
 from mapekit.provision.hgw import DEFAULT_URL, HgwReport, HgwState
 from mapekit.provision.machine import (
     Action,
+    Apply,
     CeMachine,
+    CheckHgw,
     Event,
+    Fetch,
     FetchFailed,
+    Forget,
     HgwChecked,
+    Report,
     ReportSent,
     RulesFetched,
+    Save,
+    Withdraw,
 )
-from mapekit.provision.status import status_of
-from mapekit.provision.table import Do
 
 MAX_STEPS = 64  # a cycle is a handful of steps; this only stops a runaway loop
 MAX_NOTES = 20
@@ -39,51 +44,49 @@ class Runner:
     store: StateStore | None = None
     hgw_url: str | None = DEFAULT_URL  # None: do not look for an HGW
     hgw_transport: httpx.BaseTransport | None = None
-    clock: Callable[[], float] = time.time
+    clock: Clock = SYSTEM_CLOCK  # the machine runs on its monotonic time
     apply: Callable[[Mapping], None] | None = None
     withdraw: Callable[[], None] | None = None
     notes: list[str] = field(default_factory=list)  # how each step was decided
 
     def run(self, event: Event) -> None:
         """Feed ``event`` and everything it leads to, until the machine settles."""
-        queue = list(self.machine.handle(event, self.clock()))
+        queue = list(self.machine.handle(event, self.clock.monotonic()))
         steps = 0
         while queue and steps < MAX_STEPS:
             steps += 1
             result = self.perform(queue.pop(0))
             if result is not None:
-                queue.extend(self.machine.handle(result, self.clock()))
-        if self.store is not None:
-            self.store.save_status(status_of(self.machine, self.clock()).to_dict())
+                queue.extend(self.machine.handle(result, self.clock.monotonic()))
 
     def perform(self, action: Action) -> Event | None:
-        kind = action.kind
-        if kind is Do.CHECK_HGW:
-            return HgwChecked(self._check_hgw())
-        if kind is Do.FETCH:
-            try:
-                result = fetch(self.config, self.machine.prefix, action.user_id, action.token)
-            except MapeError as exc:
-                return FetchFailed(exc)
-            return RulesFetched(result)
-        if kind is Do.APPLY:
-            if self.apply is not None and action.mapping is not None:
-                self.apply(action.mapping)
-        elif kind is Do.WITHDRAW:
-            if self.withdraw is not None:
-                self.withdraw()
-        elif kind is Do.SAVE:
-            if self.store is not None and action.delivery is not None:
-                self.store.save(action.delivery)
-        elif kind is Do.FORGET:
-            if self.store is not None:
-                self.store.erase()
-        elif action.report is not None:
-            try:
-                report(self.config, action.report[0], action.report[1], action.user_id)
-            except MapeError as exc:
-                return ReportSent(exc)
-            return ReportSent()
+        match action:
+            case CheckHgw():
+                return HgwChecked(self._check_hgw())
+            case Fetch(prefix=prefix, user_id=user_id, token=token):
+                try:
+                    result = fetch(self.config, prefix, user_id, token)
+                except MapeError as exc:
+                    return FetchFailed(exc)
+                return RulesFetched(result)
+            case Apply(mapping=mapping):
+                if self.apply is not None and mapping is not None:
+                    self.apply(mapping)
+            case Withdraw():
+                if self.withdraw is not None:
+                    self.withdraw()
+            case Save(delivery=delivery):
+                if self.store is not None and delivery is not None:
+                    self.store.save(delivery)
+            case Forget():
+                if self.store is not None:
+                    self.store.erase()
+            case Report(action=what, reason=reason, user_id=user_id):
+                try:
+                    report(self.config, what, reason, user_id)
+                except MapeError as exc:
+                    return ReportSent(exc)
+                return ReportSent()
         return None
 
     def _check_hgw(self) -> HgwReport:

@@ -18,7 +18,12 @@ MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
             "MAP-E provisioning started ({provider})",
             "MAP-E 設定取得を開始 ({provider})",
         ),
-        "MAPE.002": ("MAP-E stopped", "MAP-E 停止"),
+        "MAPE.002": ("MAP-E stopped ({reason})", "MAP-E 停止 ({reason})"),
+        "MAPE.003": (
+            "mapekit agent {version} started: provider {provider}, data plane {backend}",
+            "mapekit エージェント {version} 起動: プロバイダー {provider}、"
+            "データプレーン {backend}",
+        ),
         "MAPE.004": (
             "Next get MAP-E rule information after {seconds} seconds",
             "{seconds} 秒後に MAP-E ルール情報を再取得",
@@ -65,6 +70,57 @@ MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
             "HGW state changed from {old} to {new}",
             "HGW の状態が {old} から {new} に変化",
         ),
+        "MAPE.029": (
+            "Resumed the saved MAP-E rule information; next check after {seconds} seconds",
+            "保存済みの MAP-E ルール情報で再開、{seconds} 秒後に再確認",
+        ),
+        "MAPE.030": ("Data plane repaired: {what}", "データプレーンを修復: {what}"),
+        "MAPE.031": (
+            "Data plane repair failed: {reason}",
+            "データプレーンの修復に失敗: {reason}",
+        ),
+        "MAPE.032": (
+            "Data plane removed again and again by something else; next repair after "
+            "{seconds} seconds",
+            "データプレーンが外部から繰り返し削除されています。{seconds} 秒後に再修復",
+        ),
+        "MAPE.033": ("Configuration reloaded: {changed}", "設定を再読み込み: {changed}"),
+        "MAPE.034": (
+            "Configuration not reloaded, the running one is kept: {reason}",
+            "設定を再読み込みできません。現在の設定を継続: {reason}",
+        ),
+        "MAPE.035": ("Data plane error: {reason}", "データプレーンのエラー: {reason}"),
+        "MAPE.036": ("Data plane note: {note}", "データプレーンの情報: {note}"),
+        "MAPE.037": (
+            "Waiting for an IPv6 prefix ({source})",
+            "IPv6 プレフィックスを待機中 ({source})",
+        ),
+    }
+)
+
+
+# code → severity in the journal (syslog names); the codes not listed are "info"
+SEVERITY: Mapping[str, str] = MappingProxyType(
+    {
+        "MAPE.002": "notice",
+        "MAPE.003": "notice",
+        "MAPE.012": "notice",
+        "MAPE.016": "warning",
+        "MAPE.019": "warning",
+        "MAPE.020": "notice",
+        "MAPE.021": "notice",
+        "MAPE.022": "notice",
+        "MAPE.024": "warning",
+        "MAPE.025": "warning",
+        "MAPE.026": "warning",
+        "MAPE.029": "notice",
+        "MAPE.030": "warning",
+        "MAPE.031": "error",
+        "MAPE.032": "error",
+        "MAPE.033": "notice",
+        "MAPE.034": "error",
+        "MAPE.035": "error",
+        "MAPE.037": "notice",
     }
 )
 
@@ -81,5 +137,14 @@ class LogEntry:
         en, ja = MESSAGES[self.code]
         return (ja if lang == "ja" else en).format(**self.params)
 
+    @property
+    def severity(self) -> str:
+        return SEVERITY.get(self.code, "info")
+
     def to_dict(self, lang: str = "en") -> dict[str, object]:
-        return {"time": self.time, "code": self.code, "message": self.message(lang)}
+        return {
+            "time": self.time,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message(lang),
+        }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from mapekit.core.addr import ipv6_text
 from mapekit.core.errors import MapeError
@@ -56,6 +57,16 @@ class PrefixLost:
 
 
 @dataclass(frozen=True)
+class Resumed:
+    """After a restart: the saved rules still serve ``prefix`` and the operator's recheck
+    is ``delay`` seconds away (a saved schedule); the CE applies them and waits."""
+
+    prefix: int
+    prefix_len: int
+    delay: float
+
+
+@dataclass(frozen=True)
 class HgwChecked:
     report: HgwReport
 
@@ -88,6 +99,7 @@ Event = (
     | TimerFired
     | PrefixChanged
     | PrefixLost
+    | Resumed
     | HgwChecked
     | HgwPolled
     | RulesFetched
@@ -95,22 +107,62 @@ Event = (
     | ReportSent
 )
 
-# --- actions (outputs) --------------------------------------------------------------
+# --- actions (outputs): what the driver must do, one small type each -----------------
 
 
 @dataclass(frozen=True)
-class Action:
-    """``kind`` says what to do; the fields carry what the driver needs for it."""
+class CheckHgw:
+    kind: ClassVar[Do] = Do.CHECK_HGW
 
-    kind: Do
-    prefix: int | None = None
-    prefix_len: int | None = None
+
+@dataclass(frozen=True)
+class Fetch:
+    """Ask the provider for rules for ``prefix`` (with the ids it gave earlier)."""
+
+    prefix: tuple[int, int] | None
     user_id: str | None = None
     token: str | None = None
-    mapping: Mapping | None = None
-    delivery: RuleDelivery | None = None
-    report: tuple[ReportAction, ReportReason] | None = None
+    kind: ClassVar[Do] = Do.FETCH
 
+
+@dataclass(frozen=True)
+class Apply:
+    """Bring the data plane up for ``mapping`` (from ``delivery``)."""
+
+    mapping: Mapping | None
+    delivery: RuleDelivery | None = None
+    kind: ClassVar[Do] = Do.APPLY
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    kind: ClassVar[Do] = Do.WITHDRAW
+
+
+@dataclass(frozen=True)
+class Save:
+    """Persist ``delivery`` as the last good rules."""
+
+    delivery: RuleDelivery | None
+    kind: ClassVar[Do] = Do.SAVE
+
+
+@dataclass(frozen=True)
+class Forget:
+    kind: ClassVar[Do] = Do.FORGET
+
+
+@dataclass(frozen=True)
+class Report:
+    """Send ``acct_report`` (JPNE) with ``action`` and ``reason``."""
+
+    kind: Do
+    action: ReportAction
+    reason: ReportReason
+    user_id: str | None = None
+
+
+Action = CheckHgw | Fetch | Apply | Withdraw | Save | Forget | Report
 
 _REPORTS = {
     Do.REPORT_START: (ReportAction.START, ReportReason.NORMAL),
@@ -160,10 +212,12 @@ class CeMachine:
     wait: Wait | None = None
     counters: Counters = field(default_factory=Counters)
     log: deque[LogEntry] = field(default_factory=lambda: deque(maxlen=LOG_SIZE))
+    logged_total: int = 0  # entries ever logged (the log keeps the last LOG_SIZE)
     _after_report: State | None = None
     _candidate: RuleDelivery | None = None
     _candidate_mapping: Mapping | None = None
     _pending_wait: Wait | None = None
+    _resume_delay: float = 0.0
 
     # --- public ---------------------------------------------------------------------
 
@@ -177,7 +231,8 @@ class CeMachine:
             return []  # stale or irrelevant here
         if trigger in _NEW_CYCLE:
             self.deadline = self.wait = None
-        actions = [self._action(kind, now) for kind in row.actions]
+        kinds = [k for k in row.actions if self.report or k not in _REPORTS]
+        actions = [self._action(kind, now) for kind in kinds]
         if row.wait is not None:
             self._pending_wait = row.wait
         target = row.target
@@ -188,7 +243,6 @@ class CeMachine:
         elif target is State.REPORTING:
             self._after_report = row.after_report
             if not self.report:
-                actions = [a for a in actions if a.kind not in _REPORTS]
                 target = row.after_report
         if isinstance(target, State):
             self._enter(target, now)
@@ -205,6 +259,12 @@ class CeMachine:
 
     def logged(self, code: str, now: float, **params: object) -> None:
         self.log.append(LogEntry(now, code, params))
+        self.logged_total += 1
+
+    def entries_since(self, total: int) -> list[LogEntry]:
+        """The entries logged after the first ``total`` (as many as the log still holds)."""
+        count = min(self.logged_total - total, len(self.log))
+        return list(self.log)[len(self.log) - count :] if count > 0 else []
 
     # --- classification -------------------------------------------------------------
 
@@ -228,6 +288,8 @@ class CeMachine:
                 self.prefix = None
                 self.logged("MAPE.026", now)
                 return Trigger.PREFIX_LOST
+            case Resumed(prefix=p, prefix_len=n, delay=delay):
+                return self._resumed((p, n), delay, now)
             case HgwChecked(report=report):
                 return self._hgw(report, now)
             case HgwPolled(report=report):
@@ -246,6 +308,23 @@ class CeMachine:
                     self.logged("MAPE.019", now, reason=error.message)
                 return Trigger.REPORT_DONE
         return None
+
+    def _resumed(self, prefix: tuple[int, int], delay: float, now: float) -> Trigger:
+        self.prefix = prefix
+        mapping = None
+        if self.saved is not None:
+            try:
+                mapping = select_mapping(self.saved, *prefix)
+            except MapeError:
+                mapping = None
+        if mapping is None:  # nothing to resume: an ordinary start
+            self.logged("MAPE.001", now, provider=self.provider.value)
+            return Trigger.START
+        self._candidate, self._candidate_mapping = self.saved, mapping
+        self._resume_delay = max(0.0, delay)
+        self.outcome, self.last_error = "established", None
+        self.logged("MAPE.029", now, seconds=round(delay))
+        return Trigger.RESUMED
 
     def _hgw(self, report: HgwReport, now: float) -> Trigger:
         self.hgw = report.state
@@ -292,36 +371,37 @@ class CeMachine:
     # --- actions and guards ---------------------------------------------------------
 
     def _action(self, kind: Do, now: float) -> Action:
-        prefix, prefix_len = self.prefix if self.prefix else (None, None)
         user_id = self.saved.user_id if self.saved else None
         token = self.saved.token if self.saved else None
         if kind is Do.CHECK_HGW:
             self.logged("MAPE.011", now)
-        elif kind is Do.FETCH:
+            return CheckHgw()
+        if kind is Do.FETCH:
             self.counters.requests += 1
             self.last_request = now
             self.logged("MAPE.014", now)
-        elif kind is Do.APPLY:
+            return Fetch(self.prefix, user_id, token)
+        if kind is Do.APPLY:
             return self._apply(self._candidate, self._candidate_mapping, now)
-        elif kind is Do.SAVE:
+        if kind is Do.SAVE:
             self.saved = self._candidate or self.saved
-            return Action(kind, delivery=self.saved)
-        elif kind is Do.WITHDRAW:
+            return Save(self.saved)
+        if kind is Do.WITHDRAW:
             if self.applied is not None:
                 self.logged("MAPE.021", now)
             self.applied = None
-        elif kind is Do.FORGET:
+            return Withdraw()
+        if kind is Do.FORGET:
             if self.saved is not None:
                 self.logged("MAPE.025", now)
             self.saved = None
-        elif kind in _REPORTS:
-            action, reason = _REPORTS[kind]
-            if self.report:
-                self.logged("MAPE.017", now, action=int(action), reason=int(reason))
-            if self._candidate is not None and self._candidate.user_id:
-                user_id = self._candidate.user_id
-            return Action(kind, user_id=user_id, report=(action, reason))
-        return Action(kind, prefix, prefix_len, user_id=user_id, token=token)
+            return Forget()
+        action, reason = _REPORTS[kind]
+        if self.report:
+            self.logged("MAPE.017", now, action=int(action), reason=int(reason))
+        if self._candidate is not None and self._candidate.user_id:
+            user_id = self._candidate.user_id
+        return Report(kind, action, reason, user_id)
 
     def _apply(self, delivery: RuleDelivery | None, mapping: Mapping | None, now: float) -> Action:
         self.applied = mapping
@@ -333,7 +413,7 @@ class CeMachine:
                 psid=mapping.psid,
                 ports=mapping.port_set.count,
             )
-        return Action(Do.APPLY, mapping=mapping, delivery=delivery)
+        return Apply(mapping, delivery)
 
     def _fall_back_to_saved(self, actions: list[Action], now: float) -> State:
         """Guard of Next.SAVED_OR_WAITING: keep (or restore) the last good rules."""
@@ -365,7 +445,9 @@ class CeMachine:
         if self.settled:
             self._candidate = self._candidate_mapping = None
             wait, self._pending_wait = self._pending_wait, None
-            if wait is not None:
+            if wait is Wait.SAVED:
+                self.wait, self.deadline = wait, now + self._resume_delay
+            elif wait is not None:
                 wait = self._provider_wait(wait)
                 ttl = self.saved.ttl if (self.saved and wait is Wait.RULES_OK) else None
                 if ttl is not None or (wait is Wait.RULES_OK and self.provider is Provider.HB46PP):

@@ -1,8 +1,14 @@
-"""The status a CE shows (``show map-e status``), built from its machine."""
+"""The status a CE shows (``show map-e status``), built from its machine.
+
+The machine keeps time on a monotonic clock (deadlines must not move when the wall clock
+steps); the status shows wall-clock times, converted with ``wall_offset`` (wall − monotonic,
+read when the status is taken). Converting at display time also corrects the shown times of
+past events once a router's clock has been set at boot.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mapekit.core.errors import MapeError
 from mapekit.core.mapping import Mapping
@@ -69,23 +75,29 @@ class CeStatus:
         }
 
 
-def status_of(machine: CeMachine, now: float) -> CeStatus:
+def status_of(machine: CeMachine, now: float, wall_offset: float = 0.0) -> CeStatus:
+    """The status at monotonic time ``now``; times in it are wall-clock
+    (``monotonic + wall_offset``)."""
     saved = machine.saved
+
+    def wall(stamp: float | None) -> float | None:
+        return None if stamp is None else stamp + wall_offset
+
     return CeStatus(
         provider=machine.provider.value,
         state=machine.state.value,
         outcome=machine.outcome,
-        last_request=machine.last_request,
-        last_update=machine.last_update,
+        last_request=wall(machine.last_request),
+        last_update=wall(machine.last_update),
         requests=machine.counters.requests,
         successes=machine.counters.successes,
         failures=machine.counters.failures,
         rules=len(saved.rules) if saved else 0,
         mapping=machine.applied,
         hgw=machine.hgw.value if machine.hgw else None,
-        next_attempt=machine.timer(),
-        now=now,
+        next_attempt=wall(machine.timer()),
+        now=now + wall_offset,
         error=machine.last_error,
-        events=tuple(machine.log),
+        events=tuple(replace(e, time=e.time + wall_offset) for e in machine.log),
         notes=saved.notes if saved else (),
     )

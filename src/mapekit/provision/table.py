@@ -40,6 +40,7 @@ class Trigger(enum.Enum):
     TIMER = "timer"
     PREFIX_CHANGED = "prefix changed"
     PREFIX_LOST = "prefix lost"
+    RESUMED = "resumed after restart"
     HGW_NONE = "no HGW"
     HGW_OFF = "HGW without MAP-E"
     HGW_ON = "HGW runs MAP-E"
@@ -96,6 +97,7 @@ def _rows() -> dict[tuple[State | None, Trigger], Transition]:
         State.CHECKING_HGW, (Do.REPORT_STOP_ADDRESS, Do.WITHDRAW, Do.CHECK_HGW)
     )
     rows[(None, Trigger.PREFIX_LOST)] = Transition(State.WAITING, (Do.WITHDRAW,))
+    rows[(State.WAITING, Trigger.RESUMED)] = Transition(State.ESTABLISHED, (Do.APPLY,), Wait.SAVED)
     rows.update(
         {
             (State.CHECKING_HGW, Trigger.HGW_ON): Transition(

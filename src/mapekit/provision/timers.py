@@ -25,6 +25,7 @@ class Wait(enum.Enum):
     DNS_FAILURE = "dns_failure"  # HB46PP other DNS failure
     TTL = "ttl"  # HB46PP success without ttl (with one: exactly ttl)
     HB46PP_ERROR = "hb46pp_error"  # HB46PP: no reply or an error status
+    SAVED = "saved"  # after a restart: what a saved schedule says is left of RULES_OK/TTL
 
 
 DEFAULT_RANGES: Mapping[Wait, tuple[float, float]] = MappingProxyType(
