@@ -7,8 +7,9 @@ import random
 
 import httpx
 
-from mapekit.client.fetch import ProviderConfig
+from mapekit.client.fetch import StaticSource
 from mapekit.client.runner import MAX_NOTES, Runner
+from mapekit.core.ruleset import RuleSet
 from mapekit.provision.machine import CeMachine
 from mapekit.provision.model import Provider
 
@@ -21,7 +22,7 @@ def runner(answers: list[bytes]) -> Runner:
 
     return Runner(
         CeMachine(Provider.STATIC, random.Random(0)),
-        ProviderConfig(Provider.STATIC),
+        StaticSource(RuleSet([])),
         hgw_url="http://192.0.2.1:8888/enabler.ipv4/check",
         hgw_transport=httpx.MockTransport(answer),
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 import dns.exception
 import dns.resolver
@@ -26,35 +27,82 @@ DNS_TIMEOUT = 3.0
 
 
 @dataclass(frozen=True)
-class ProviderConfig:
-    """Everything needed to ask one provider for rules."""
+class JpneSource:
+    """A JPNE-style rule API (v6plus, BIGLOBE): ``<url>/<vendor_code>/get_rules``."""
 
-    provider: Provider
-    url: str | None = None  # base URL of the rule API (HB46PP: replaces discovery)
-    vendor_code: str | None = None  # JPNE manufacturer code / OCN vendor code
+    url: str  # base URL of the rule API
+    vendor_code: str  # the 32-hex manufacturer code
     isp: str | None = None  # operator label for the rules (sets nothing else)
-    iid: IidFormat = IidFormat.LEGACY  # JPNE/OCN interface-id format
+    iid: IidFormat = IidFormat.LEGACY  # interface-id format of the delivered rules
     http: HttpSettings = field(default_factory=HttpSettings)
-    identity: hb46pp.ClientIdentity | None = None
-    dns_server: str | None = None  # resolver for HB46PP discovery (default: system's)
+    transport: httpx.BaseTransport | None = None  # tests: an in-process server
+    provider: ClassVar[Provider] = Provider.JPNE
+
+
+@dataclass(frozen=True)
+class OcnSource:
+    """OCN's rule API: ``<url>/?ipv6Prefix=…&code=<vendor_code>``."""
+
+    url: str
+    vendor_code: str
+    isp: str | None = None
+    iid: IidFormat = IidFormat.LEGACY
+    http: HttpSettings = field(default_factory=HttpSettings)
+    transport: httpx.BaseTransport | None = None
+    provider: ClassVar[Provider] = Provider.OCN
+
+
+@dataclass(frozen=True)
+class Hb46ppSource:
+    """HB46PP: the server found by the ``4over6.info`` TXT record, or ``url``."""
+
+    identity: hb46pp.ClientIdentity
+    url: str | None = None  # replaces DNS discovery
+    dns_server: str | None = None  # resolver for discovery (default: the system's)
     dns_port: int = 53
     allow_insecure_discovery: bool = False  # honour t=a on https URLs
     user: str | None = None
     password: str | None = None
-    dhcpv6_options: bytes | None = None
-    dhcpv6_options_file: str | None = None  # hex, rewritten by the DHCPv6 client's hook
-    static_rules: RuleSet | None = None
-    transport: httpx.BaseTransport | None = None  # tests: an in-process server
+    http: HttpSettings = field(default_factory=HttpSettings)
+    transport: httpx.BaseTransport | None = None
+    provider: ClassVar[Provider] = Provider.HB46PP
 
 
-def _require(value: str | None, flag: str, provider: Provider) -> str:
-    if not value:
-        raise ProvisionError(
-            "usage.invalid_arguments",
-            f"--{flag} is required for provider {provider.value}",
-            field=flag,
-        )
-    return value
+@dataclass(frozen=True)
+class Dhcpv6Source:
+    """RFC 7598 S46 options: given, or a hex file the DHCPv6 client's hook rewrites."""
+
+    options: bytes | None = None
+    options_file: str | None = None
+    provider: ClassVar[Provider] = Provider.DHCPV6
+
+
+@dataclass(frozen=True)
+class StaticSource:
+    """Rules from a table (the built-in operator tables or a rule file): no server."""
+
+    rules: RuleSet
+    provider: ClassVar[Provider] = Provider.STATIC
+
+
+ProviderConfig = JpneSource | OcnSource | Hb46ppSource | Dhcpv6Source | StaticSource
+HttpSource = JpneSource | OcnSource | Hb46ppSource
+
+
+def http_settings(config: ProviderConfig) -> HttpSettings | None:
+    """The HTTP settings of a provider that speaks HTTP (None for DHCPv6 and static)."""
+    return config.http if isinstance(config, HttpSource) else None
+
+
+def provider_url(config: ProviderConfig) -> str | None:
+    return config.url if isinstance(config, HttpSource) else None
+
+
+def with_source_address(config: ProviderConfig, address: str | None) -> ProviderConfig:
+    """``config`` sending its requests from ``address`` (an HTTP provider only)."""
+    if not isinstance(config, HttpSource) or config.http.source_address == address:
+        return config
+    return replace(config, http=replace(config.http, source_address=address))
 
 
 def _join(base: str, path: str) -> str:
@@ -68,30 +116,27 @@ def fetch(
     token: str | None = None,
 ) -> FetchResult:
     """One rule request; failures raise ProvisionError (ReplyError for bad replies)."""
-    provider = config.provider
-    if provider is Provider.STATIC:
-        if config.static_rules is None:
-            raise ProvisionError("usage.incomplete_rule", "static provider needs rules")
-        return RuleDelivery(Provider.STATIC, config.static_rules)
-    if provider is Provider.DHCPV6:
-        return _from_dhcpv6(config)
-    if provider is Provider.JPNE:
-        return _jpne(config, user_id)
-    if provider is Provider.OCN:
-        return _ocn(config, prefix)
-    return _hb46pp(config, token)
+    match config:
+        case StaticSource(rules=rules):
+            return RuleDelivery(Provider.STATIC, rules)
+        case Dhcpv6Source():
+            return _from_dhcpv6(config)
+        case JpneSource():
+            return _jpne(config, user_id)
+        case OcnSource():
+            return _ocn(config, prefix)
+        case Hb46ppSource():
+            return _hb46pp(config, token)
 
 
-def _exchange(config: ProviderConfig, url: str, params: list[tuple[str, str]]) -> Response:
+def _exchange(config: JpneSource | OcnSource, url: str, params: list[tuple[str, str]]) -> Response:
     with make_client(config.http, config.transport) as client:
         return get(client, url, params)
 
 
-def _jpne(config: ProviderConfig, user_id: str | None) -> FetchResult:
-    base = _require(config.url, "url", config.provider)
-    code = _require(config.vendor_code, "vendor-code", config.provider)
-    path, query = jpne.get_rules_request(code, user_id)
-    reply = _exchange(config, _join(base, path), query)
+def _jpne(config: JpneSource, user_id: str | None) -> FetchResult:
+    path, query = jpne.get_rules_request(config.vendor_code, user_id)
+    reply = _exchange(config, _join(config.url, path), query)
     check_status(reply.status, reply.body, Provider.JPNE, "get_rules")
     return jpne.decode_get_rules(reply.body, isp=config.isp, iid=config.iid)
 
@@ -102,18 +147,17 @@ def report(
     reason: jpne.ReportReason,
     user_id: str | None,
 ) -> None:
-    """Send acct_report (JPNE only); failures raise ProvisionError."""
-    base = _require(config.url, "url", config.provider)
-    code = _require(config.vendor_code, "vendor-code", config.provider)
-    path, query = jpne.acct_report_request(code, action, reason, user_id)
-    reply = _exchange(config, _join(base, path), query)
+    """Send acct_report (JPNE only; other providers have nothing to report to)."""
+    if not isinstance(config, JpneSource):
+        return
+    path, query = jpne.acct_report_request(config.vendor_code, action, reason, user_id)
+    reply = _exchange(config, _join(config.url, path), query)
     check_status(reply.status, reply.body, Provider.JPNE, "acct_report")
     jpne.decode_acct_report(reply.body)
 
 
-def _ocn(config: ProviderConfig, prefix: tuple[int, int] | None) -> FetchResult:
-    base = _require(config.url, "url", config.provider)
-    code = _require(config.vendor_code, "vendor-code", config.provider)
+def _ocn(config: OcnSource, prefix: tuple[int, int] | None) -> FetchResult:
+    base, code = config.url, config.vendor_code
     if prefix is None:
         raise ProvisionError("rules.no_bmr", "the OCN request needs the CE's prefix")
     url = base if base.endswith("/") or "?" in base else base + "/"
@@ -122,7 +166,7 @@ def _ocn(config: ProviderConfig, prefix: tuple[int, int] | None) -> FetchResult:
     return ocn.decode_rules(reply.body, isp=config.isp, iid=config.iid)
 
 
-def discover(config: ProviderConfig) -> hb46pp.Discovery:
+def discover(config: Hb46ppSource) -> hb46pp.Discovery:
     """The HB46PP server from the ``4over6.info`` TXT record."""
     resolver = dns.resolver.Resolver(configure=config.dns_server is None)
     if config.dns_server is not None:
@@ -144,9 +188,7 @@ def discover(config: ProviderConfig) -> hb46pp.Discovery:
     return hb46pp.parse_txt([list(rr.strings) for rr in answer])
 
 
-def _hb46pp(config: ProviderConfig, token: str | None) -> FetchResult:
-    if config.identity is None:
-        raise ProvisionError("usage.invalid_arguments", "HB46PP needs a client identity")
+def _hb46pp(config: Hb46ppSource, token: str | None) -> FetchResult:
     http = config.http
     url = config.url
     if url is None:
@@ -167,11 +209,11 @@ def _hb46pp(config: ProviderConfig, token: str | None) -> FetchResult:
     return hb46pp.decode_config(reply.body)
 
 
-def _dhcpv6_options(config: ProviderConfig) -> bytes:
+def _dhcpv6_options(config: Dhcpv6Source) -> bytes:
     """The options given, or the hook's file read now (a new reply rewrites it)."""
-    if config.dhcpv6_options is not None:
-        return config.dhcpv6_options
-    path = config.dhcpv6_options_file
+    if config.options is not None:
+        return config.options
+    path = config.options_file
     if path is None:
         raise ProvisionError(
             "usage.invalid_arguments", "--dhcpv6-options is required", field="dhcpv6-options"
@@ -193,7 +235,7 @@ def _dhcpv6_options(config: ProviderConfig) -> bytes:
         ) from None
 
 
-def _from_dhcpv6(config: ProviderConfig) -> FetchResult:
+def _from_dhcpv6(config: Dhcpv6Source) -> FetchResult:
     options = _dhcpv6_options(config)
     try:
         containers = decode_options(options)
@@ -224,8 +266,9 @@ def _from_dhcpv6(config: ProviderConfig) -> FetchResult:
 
 def source_note(config: ProviderConfig, prefix: tuple[int, int] | None) -> str | None:
     """A warning when rule requests would not leave from inside the End-user prefix."""
-    identifies_by_source = config.provider in (Provider.JPNE, Provider.OCN, Provider.HB46PP)
-    if not identifies_by_source or config.http.source_address or not config.url or not prefix:
+    if not isinstance(config, HttpSource):
+        return None
+    if config.http.source_address or not config.url or not prefix:
         return None
     source = predicted_source(config.url)
     if source is None:

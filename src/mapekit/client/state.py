@@ -24,7 +24,7 @@ RULES_FILE = "rules.json"
 STATUS_FILE = "status.json"
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -32,7 +32,7 @@ def write_atomically(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -42,6 +42,18 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write ``data`` atomically unless ``path`` already holds exactly it (flash storage on
+    routers wears with every write); True when it wrote."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    write_atomically(path, data)
+    return True
 
 
 def delivery_to_dict(delivery: RuleDelivery) -> dict[str, object]:
@@ -105,9 +117,10 @@ class StateStore:
     def status_path(self) -> Path:
         return self.directory / STATUS_FILE
 
-    def save(self, delivery: RuleDelivery) -> None:
+    def save(self, delivery: RuleDelivery) -> bool:
+        """Keep ``delivery``; the file is written only when it changes."""
         data = json.dumps(delivery_to_dict(delivery), indent=2).encode()
-        write_atomically(self.rules_path, data)
+        return write_if_changed(self.rules_path, data)
 
     def load(self) -> tuple[RuleDelivery | None, MapeError | None]:
         """The saved delivery, or None and the reason it could not be used."""
@@ -131,7 +144,7 @@ class StateStore:
         self.rules_path.unlink(missing_ok=True)
 
     def save_status(self, status: dict[str, object]) -> None:
-        write_atomically(self.status_path, json.dumps(status, indent=2).encode())
+        write_if_changed(self.status_path, json.dumps(status, indent=2).encode())
 
     def load_status(self) -> dict[str, object] | None:
         try:

@@ -11,10 +11,9 @@ import re
 import socket
 import struct
 import time
-from dataclasses import replace
 from urllib.parse import urlsplit
 
-from mapekit.client.fetch import ProviderConfig, fetch
+from mapekit.client.fetch import ProviderConfig, fetch, provider_url, with_source_address
 from mapekit.client.hgw import check_hgw
 from mapekit.core.addr import ipv6_text
 from mapekit.core.errors import MapeError
@@ -23,7 +22,7 @@ from mapekit.core.ruleset import RuleSet
 from mapekit.dataplane import nft
 from mapekit.dataplane.conntrack import port_use
 from mapekit.dataplane.links import global_ipv6, link_mtu
-from mapekit.diag.checks import Facts
+from mapekit.diag.model import Facts
 from mapekit.provision.model import BlankAnswer, RuleDelivery, Unsupported
 from mapekit.provision.validate import select_mapping
 
@@ -147,11 +146,12 @@ def gather(
         facts.hgw = report.state.value
     # behind an HGW running MAP-E the CE asks for no rules (it stands down), nor does the doctor
     if provider is not None and prefix is not None and facts.hgw != "on":
-        if provider.url:
-            facts.rule_host = urlsplit(provider.url).hostname
-            facts.resolves, facts.reachable = probe_server(provider.url)
+        url = provider_url(provider)
+        if url:
+            facts.rule_host = urlsplit(url).hostname
+            facts.resolves, facts.reachable = probe_server(url)
         if source_address:
-            provider = replace(provider, http=replace(provider.http, source_address=source_address))
+            provider = with_source_address(provider, source_address)
         fetch_once(provider, prefix, facts, fallback)
     probe_dataplane(facts, tunnel, facts.mapping)
     return facts
