@@ -30,17 +30,17 @@ APPLY = """
 import json, sys
 from mapekit.core.addr import parse_end_user_prefix
 from mapekit.core.tables import load_rule_file
-from mapekit.dataplane.kernel import KernelCe, tunnel_state
+from mapekit.dataplane.kernel import KernelBackend, tunnel_state
 from mapekit.dataplane.plan import make_plan
 rules = load_rule_file(sys.argv[1])
 def plan(prefix):
     return make_plan(rules.map(*parse_end_user_prefix(prefix)), "wan0", lan="lan0", rules=rules)
 action, prefix = sys.argv[2], sys.argv[3]
 if action == "up":
-    notes = KernelCe(plan(prefix)).up()
+    notes = KernelBackend().up(plan(prefix))
     print(json.dumps({"notes": notes, "tunnel": tunnel_state("mape0")}))
 else:
-    KernelCe(plan(prefix)).down()
+    KernelBackend().down(plan=plan(prefix))
     print(json.dumps({"down": True}))
 """
 

@@ -22,9 +22,9 @@ from mapekit.cli.ruleopts import (
     rules_from_args,
 )
 from mapekit.core.addr import parse_end_user_prefix
+from mapekit.dataplane.backend import choose_backend, make_backend
 from mapekit.dataplane.forwarder import Forwarder
 from mapekit.dataplane.plan import make_plan
-from mapekit.dataplane.userspace import UserspaceCe
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -65,6 +65,19 @@ def serve(forwarder: Forwarder, start: Mapping[str, object], as_json: bool) -> N
         worker.join(timeout=0.5)
 
 
+def wait_for_signal() -> None:
+    """Block until SIGTERM or SIGINT."""
+    done = threading.Event()
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not done.wait(0.5):
+        pass
+
+
 def run(args: argparse.Namespace) -> int:
     source = rules_from_args(args)
     stats = Path(args.stats) if args.stats else None
@@ -74,12 +87,17 @@ def run(args: argparse.Namespace) -> int:
         mapping, args.wan, tunnel_name=args.tunnel, lan=args.lan, forwards=args.forward,
         rules=source.rules,
     )  # fmt: skip
-    ce = UserspaceCe(plan, mapping, source.rules, args.replace_default_route, stats)
+    name, why = choose_backend(args.backend)
+    backend = make_backend(name, args.replace_default_route, stats)
     try:
-        forwarder = ce.up()
-        start = {"role": "ce", "tunnel": plan.tunnel.name, "ipv4": plan.ipv4_address,
-                 "ce_ipv6": plan.ce_address, "br": plan.tunnel.remote}  # fmt: skip
-        serve(forwarder, start, args.json)
+        notes = backend.up(plan, mapping, source.rules)
+        start = {"role": "ce", "backend": name, "why": why, "tunnel": plan.tunnel.name,
+                 "ipv4": plan.ipv4_address, "ce_ipv6": plan.ce_address,
+                 "br": plan.tunnel.remote, "notes": notes}  # fmt: skip
+        output.emit(
+            json.dumps(start) if args.json else " ".join(f"{k}={v}" for k, v in start.items())
+        )
+        wait_for_signal()
     finally:
-        ce.down()
+        backend.down(keep_tunnel=args.keep_tunnel)
     return output.OK

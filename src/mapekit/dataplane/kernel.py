@@ -9,22 +9,23 @@ goes through the BR, which hairpins it.
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
 
-from mapekit.dataplane import nft
+from mapekit.core.mapping import Mapping
+from mapekit.core.ruleset import RuleSet
+from mapekit.dataplane import health, nft
+from mapekit.dataplane.health import missing_parts
 from mapekit.dataplane.links import (
     DataplaneError,
+    enable_ipv4_forwarding,
     ensure_address,
-    ensure_route,
-    has_default_route,
+    ensure_default_route,
     netlink,
     remove_address,
     set_link,
-    set_sysctl,
 )
 from mapekit.dataplane.nftables import render
 from mapekit.dataplane.plan import Plan
@@ -68,8 +69,9 @@ def tunnel_state(name: str) -> dict[str, Any] | None:
         }
 
 
-def ensure_tunnel(plan: Plan) -> str:
-    """Create the tunnel, keep it when it matches, replace it when not; says which."""
+def ensure_tunnel(plan: Plan, check_only: bool = False) -> str:
+    """Create the tunnel, keep it when it matches, replace it when not; says which
+    (``check_only``: only say which it would do)."""
     name = plan.tunnel.name
     with netlink() as ipr:
         found = ipr.link_lookup(ifname=plan.wan)
@@ -91,7 +93,11 @@ def ensure_tunnel(plan: Plan) -> str:
             )
             if same:
                 return "kept"
+            if check_only:
+                return "replaced"
             ipr.link("del", index=ipr.link_lookup(ifname=name)[0])
+        if check_only:
+            return "created"
         try:
             ipr.link("add", ifname=name, kind="ip6tnl", **attrs)
         except NetlinkError as exc:
@@ -104,48 +110,76 @@ def ensure_tunnel(plan: Plan) -> str:
 
 
 @dataclass
-class KernelCe:
-    """The CE data plane of ``plan`` with kernel ip6tnl."""
+class KernelBackend:
+    """The CE data plane with kernel ip6tnl (the :class:`~mapekit.dataplane.backend.Backend`
+    protocol). ``down`` works on a fresh object too: it removes what the plan names."""
 
-    plan: Plan
     replace_default_route: bool = False
-    notes: list[str] = field(default_factory=list)
+    plan: Plan | None = None
+    owns_default_route: bool = False
+    tables: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    name: ClassVar[str] = "kernel"
 
-    def up(self) -> list[str]:
-        plan = self.plan
-        if set_sysctl("net.ipv4.ip_forward", "1"):
-            self.notes.append("set net.ipv4.ip_forward=1")
+    def up(
+        self, plan: Plan, mapping: Mapping | None = None, rules: RuleSet | None = None
+    ) -> list[str]:
+        self.plan = plan
+        notes = [n for n in (enable_ipv4_forwarding(),) if n]
+        notes.append(f"tunnel {ensure_tunnel(plan)}")
+        notes += self._ensure(reload_tables=True)
+        if plan.fmr_routes:
+            notes.append("CE-to-CE traffic goes through the BR (ip6tnl has no FMR)")
+        return notes
+
+    def _ensure(self, reload_tables: bool) -> list[str]:
+        plan = self._plan()
+        notes = []
         ensure_address(plan.wan, plan.ce_address, 128)
-        self.notes.append(f"tunnel {ensure_tunnel(plan)}")
         set_link(plan.tunnel.name, mtu=plan.tunnel.mtu)
         ensure_address(plan.tunnel.name, plan.ipv4_address, plan.ipv4_prefix_len)
         if plan.default_route:
-            if has_default_route() and not self.replace_default_route:
-                if not _default_route_is(plan.tunnel.name):
-                    self.notes.append("an IPv4 default route exists and was kept")
-            else:
-                ensure_route("default", plan.tunnel.name)
-        if plan.fmr_routes:
-            self.notes.append("CE-to-CE traffic goes through the BR (ip6tnl has no FMR)")
-        nft.load(render(plan))
-        return self.notes
+            self.owns_default_route, note = ensure_default_route(
+                plan.tunnel.name, self.replace_default_route
+            )
+            notes += [note] if note else []
+        if reload_tables:
+            nft.load(render(plan))
+            self.tables = {("ip", plan.table): nft.fingerprint(plan.table)}
+        return notes
 
-    def down(self, keep_tunnel: bool = False) -> None:
-        plan = self.plan
+    def _plan(self) -> Plan:
+        if self.plan is None:
+            raise DataplaneError("dataplane.setup", "kernel backend: nothing applied")
+        return self.plan
+
+    def missing(self) -> list[str]:
+        if self.plan is None:
+            return []
+        found = missing_parts(
+            self.plan, owns_default_route=self.owns_default_route, fmr_routes=False,
+            tables=self.tables,
+        )  # fmt: skip
+        if not found and ensure_tunnel(self.plan, check_only=True) != "kept":
+            found.append(f"{health.TUNNEL}: {self.plan.tunnel.name} differs from the plan")
+        return found
+
+    def repair(self, missing: list[str]) -> list[str]:
+        """Re-apply what ``missing`` names (a re-made tunnel needs its address and routes)."""
+        plan = self._plan()
+        kinds = health.kinds(missing)
+        if health.TUNNEL in kinds:
+            ensure_tunnel(plan)
+        return self._ensure(reload_tables=health.TABLE in kinds)
+
+    def counters(self) -> dict[str, int]:
+        return {}  # the kernel's own interface counters (ip -s link) are the source
+
+    def down(self, keep_tunnel: bool = False, plan: Plan | None = None) -> None:
+        plan = plan or self._plan()
         if not keep_tunnel:
             with netlink() as ipr:
                 for index in ipr.link_lookup(ifname=plan.tunnel.name):
                     ipr.link("del", index=index)
             remove_address(plan.wan, plan.ce_address, 128)
         nft.delete_table(plan.table)
-
-
-def _default_route_is(device: str) -> bool:
-    with netlink() as ipr:
-        found = ipr.link_lookup(ifname=device)
-        if not found:
-            return False
-        return any(
-            r.get_attr("RTA_OIF") == found[0] and r["dst_len"] == 0
-            for r in ipr.get_routes(family=socket.AF_INET, table=254)
-        )
+        self.plan, self.tables = None, {}

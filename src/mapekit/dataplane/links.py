@@ -16,6 +16,7 @@ import struct
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from pyroute2 import IPRoute  # type: ignore[import-untyped]
@@ -129,12 +130,6 @@ def ensure_route(destination: str, device: str, *, table: int = 254) -> None:
             ) from None
 
 
-def has_default_route(family: int = socket.AF_INET) -> bool:
-    with netlink() as ipr:
-        return any(r.get_attr("RTA_DST") is None and r["dst_len"] == 0
-                   for r in ipr.get_routes(family=family, table=254))  # fmt: skip
-
-
 def set_sysctl(path: str, value: str) -> bool:
     """Write ``/proc/sys/<path>``; True when it changed."""
     target = "/proc/sys/" + path.replace(".", "/")
@@ -171,11 +166,147 @@ def has_ip6tnl() -> bool:
     )
 
 
+@dataclass(frozen=True)
+class InterfaceInfo:
+    """What detection needs to know of an interface."""
+
+    name: str
+    index: int
+    up: bool
+    kind: str | None  # IFLA_INFO_KIND: veth, bridge, tun, ip6tnl… (None for plain NICs)
+    ipv4: tuple[tuple[str, int], ...]
+    ipv6: tuple[tuple[int, int], ...]  # global addresses
+
+
+def interfaces() -> list[InterfaceInfo]:
+    """Every interface of this namespace but the loopback."""
+    out = []
+    with netlink() as ipr:
+        addresses: dict[int, list[Any]] = {}
+        for entry in ipr.get_addr():
+            addresses.setdefault(int(entry["index"]), []).append(entry)
+        for link in ipr.get_links():
+            if link["flags"] & 0x8:  # IFF_LOOPBACK
+                continue
+            index = int(link["index"])
+            info = link.get_attr("IFLA_LINKINFO")
+            entries = addresses.get(index, [])
+            out.append(InterfaceInfo(
+                name=str(link.get_attr("IFLA_IFNAME")),
+                index=index,
+                up=bool(link["flags"] & 0x1),
+                kind=info.get_attr("IFLA_INFO_KIND") if info is not None else None,
+                ipv4=tuple((str(e.get_attr("IFA_ADDRESS")), int(e["prefixlen"]))
+                           for e in entries if e["family"] == socket.AF_INET),
+                ipv6=tuple(_global(entries)),
+            ))  # fmt: skip
+    return out
+
+
+def _global(entries: list[Any]) -> list[tuple[int, int]]:
+    found = []
+    for entry in entries:
+        if entry["family"] != socket.AF_INET6:
+            continue
+        address = ipaddress.IPv6Address(entry.get_attr("IFA_ADDRESS"))
+        if address.is_global or address in ipaddress.IPv6Network("2001:db8::/32"):
+            found.append((int(address), int(entry["prefixlen"])))
+    return found
+
+
+def default_route_interfaces(family: int) -> list[int]:
+    """The interface indexes of the main table's default routes of ``family``."""
+    with netlink() as ipr:
+        return [
+            int(route.get_attr("RTA_OIF"))
+            for route in ipr.get_routes(family=family, table=254)
+            if route["dst_len"] == 0 and route.get_attr("RTA_OIF") is not None
+        ]
+
+
+def enable_ipv4_forwarding() -> str | None:
+    """The one place that turns IPv4 forwarding on; says so when it changed it."""
+    if set_sysctl("net.ipv4.ip_forward", "1"):
+        return "set net.ipv4.ip_forward=1"
+    return None
+
+
+def default_route_device() -> int | None:
+    """The interface index of the main table's IPv4 default route, if there is one."""
+    with netlink() as ipr:
+        for route in ipr.get_routes(family=socket.AF_INET, table=254):
+            if route["dst_len"] == 0 and route.get_attr("RTA_DST") is None:
+                oif = route.get_attr("RTA_OIF")
+                return int(oif) if oif is not None else -1
+    return None
+
+
+def link_index(name: str) -> int | None:
+    with netlink() as ipr:
+        found = ipr.link_lookup(ifname=name)
+    return int(found[0]) if found else None
+
+
+def ensure_default_route(device: str, replace: bool) -> tuple[bool, str | None]:
+    """The one place that sets the IPv4 default route into the tunnel: (whether the route
+    through ``device`` is ours to keep, a note). An existing default route elsewhere is kept
+    unless ``replace``."""
+    current = default_route_device()
+    index = link_index(device)
+    if current is not None and current != index and not replace:
+        return False, "an IPv4 default route exists and was kept"
+    if current != index:
+        ensure_route("default", device)
+    return True, None
+
+
+def has_address(name: str, address: str, prefix_len: int) -> bool:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with netlink() as ipr:
+        found = ipr.link_lookup(ifname=name)
+        if not found:
+            return False
+        return any(
+            e.get_attr("IFA_ADDRESS") == address and e["prefixlen"] == prefix_len
+            for e in ipr.get_addr(index=found[0], family=family)
+        )
+
+
+def routes_via(device: str) -> set[str]:
+    """The IPv4 destinations (``default`` or ``A.B.C.D/N``) routed through ``device``."""
+    with netlink() as ipr:
+        found = ipr.link_lookup(ifname=device)
+        if not found:
+            return set()
+        out = set()
+        for route in ipr.get_routes(family=socket.AF_INET, table=254):
+            if route.get_attr("RTA_OIF") != found[0]:
+                continue
+            dst = route.get_attr("RTA_DST")
+            out.add("default" if dst is None else f"{dst}/{route['dst_len']}")
+        return out
+
+
+def link_state(name: str) -> tuple[bool, int] | None:
+    """(administratively up, MTU) of ``name``, or None when it does not exist."""
+    with netlink() as ipr:
+        found = ipr.link_lookup(ifname=name)
+        if not found:
+            return None
+        link = ipr.get_links(found[0])[0]
+        return bool(link["flags"] & 0x1), int(link.get_attr("IFLA_MTU"))
+
+
+# netlink groups: RTMGRP_LINK, IPV4_IFADDR, IPV4_ROUTE, IPV6_IFADDR, IPV6_ROUTE
+LINK_GROUPS = 0x1 | 0x10 | 0x40 | 0x100 | 0x400
+NETLINK_NETFILTER = 12
+NFNLGRP_NFTABLES = 7
+
+
 def watch_links(stop: threading.Event, notify: Callable[[], None]) -> None:
-    """Call ``notify()`` on every address or link change until ``stop`` is set."""
-    groups = 0x1 | 0x100 | 0x400  # RTMGRP_LINK | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE
+    """Call ``notify()`` on every link, address or route change until ``stop`` is set."""
     with contextlib.closing(IPRoute()) as monitor:
-        monitor.bind(groups=groups)
+        monitor.bind(groups=LINK_GROUPS)
         monitor.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         fd = monitor.fileno()
         while not stop.is_set():
@@ -183,3 +314,22 @@ def watch_links(stop: threading.Event, notify: Callable[[], None]) -> None:
             if ready:
                 monitor.get()
                 notify()
+
+
+def watch_nftables(stop: threading.Event, notify: Callable[[], None]) -> None:
+    """Call ``notify()`` on every nftables change (the netlink group ``nft monitor`` reads)
+    until ``stop`` is set; the messages themselves are not decoded."""
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+    with sock:
+        sock.bind((0, 0))
+        sock.setsockopt(270, 1, NFNLGRP_NFTABLES)  # SOL_NETLINK, NETLINK_ADD_MEMBERSHIP
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        sock.setblocking(False)
+        while not stop.is_set():
+            ready, _, _ = select.select([sock], [], [], 0.5)
+            if not ready:
+                continue
+            with contextlib.suppress(BlockingIOError, OSError):  # ENOBUFS: still a change
+                while sock.recv(65536):
+                    pass
+            notify()

@@ -3,26 +3,31 @@
 NAT stays in kernel nftables on the TUN device (the same ruleset as in kernel mode); the
 forwarder encapsulates and checks. ``up`` is idempotent for addresses and routes, and
 ``down`` removes what ``up`` made: the TUN device (by closing it), the WAN address, the
-routes through the tunnel (with the device) and mapekit's nftables table.
+routes through the tunnel (with the device) and mapekit's nftables tables.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from mapekit.core.mapping import Mapping
 from mapekit.core.ruleset import RuleSet
-from mapekit.dataplane import nft
+from mapekit.dataplane import health, nft
 from mapekit.dataplane.checks import BrChecks, CeChecks
-from mapekit.dataplane.forwarder import Forwarder, icmp6_socket, raw_socket
+from mapekit.dataplane.forwarder import Forwarder, Stats, icmp6_socket, raw_socket
+from mapekit.dataplane.health import missing_parts
 from mapekit.dataplane.links import (
+    enable_ipv4_forwarding,
     ensure_address,
+    ensure_default_route,
     ensure_route,
-    has_default_route,
     open_tun,
     remove_address,
     set_link,
@@ -36,56 +41,122 @@ BR_GUARD_TABLE = "mapekit_br_guard"
 
 
 @dataclass
-class UserspaceCe:
-    """A CE data plane over TUN for ``plan`` (from ``mapping`` under ``rules``)."""
+class UserspaceBackend:
+    """The CE data plane over TUN (the :class:`~mapekit.dataplane.backend.Backend`
+    protocol): NAT in kernel nftables, a forwarder thread that encapsulates and checks."""
 
-    plan: Plan
-    mapping: Mapping
-    rules: RuleSet
     replace_default_route: bool = False
-    stats_path: Path | None = None
-    notes: list[str] = field(default_factory=list)
+    stats_path: Path | None = None  # `mape tunnel --stats`; the agent keeps counters in memory
+    plan: Plan | None = None
+    owns_default_route: bool = False
+    tables: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    forwarder: Forwarder | None = None
+    name: ClassVar[str] = "userspace"
+    _mapping: Mapping | None = None
+    _rules: RuleSet | None = None
     _fd: int | None = None
     _raw: socket.socket | None = None
+    _thread: threading.Thread | None = None
 
-    def up(self) -> Forwarder:
-        plan = self.plan
-        if set_sysctl("net.ipv4.ip_forward", "1"):
-            self.notes.append("set net.ipv4.ip_forward=1")
+    def up(
+        self, plan: Plan, mapping: Mapping | None = None, rules: RuleSet | None = None
+    ) -> list[str]:
+        if mapping is None or rules is None:
+            raise ValueError("the userspace backend needs the mapping and its rules")
+        self.plan, self._mapping, self._rules = plan, mapping, rules
+        notes = [n for n in (enable_ipv4_forwarding(),) if n]
         self._fd = open_tun(plan.tunnel.name)
+        notes += self._ensure(reload_tables=True)
+        self._start()
+        return notes
+
+    def _start(self) -> None:
+        """The raw socket (bound to the CE address, once it is on the WAN) and the
+        forwarder thread."""
+        plan, mapping, rules = self.plan, self._mapping, self._rules
+        assert plan is not None and mapping is not None and rules is not None
+        assert self._fd is not None
+        self._raw = raw_socket(plan.ce_address)
+        self.forwarder = Forwarder(
+            plan.tunnel.name, self._fd, self._raw, ce=CeChecks(mapping, rules),
+            local=plan.ce_address, icmp6=icmp6_socket(), stats_path=self.stats_path,
+            stats=self.forwarder.stats if self.forwarder else Stats(),
+        )  # fmt: skip
+        self._thread = threading.Thread(target=self.forwarder.run, name="forwarder", daemon=True)
+        self._thread.start()
+
+    def _close(self) -> None:
+        if self.forwarder is not None:
+            self.forwarder.stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._raw is not None:
+            self._raw.close()
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)  # the TUN device and its routes go with it
+        self._raw = self._fd = self._thread = None
+
+    def _ensure(self, reload_tables: bool) -> list[str]:
+        plan = self.plan
+        assert plan is not None
+        notes = []
         set_link(plan.tunnel.name, mtu=plan.tunnel.mtu)
         ensure_address(plan.tunnel.name, plan.ipv4_address, plan.ipv4_prefix_len)
         ensure_address(plan.wan, plan.ce_address, 128)
         if plan.default_route:
-            if has_default_route() and not self.replace_default_route:
-                self.notes.append("an IPv4 default route exists and was kept")
-            else:
-                ensure_route("default", plan.tunnel.name)
+            self.owns_default_route, note = ensure_default_route(
+                plan.tunnel.name, self.replace_default_route
+            )
+            notes += [note] if note else []
         for prefix in plan.fmr_routes:
             ensure_route(prefix, plan.tunnel.name)
-        nft.load(render(plan))
-        nft.load(render_icmp_guard(GUARD_TABLE, plan.ce_address))
-        self._raw = raw_socket(plan.ce_address)
-        return Forwarder(
-            plan.tunnel.name,
-            self._fd,
-            self._raw,
-            ce=CeChecks(self.mapping, self.rules),
-            local=plan.ce_address,
-            icmp6=icmp6_socket(),
-            stats_path=self.stats_path,
-        )
+        if reload_tables:
+            nft.load(render(plan))
+            nft.load(render_icmp_guard(GUARD_TABLE, plan.ce_address))
+            self.tables = {
+                ("ip", plan.table): nft.fingerprint(plan.table),
+                ("ip6", GUARD_TABLE): nft.fingerprint(GUARD_TABLE, "ip6"),
+            }
+        return notes
 
-    def down(self) -> None:
-        if self._raw is not None:
-            self._raw.close()
-            self._raw = None
-        if self._fd is not None:
-            os.close(self._fd)  # the TUN device and its routes go with it
-            self._fd = None
-        remove_address(self.plan.wan, self.plan.ce_address, 128)
-        nft.delete_table(self.plan.table)
+    def missing(self) -> list[str]:
+        if self.plan is None:
+            return []
+        found = missing_parts(
+            self.plan, owns_default_route=self.owns_default_route, fmr_routes=True,
+            tables=self.tables,
+        )  # fmt: skip
+        if self._thread is not None and not self._thread.is_alive():
+            found.append(f"{health.TUNNEL}: the forwarder stopped")
+        return found
+
+    def repair(self, missing: list[str]) -> list[str]:
+        """Re-apply what ``missing`` names; a TUN device deleted under us is re-made (with
+        its addresses and routes) and the forwarder restarted, its counters kept."""
+        kinds = health.kinds(missing)
+        if health.TUNNEL not in kinds:
+            return self._ensure(reload_tables=health.TABLE in kinds)
+        assert self.plan is not None
+        self._close()
+        self._fd = open_tun(self.plan.tunnel.name)
+        notes = self._ensure(reload_tables=health.TABLE in kinds)
+        self._start()
+        return notes
+
+    def counters(self) -> dict[str, int]:
+        return self.forwarder.stats.to_dict() if self.forwarder is not None else {}
+
+    def down(self, keep_tunnel: bool = False) -> None:
+        """Remove what ``up`` made (a TUN cannot outlive its process: ``keep_tunnel`` has no
+        effect here)."""
+        self._close()
+        if self.plan is not None:
+            remove_address(self.plan.wan, self.plan.ce_address, 128)
+            nft.delete_table(self.plan.table)
         nft.delete_table(GUARD_TABLE, family="ip6")
+        self.plan = None
+        self.tables = {}
 
 
 @dataclass
@@ -101,7 +172,7 @@ class UserspaceBr:
     _raw: socket.socket | None = None
 
     def up(self, device: str | None = None, prefixes: Sequence[str] = ()) -> Forwarder:
-        set_sysctl("net.ipv4.ip_forward", "1")
+        enable_ipv4_forwarding()
         set_sysctl("net.ipv6.conf.all.forwarding", "1")
         self._fd = open_tun(self.tun)
         set_link(self.tun, mtu=self.mtu)

@@ -1,0 +1,69 @@
+"""One protocol for every CE data plane, and the choice among them.
+
+A backend makes a :class:`~mapekit.dataplane.plan.Plan` exist (``up``), says what of it is
+gone (``missing``, read-only), puts back exactly that (``repair``), counts (``counters``)
+and removes what it made (``down``). The agent picks one once (``choose_backend``) and
+talks to it only through this protocol.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from mapekit.core.errors import MapeError
+from mapekit.core.mapping import Mapping
+from mapekit.core.ruleset import RuleSet
+from mapekit.dataplane.kernel import KernelBackend
+from mapekit.dataplane.links import has_ip6tnl
+from mapekit.dataplane.plan import Plan
+from mapekit.dataplane.userspace import UserspaceBackend
+
+BACKENDS = ("auto", "kernel", "userspace")
+
+
+class Backend(Protocol):
+    name: ClassVar[str]
+
+    def up(
+        self, plan: Plan, mapping: Mapping | None = None, rules: RuleSet | None = None
+    ) -> list[str]:
+        """Bring ``plan`` up (idempotent); notes on what was decided."""
+
+    def missing(self) -> list[str]:
+        """What of the applied plan is gone or changed (empty when healthy); reads only."""
+
+    def repair(self, missing: list[str]) -> list[str]:
+        """Put back what ``missing`` names."""
+
+    def counters(self) -> dict[str, int]:
+        """Packets, bytes and drops per reason, when the backend counts them."""
+
+    def down(self, keep_tunnel: bool = False) -> None:
+        """Remove what ``up`` made (``keep_tunnel``: leave a kernel tunnel up)."""
+
+
+def choose_backend(wanted: str) -> tuple[str, str]:
+    """The backend to use (``kernel`` or ``userspace``) and why."""
+    kernel = has_ip6tnl()
+    if wanted == "kernel":
+        if not kernel:
+            raise MapeError(
+                "dataplane.unsupported",
+                "dataplane.backend: this kernel has no ip6tnl; use backend = userspace",
+                field="dataplane.backend",
+            )
+        return "kernel", "chosen in the configuration"
+    if wanted == "userspace":
+        return "userspace", "chosen in the configuration"
+    if kernel:
+        return "kernel", "the kernel has ip6tnl"
+    return "userspace", "the kernel has no ip6tnl"
+
+
+def make_backend(
+    name: str, replace_default_route: bool = False, stats_path: Path | None = None
+) -> Backend:
+    if name == "kernel":
+        return KernelBackend(replace_default_route)
+    return UserspaceBackend(replace_default_route, stats_path)
