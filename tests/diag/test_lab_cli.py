@@ -123,5 +123,5 @@ def test_a_bad_topology_file_is_named(tmp_path: Path) -> None:
     topology = tmp_path / "bad.toml"
     topology.write_text('hgw = "sometimes"\n')
     done = mape("lab", "up", "--topology", str(topology), "--dir", str(tmp_path / "lab"))
-    assert done.returncode == 3 and "hgw" in done.stderr, done.stderr  # bad input
+    assert done.returncode == 78 and "hgw" in done.stderr, done.stderr  # a config error
     assert not (tmp_path / "lab" / "state.json").exists()

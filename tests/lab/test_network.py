@@ -3,13 +3,14 @@ Kea's configuration, and mapekit's dhcpcd hook run the way dhcpcd runs it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from mapekit.agent.config import load_config
+from mapekit.agent.config import Hb46ppSettings, load_config
 from mapekit.core.errors import DataError
 from mapekit.core.s46_wire import container_from_hex
 from mapekit.lab.network import Topology, agent_config, parse_topology
@@ -42,6 +43,7 @@ def test_topology_errors_name_the_key(text: str, field: str, words: str) -> None
 
 
 def test_agent_config_overrides(tmp_path: Path) -> None:
+    (tmp_path / "rules.json").write_text(json.dumps(LAB_RULES))
     path = agent_config(
         tmp_path,
         "hb46pp",
@@ -50,9 +52,11 @@ def test_agent_config_overrides(tmp_path: Path) -> None:
         prefix={"source": "ra"},
     )
     config = load_config(str(path))
-    assert config.provider == "hb46pp" and config.url is None  # None removed the key
-    assert config.dns_server == "2001:db8:100::1" and config.prefix_source == "ra"
-    assert config.socket == str(tmp_path / "x.sock")
+    settings = config.settings
+    assert isinstance(settings, Hb46ppSettings)
+    assert config.provider == "hb46pp" and settings.url is None  # None removed the key
+    assert settings.dns_server == "2001:db8:100::1" and config.prefix.source == "ra"
+    assert config.state.socket == str(tmp_path / "x.sock")
 
 
 def test_kea_configuration_carries_the_lab_rule(tmp_path: Path) -> None:

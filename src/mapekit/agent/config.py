@@ -1,175 +1,400 @@
-"""The agent's TOML configuration, validated with errors that name the key.
+"""The agent's TOML configuration: every key checked when the file is read.
 
-::
+The schema is one table (:data:`KEYS`): section, key, type, default, the check of its form,
+and its documentation — ``docs/agent.md`` is generated from it (``python -m
+mapekit.agent.config``) and a test keeps the two in step. Errors name the key
+(``jpne.vendor_code: required when provider = "jpne"``) and are raised when the file is
+read, never fed to the retry machine: a local mistake is not the server's fault.
 
-    [provider]                      # where rules come from
-    kind = "jpne"                   # jpne | ocn | hb46pp | dhcpv6 | static
-    url = "https://rules.example/"  # base URL of the rule API (HB46PP: replaces discovery)
-    vendor_code = "0123…"           # manufacturer / vendor code
-    isp = "v6plus"                  # label, and the BIGLOBE HGW-check path for "biglobe"
-    iid = "legacy"                  # CE interface id for JPNE/OCN rules: legacy (draft-03) or rfc
-    hgw_url = "http://ntt.setup:8888/enabler.ipv4/check"   # "" to skip the HGW check
-    ca_file = "/etc/mapekit/ca.pem"
-    dns_server = "2001:db8::53"     # HB46PP discovery resolver
-    insecure_discovery = false
-    report = true                   # send acct_report (JPNE)
-    rules_file = "/etc/mapekit/rules.toml"   # static rules (kind = "static"); default built-in
-    dhcpv6_options_file = "/run/mapekit/s46.hex"   # kind = "dhcpv6"
-
-    [interfaces]
-    wan = "eth0"
-    lan = "br-lan"
-    tunnel = "mape0"
-
-    [prefix]
-    source = "auto"                 # auto | pd | ra | static
-    static = "240b:10:3f6c:d400::/56"
-    pd_file = "/run/mapekit/pd"     # "PREFIX/LEN", written by the DHCPv6 client's hook
-
-    [dataplane]
-    backend = "auto"                # auto | kernel | userspace
-    replace_default_route = false
-    keep_tunnel = false             # kernel backend: leave the tunnel up when the agent stops
-    forwards = ["tcp:7490=192.168.1.10:22"]
-
-    [state]
-    dir = "/var/lib/mapekit"
-    socket = "/run/mapekit/agent.sock"
-    metrics = "127.0.0.1:9107"      # "" to turn the metrics endpoint off
-
-    [timers]
-    scale = 1.0
+The vocabulary (docs/cli.md): ``provider`` is how rules arrive, the same word as ``mape
+provision --provider``; its settings live in the section of the same name (``[jpne]``,
+``[static]``, …); an *interface* is a kernel name (``interfaces.wan``), an *address* an IP
+address, a *prefix* an IPv6 prefix with its length.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mapekit.core.errors import DataError, MapeError
+from mapekit.agent import checks
+from mapekit.agent.checks import Check
+from mapekit.core.errors import MapeError
 
-PROVIDERS = ("jpne", "ocn", "hb46pp", "dhcpv6", "static")
-SOURCES = ("auto", "pd", "ra", "static")
-BACKENDS = ("auto", "kernel", "userspace")
-IIDS = ("legacy", "rfc")
+PROVIDERS = ("static", "jpne", "ocn", "hb46pp", "dhcpv6")
 DEFAULT_HGW_URL = "http://ntt.setup:8888/enabler.ipv4/check"
+DEFAULT_PATH = "/etc/mapekit/agent.toml"
+MAX_CONFIG = 64 * 1024
 
 
 class ConfigError(MapeError):
-    """The agent's configuration is wrong."""
+    """The agent's configuration is wrong (exit status 78, no restart by systemd)."""
 
 
 @dataclass(frozen=True)
-class AgentConfig:
-    provider: str
-    wan: str
-    url: str | None = None
-    vendor_code: str | None = None
+class Key:
+    """One configuration key: where it lives, what it holds, and how it is checked."""
+
+    section: str  # "" for the top level
+    name: str
+    kind: type | tuple[type, ...]
+    default: object
+    check: Check | None
+    doc: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.section}.{self.name}" if self.section else self.name
+
+
+def _k(*fields: Any) -> Key:
+    """A row of the table: section, name, type, default, check, doc."""
+    return Key(*fields)
+
+
+REQUIRED = object()  # the default of a key that must be given
+
+KEYS: tuple[Key, ...] = (
+    _k("", "provider", str, REQUIRED, checks.one_of(*PROVIDERS),
+       "How rules arrive: `static` (a rule table, no server), `jpne` (v6plus/BIGLOBE rule "
+       "API), `ocn` (OCN rule API), `hb46pp` (the national provisioning standard, found by "
+       "DNS), `dhcpv6` (RFC 7598 options). Its settings are in the section of that name."),
+    # --- providers ------------------------------------------------------------------
+    _k("static", "rules_file", str, None, checks.rule_file,
+       "A rule file (JSON or TOML) instead of the built-in v6plus, BIGLOBE and OCN tables. "
+       "Read and checked when the configuration is. With another provider, the table "
+       "`mape doctor` shows what static rules would give when that provider fails."),
+    _k("static", "isp", str, None, checks.one_of("v6plus", "biglobe", "ocn"),
+       "Use only this operator's part of the built-in tables."),
+    _k("jpne", "url", str, REQUIRED, checks.https_url, "Base URL of the rule API."),
+    _k("jpne", "vendor_code", str, REQUIRED, checks.hex_code(32),
+       "Your router maker's 32-hex manufacturer code (configuration, not a secret)."),
+    _k("jpne", "isp", str, None, checks.label,
+       "Operator label; `biglobe` also selects BIGLOBE's HGW check path."),
+    _k("jpne", "iid", str, "legacy", checks.one_of("legacy", "rfc"),
+       "CE interface id: `legacy` (draft-03, what v6plus/BIGLOBE use) or `rfc` (RFC 7597)."),
+    _k("jpne", "report", bool, True, None, "Send `acct_report` start/stop reports."),
+    _k("jpne", "ca_file", str, None, checks.existing_file, "An extra CA (PEM) for TLS."),
+    _k("ocn", "url", str, REQUIRED, checks.https_url, "Base URL of OCN's rule API."),
+    _k("ocn", "vendor_code", str, REQUIRED, checks.ocn_code,
+       "The vendor code (OCN does not publish its form: 4–64 letters, digits, `-`, `_`)."),
+    _k("ocn", "iid", str, "legacy", checks.one_of("legacy", "rfc"), "CE interface id."),
+    _k("ocn", "ca_file", str, None, checks.existing_file, "An extra CA (PEM) for TLS."),
+    _k("hb46pp", "url", str, None, checks.https_url,
+       "The provisioning URL; without it, found by the `4over6.info` TXT record."),
+    _k("hb46pp", "dns_server", str, None, checks.ip_address,
+       "Resolver for the discovery record (default: the system's)."),
+    _k("hb46pp", "insecure_discovery", bool, False, None,
+       "Honour `t=a` (no certificate check) from an unauthenticated DNS answer on https."),
+    _k("hb46pp", "ca_file", str, None, checks.existing_file, "An extra CA (PEM) for TLS."),
+    _k("dhcpv6", "options_file", str, "/run/mapekit/s46.hex", checks.absolute_path,
+       "The S46 options as hex, written by the DHCPv6 client's hook."),
+    # --- around the provider --------------------------------------------------------
+    _k("hgw", "check_url", str, DEFAULT_HGW_URL, checks.http_url_or_empty,
+       "The NTT home gateway's MAP-E check (over IPv4); `\"\"` skips the check."),
+    _k("interfaces", "wan", str, REQUIRED, checks.ifname, "The interface towards the operator."),
+    _k("interfaces", "lan", str, None, checks.ifname,
+       "The LAN interface (its address in the prefix is the rule requests' source)."),
+    _k("interfaces", "tunnel", str, "mape0", checks.ifname, "The tunnel device mapekit makes."),
+    _k("prefix", "source", str, "auto", checks.one_of("auto", "pd", "ra", "lan", "static"),
+       "Where the End-user prefix comes from: `pd` (the hook's file), `ra` (the WAN's /64), "
+       "`lan` (the LAN's /64, delegated by a DHCPv6 client such as systemd-networkd), "
+       "`static`; `auto` tries pd, ra, then static."),
+    _k("prefix", "pd_file", str, "/run/mapekit/pd", checks.absolute_path,
+       "`PREFIX/LEN`, written by the DHCPv6 client's hook."),
+    _k("prefix", "static", str, None, checks.global_prefix,
+       "A fixed End-user prefix (global unicast, /32 to /64)."),
+    _k("dataplane", "backend", str, "auto", checks.one_of("auto", "kernel", "userspace"),
+       "`kernel` (ip6tnl), `userspace` (TUN), or `auto` (kernel where ip6tnl exists)."),
+    _k("dataplane", "replace_default_route", bool, False, None,
+       "Replace an existing IPv4 default route with the tunnel."),
+    _k("dataplane", "keep_tunnel", bool, False, None,
+       "Kernel backend: leave the tunnel up when the agent stops."),
+    _k("dataplane", "forwards", list, [], checks.forwards,
+       "Port forwards, `PROTO:PORT=LANADDR[:PORT]` (PORT must be in the port set)."),
+    _k("state", "dir", str, "/var/lib/mapekit", checks.directory,
+       "Saved rules and schedule (written only when they change)."),
+    _k("state", "socket", str, "/run/mapekit/agent.sock", checks.socket_path,
+       "The control socket (`mape status`, `mape retry`)."),
+    _k("state", "metrics", str, "127.0.0.1:9107", checks.listen_or_empty,
+       "Prometheus endpoint `ADDRESS:PORT` (`[ADDR]:PORT` for IPv6); `\"\"` turns it off."),
+    _k("timers", "scale", (int, float), 1.0, checks.timer_scale,
+       "Multiply every retry delay (labs use 0.001); finite, above 0, at most 100."),
+    _k("log", "level", str, "info", checks.one_of("debug", "info", "notice", "warning", "error"),
+       "The lowest severity written to the journal."),
+)  # fmt: skip
+
+SECTIONS = tuple(dict.fromkeys(k.section for k in KEYS if k.section))
+
+
+@dataclass(frozen=True)
+class StaticSettings:
+    rules_file: str | None = None
+    isp: str | None = None
+
+
+@dataclass(frozen=True)
+class JpneSettings:
+    url: str
+    vendor_code: str
     isp: str | None = None
     iid: str = "legacy"
-    hgw_url: str | None = DEFAULT_HGW_URL
+    report: bool = True
     ca_file: str | None = None
+
+
+@dataclass(frozen=True)
+class OcnSettings:
+    url: str
+    vendor_code: str
+    iid: str = "legacy"
+    ca_file: str | None = None
+
+
+@dataclass(frozen=True)
+class Hb46ppSettings:
+    url: str | None = None
     dns_server: str | None = None
     insecure_discovery: bool = False
-    report: bool = True
-    rules_file: str | None = None
-    dhcpv6_options_file: str | None = "/run/mapekit/s46.hex"
+    ca_file: str | None = None
+
+
+@dataclass(frozen=True)
+class Dhcpv6Settings:
+    options_file: str = "/run/mapekit/s46.hex"
+
+
+ProviderSettings = StaticSettings | JpneSettings | OcnSettings | Hb46ppSettings | Dhcpv6Settings
+_SETTINGS: dict[str, type[ProviderSettings]] = {
+    "static": StaticSettings, "jpne": JpneSettings, "ocn": OcnSettings,
+    "hb46pp": Hb46ppSettings, "dhcpv6": Dhcpv6Settings,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Interfaces:
+    wan: str
     lan: str | None = None
     tunnel: str = "mape0"
-    prefix_source: str = "auto"
-    static_prefix: str | None = None
-    pd_file: str | None = "/run/mapekit/pd"
+
+
+@dataclass(frozen=True)
+class PrefixSettings:
+    source: str = "auto"
+    pd_file: str = "/run/mapekit/pd"
+    static: str | None = None
+
+
+@dataclass(frozen=True)
+class DataplaneSettings:
     backend: str = "auto"
     replace_default_route: bool = False
     keep_tunnel: bool = False
     forwards: tuple[str, ...] = ()
-    state_dir: str = "/var/lib/mapekit"
+
+
+@dataclass(frozen=True)
+class StateSettings:
+    dir: str = "/var/lib/mapekit"
     socket: str = "/run/mapekit/agent.sock"
     metrics: str | None = "127.0.0.1:9107"
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """A checked configuration; ``provider`` names the method, ``settings`` holds its keys."""
+
+    provider: str
+    settings: ProviderSettings
+    interfaces: Interfaces
+    prefix: PrefixSettings = field(default_factory=PrefixSettings)
+    dataplane: DataplaneSettings = field(default_factory=DataplaneSettings)
+    state: StateSettings = field(default_factory=StateSettings)
+    hgw_url: str | None = DEFAULT_HGW_URL
     timer_scale: float = 1.0
+    log_level: str = "info"
+    notes: tuple[str, ...] = ()  # e.g. a deprecated spelling, accepted for now
+    rules_file: str | None = None  # static.rules_file, whatever the provider
 
+    @property
+    def wan(self) -> str:
+        return self.interfaces.wan
 
-_KEYS: dict[str, dict[str, tuple[str, type | tuple[type, ...]]]] = {
-    "provider": {
-        "kind": ("provider", str), "url": ("url", str), "vendor_code": ("vendor_code", str),
-        "isp": ("isp", str), "iid": ("iid", str), "hgw_url": ("hgw_url", str),
-        "ca_file": ("ca_file", str),
-        "dns_server": ("dns_server", str), "insecure_discovery": ("insecure_discovery", bool),
-        "report": ("report", bool), "rules_file": ("rules_file", str),
-        "dhcpv6_options_file": ("dhcpv6_options_file", str),
-    },
-    "interfaces": {"wan": ("wan", str), "lan": ("lan", str), "tunnel": ("tunnel", str)},
-    "prefix": {"source": ("prefix_source", str), "static": ("static_prefix", str),
-               "pd_file": ("pd_file", str)},
-    "dataplane": {"backend": ("backend", str),
-                  "replace_default_route": ("replace_default_route", bool),
-                  "keep_tunnel": ("keep_tunnel", bool),
-                  "forwards": ("forwards", list)},
-    "state": {"dir": ("state_dir", str), "socket": ("socket", str), "metrics": ("metrics", str)},
-    "timers": {"scale": ("timer_scale", (int, float))},
-}  # fmt: skip
+    @property
+    def lan(self) -> str | None:
+        return self.interfaces.lan
+
+    @property
+    def tunnel(self) -> str:
+        return self.interfaces.tunnel
+
+    def section(self, name: str) -> dict[str, object]:
+        """One section as plain values (for comparing two configurations on reload)."""
+        if name == "provider":
+            return {"provider": self.provider, **vars(self.settings), "hgw": self.hgw_url}
+        return dict(vars(getattr(self, name)))
 
 
 def _bad(key: str, why: str) -> ConfigError:
     return ConfigError("config.invalid", f"{key}: {why}", field=key)
 
 
+def _typed(key: Key, value: object) -> object:
+    kinds = key.kind if isinstance(key.kind, tuple) else (key.kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        raise _bad(key.path, f"expected {_kind_name(key)}, got a boolean")
+    if not isinstance(value, kinds):
+        raise _bad(key.path, f"expected {_kind_name(key)}, got {type(value).__name__}")
+    if key.check is not None:
+        try:
+            return key.check(value)
+        except ValueError as exc:
+            raise _bad(key.path, str(exc)) from None
+    return value
+
+
+def _kind_name(key: Key) -> str:
+    names = {str: "a string", bool: "true or false", list: "a list", int: "a number",
+             float: "a number"}  # fmt: skip
+    kinds = key.kind if isinstance(key.kind, tuple) else (key.kind,)
+    return names.get(kinds[0], kinds[0].__name__)
+
+
+_BY_PATH = {k.path: k for k in KEYS}
+
+
+def _values(doc: dict[str, Any]) -> dict[str, object]:
+    """Every given key, typed and checked, by its path (``jpne.url``)."""
+    values: dict[str, object] = {}
+    for name, body in doc.items():
+        if not isinstance(body, dict):
+            if name not in _BY_PATH:
+                raise _bad(name, f"unknown key (known: provider and the sections "
+                                 f"{', '.join(SECTIONS)})")  # fmt: skip
+            values[name] = _typed(_BY_PATH[name], body)
+            continue
+        if name not in SECTIONS:
+            raise _bad(name, f"unknown section (known: {', '.join(SECTIONS)})")
+        for key, value in body.items():
+            found = _BY_PATH.get(f"{name}.{key}")
+            if found is None:
+                known = ", ".join(k.name for k in KEYS if k.section == name)
+                raise _bad(f"{name}.{key}", f"unknown key (known in [{name}]: {known})")
+            values[found.path] = _typed(found, value)
+    return values
+
+
+def _get(values: dict[str, object], path: str, needed_for: str | None = None) -> Any:
+    key = _BY_PATH[path]
+    if path in values:
+        return values[path]
+    if key.default is REQUIRED:
+        why = f'required when provider = "{needed_for}"' if needed_for else "required"
+        raise _bad(path, why)
+    return list(key.default) if isinstance(key.default, list) else key.default
+
+
+def _provider(values: dict[str, object]) -> ProviderSettings:
+    name = _get(values, "provider")
+    keys = {k.name: _get(values, k.path, name) for k in KEYS if k.section == name}
+    return _SETTINGS[name](**keys)
+
+
+def _section(values: dict[str, object], name: str) -> dict[str, Any]:
+    """The keys of one section by name, each given or defaulted."""
+    return {k.name: _get(values, k.path) for k in KEYS if k.section == name}
+
+
+def build(values: dict[str, object], notes: tuple[str, ...] = ()) -> AgentConfig:
+    """An :class:`AgentConfig` from checked values by path; cross-key rules here."""
+    provider = _provider(values)
+    prefix = PrefixSettings(**_section(values, "prefix"))
+    if prefix.source == "static" and prefix.static is None:
+        raise _bad("prefix.static", 'required when prefix.source = "static"')
+    dataplane = _section(values, "dataplane")
+    state = _section(values, "state")
+    return AgentConfig(
+        provider=_get(values, "provider"),
+        settings=provider,
+        interfaces=Interfaces(**_section(values, "interfaces")),
+        prefix=prefix,
+        dataplane=DataplaneSettings(**{**dataplane, "forwards": tuple(dataplane["forwards"])}),
+        state=StateSettings(**{**state, "metrics": state["metrics"] or None}),
+        hgw_url=_get(values, "hgw.check_url") or None,
+        timer_scale=float(_get(values, "timers.scale")),
+        log_level=_get(values, "log.level"),
+        notes=notes,
+        rules_file=_get(values, "static.rules_file"),
+    )
+
+
+# the layout before the vocabulary was fixed: [provider] kind = …, with every provider's keys
+_LEGACY = {
+    "kind": "provider", "hgw_url": "hgw.check_url", "dhcpv6_options_file":
+    "dhcpv6.options_file",
+}  # fmt: skip
+
+
+def _from_legacy(doc: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """``[provider] kind = "jpne"`` and its keys, moved where they live now (one release)."""
+    old = doc.pop("provider")
+    if not isinstance(old, dict) or "kind" not in old:
+        return {"provider": old, **doc}, ()
+    kind = old.get("kind")
+    moved: dict[str, Any] = {**doc, "provider": kind}
+    for key, value in old.items():
+        target = _LEGACY.get(key, f"{kind}.{key}")
+        if target == "provider":
+            continue
+        section, _, name = target.partition(".")
+        if f"{section}.{name}" in _BY_PATH:  # keys of other providers were allowed: dropped
+            moved.setdefault(section, {})[name] = value
+    note = ('deprecated layout: [provider] kind = … is now provider = "…" at the top with its '
+            f"settings in [{kind}] (see docs/agent.md); accepted for this release")  # fmt: skip
+    return moved, (note,)
+
+
 def parse_config(text: str, source: str = "config") -> AgentConfig:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise DataError(
-            "data.file_syntax", f"{source}: not valid TOML: {exc}", field="config"
-        ) from None
-    values: dict[str, Any] = {}
-    for section, body in doc.items():
-        if section not in _KEYS or not isinstance(body, dict):
-            raise _bad(section, f"unknown section (known: {', '.join(_KEYS)})")
-        for key, value in body.items():
-            if key not in _KEYS[section]:
-                raise _bad(f"{section}.{key}", f"unknown key (known: {', '.join(_KEYS[section])})")
-            name, kind = _KEYS[section][key]
-            if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-                raise _bad(f"{section}.{key}", f"wrong type {type(value).__name__}")
-            values[name] = value
-    return _validated(values)
-
-
-def _validated(values: dict[str, Any]) -> AgentConfig:
-    if "provider" not in values:
-        raise _bad("provider.kind", f"missing (one of {', '.join(PROVIDERS)})")
-    if "wan" not in values:
-        raise _bad("interfaces.wan", "missing")
-    checks = (("provider", "provider.kind", PROVIDERS), ("iid", "provider.iid", IIDS),
-              ("prefix_source", "prefix.source", SOURCES),
-              ("backend", "dataplane.backend", BACKENDS))  # fmt: skip
-    for name, key, allowed in checks:
-        if name in values and values[name] not in allowed:
-            raise _bad(key, f"{values[name]!r} is not one of {', '.join(allowed)}")
-    if "forwards" in values:
-        if not all(isinstance(f, str) for f in values["forwards"]):
-            raise _bad("dataplane.forwards", "expected a list of strings")
-        values["forwards"] = tuple(values["forwards"])
-    for name in ("hgw_url", "metrics"):
-        if values.get(name) == "":
-            values[name] = None
-    if values.get("prefix_source") == "static" and not values.get("static_prefix"):
-        raise _bad("prefix.static", "needed when prefix.source is static")
-    if values["provider"] in ("jpne", "ocn") and not values.get("url"):
-        raise _bad("provider.url", f"needed for provider {values['provider']}")
-    if values.get("timer_scale", 1.0) <= 0:
-        raise _bad("timers.scale", "must be positive")
-    return AgentConfig(**values)
+        raise ConfigError("config.invalid", f"{source}: not valid TOML: {exc}",
+                          field="config") from None  # fmt: skip
+    except RecursionError:
+        raise ConfigError("config.invalid", f"{source}: nested too deeply",
+                          field="config") from None  # fmt: skip
+    notes: tuple[str, ...] = ()
+    if isinstance(doc.get("provider"), dict):
+        doc, notes = _from_legacy(doc)
+    return build(_values(doc), notes)
 
 
 def load_config(path: str | Path) -> AgentConfig:
+    """Read and check the file; errors are ConfigError naming the file or the key."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(
-            "data.file_unreadable", f"config: cannot read {path}: {exc}", field="config"
-        ) from None
-    return parse_config(text, str(path))
+    return parse_config(checks.read_small_file(path, MAX_CONFIG), str(path))
+
+
+def docs() -> str:
+    """docs/agent.md's key reference, generated from :data:`KEYS`."""
+    lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for key in KEYS:
+        default = "required" if key.default is REQUIRED else _shown(key.default)
+        lines.append(f"| `{key.path}` | {_kind_name(key)} | {default} | {key.doc} |")
+    return "\n".join(lines) + "\n"
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, str):
+        return f'`"{value}"`'
+    return f"`{value}`"
+
+
+if __name__ == "__main__":  # regenerate docs/agent.md's key table
+    print(docs(), end="")

@@ -1,11 +1,20 @@
-"""The agent's control socket, asking side: one JSON line out, one JSON object back."""
+"""The agent's control socket: one JSON line in (``{"command": "status"}`` or
+``"retry"``), one JSON object back. ``ask_agent`` is the asking side, ``serve_control``
+the agent's."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import socket
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 MAX_REPLY = 4 * 1024 * 1024
+MAX_REQUEST = 4096
 
 
 def ask_agent(path: str, command: str, timeout: float = 3.0) -> dict[str, object] | None:
@@ -27,3 +36,51 @@ def ask_agent(path: str, command: str, timeout: float = 3.0) -> dict[str, object
     except ValueError:
         return None
     return doc if isinstance(doc, dict) else None
+
+
+def serve_control(
+    path: Path, stop: threading.Event, status: Callable[[], dict[str, Any]],
+    retry: Callable[[], None],
+) -> None:  # fmt: skip
+    """Answer ``status`` and ``retry`` on the Unix socket ``path`` until ``stop`` is set.
+    One request at a time: a request is one small JSON line, read within 2 s."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(path))
+        os.chmod(path, 0o660)
+        server.listen(8)
+        server.settimeout(0.5)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                _answer(conn, status, retry)
+    path.unlink(missing_ok=True)
+
+
+def _answer(
+    conn: socket.socket, status: Callable[[], dict[str, Any]], retry: Callable[[], None]
+) -> None:
+    conn.settimeout(2)
+    try:
+        request = json.loads(conn.recv(MAX_REQUEST).split(b"\n", 1)[0] or b"{}")
+        command = request.get("command") if isinstance(request, dict) else None
+    except (OSError, ValueError):
+        return
+    if command == "status":
+        reply: dict[str, Any] = status()
+    elif command == "retry":
+        retry()
+        reply = {"ok": True, "command": "retry"}
+    else:
+        error = {
+            "reason_code": "usage.invalid_arguments",
+            "field": "command",
+            "message": f"unknown command {str(command)[:40]!r}",
+        }
+        reply = {"error": error}
+    with contextlib.suppress(OSError):
+        conn.sendall(json.dumps(reply).encode())

@@ -1,116 +1,98 @@
-"""The agent's hold on the data plane: apply a mapping (re-planning on change), withdraw.
+"""The agent's hold on the data plane: apply a mapping (re-planning on change), withdraw,
+and keep what it applied in place.
 
-The backend is chosen once: ``kernel`` needs ip6tnl; ``auto`` takes the kernel tunnel when
-there is one, and the userspace tunnel when the kernel has none (and says so).
+The backend (``mapekit.dataplane.backend``) is chosen once. What was applied is recorded in
+``applied.json`` (written only when it changes) so that a restart after a crash removes what
+the previous run left behind (its WAN address). ``verify`` only reads; ``repair`` puts back
+what something else removed and says what.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mapekit.agent.config import AgentConfig
-from mapekit.client.state import write_atomically
-from mapekit.core.errors import MapeError
+from mapekit.agent.config import DataplaneSettings, Interfaces
+from mapekit.client.state import write_if_changed
 from mapekit.core.mapping import Mapping
 from mapekit.core.ruleset import RuleSet
-from mapekit.dataplane.forwarder import Forwarder
-from mapekit.dataplane.kernel import KernelCe
-from mapekit.dataplane.links import has_ip6tnl, remove_address
+from mapekit.dataplane.backend import Backend
+from mapekit.dataplane.links import remove_address
 from mapekit.dataplane.plan import Plan, make_plan
-from mapekit.dataplane.userspace import UserspaceCe
-
-
-def choose_backend(wanted: str) -> tuple[str, str]:
-    """The backend to use (``kernel`` or ``userspace``) and why."""
-    kernel = has_ip6tnl()
-    if wanted == "kernel":
-        if not kernel:
-            raise MapeError(
-                "dataplane.unsupported",
-                "dataplane.backend: this kernel has no ip6tnl; use backend = userspace",
-                field="dataplane.backend",
-            )
-        return "kernel", "chosen in the configuration"
-    if wanted == "userspace":
-        return "userspace", "chosen in the configuration"
-    if kernel:
-        return "kernel", "the kernel has ip6tnl"
-    return "userspace", "the kernel has no ip6tnl"
 
 
 @dataclass
 class DataplaneManager:
-    """Applies plans; remembers the applied one in ``applied_path`` so that a restart after
-    a crash removes what the previous run left behind (its WAN address)."""
-
-    config: AgentConfig
-    stats_path: Path | None = None
+    backend: Backend
+    settings: DataplaneSettings
+    interfaces: Interfaces
     applied_path: Path | None = None
-    backend: str = "userspace"
     plan: Plan | None = None
     notes: list[str] = field(default_factory=list)
-    _ce: UserspaceCe | KernelCe | None = None
-    _forwarder: Forwarder | None = None
-    _thread: threading.Thread | None = None
+    _mapping: Mapping | None = None
+    _rules: RuleSet | None = None
 
-    def apply(self, mapping: Mapping, rules: RuleSet) -> None:
-        config = self.config
-        plan = make_plan(
-            mapping, config.wan, tunnel_name=config.tunnel, lan=config.lan,
-            forwards=config.forwards, rules=rules,
+    def make_plan(self, mapping: Mapping, rules: RuleSet) -> Plan:
+        return make_plan(
+            mapping, self.interfaces.wan, tunnel_name=self.interfaces.tunnel,
+            lan=self.interfaces.lan, forwards=self.settings.forwards, rules=rules,
         )  # fmt: skip
-        running = self._thread is not None and self._thread.is_alive()
-        if plan == self.plan and (running or self.backend == "kernel"):
-            return
+
+    def apply(self, mapping: Mapping, rules: RuleSet) -> list[str]:
+        """Bring ``mapping`` up; nothing happens when its plan is the one applied."""
+        plan = self.make_plan(mapping, rules)
+        if plan == self.plan:
+            return []
         self.withdraw()
-        if self.backend == "kernel":
-            kernel = KernelCe(plan, config.replace_default_route)
-            self.notes = kernel.up()
-            self._ce, self.plan = kernel, plan
-        else:
-            ce = UserspaceCe(plan, mapping, rules, config.replace_default_route, self.stats_path)
-            self._forwarder = ce.up()
-            self._ce, self.plan = ce, plan
-            self.notes = list(ce.notes)
-            self._thread = threading.Thread(
-                target=self._forwarder.run, name="forwarder", daemon=True
-            )
-            self._thread.start()
+        self._mapping, self._rules = mapping, rules
+        self.notes = self.backend.up(plan, mapping, rules)
+        self.plan = plan
         if self.applied_path is not None:
-            write_atomically(
-                self.applied_path,
-                json.dumps({"wan": plan.wan, "ce_address": plan.ce_address}).encode(),
-            )
+            record = {"wan": plan.wan, "ce_address": plan.ce_address}
+            write_if_changed(self.applied_path, json.dumps(record).encode())
+        return list(self.notes)
+
+    def reconfigure(self, settings: DataplaneSettings, interfaces: Interfaces) -> bool:
+        """New settings (a reload); re-applies when the plan they give differs. True when
+        it re-applied."""
+        self.settings, self.interfaces = settings, interfaces
+        if self._mapping is None or self._rules is None or self.plan is None:
+            return False
+        mapping, rules = self._mapping, self._rules
+        if self.make_plan(mapping, rules) == self.plan:
+            return False
+        self.apply(mapping, rules)
+        return True
 
     def withdraw(self) -> None:
-        if self._forwarder is not None:
-            self._forwarder.stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        if self._ce is not None:
-            self._ce.down()
+        if self.plan is not None:
+            self.backend.down()
         if self.applied_path is not None:
             self.applied_path.unlink(missing_ok=True)
-        self._ce = self._forwarder = self._thread = None
-        self.plan = None
+        self.plan = self._mapping = self._rules = None
 
     def shutdown(self) -> None:
-        """On exit: withdraw, but keep a kernel tunnel up when so configured."""
-        if self.config.keep_tunnel and isinstance(self._ce, KernelCe):
-            self._ce.down(keep_tunnel=True)
-            self._ce, self.plan = None, None
+        """On exit: withdraw, but leave a kernel tunnel up when so configured."""
+        if self.plan is not None and self.settings.keep_tunnel and self.backend.name == "kernel":
+            self.backend.down(keep_tunnel=True)
+            self.plan = None
             return
         self.withdraw()
+
+    def verify(self) -> list[str]:
+        """What of the applied plan is gone (reads only)."""
+        return self.backend.missing() if self.plan is not None else []
+
+    def repair(self, missing: list[str]) -> list[str]:
+        return self.backend.repair(missing)
 
     def clean_leftovers(self) -> str | None:
         """Remove the WAN address a crashed run left; says what it removed."""
         if self.applied_path is None:
             return None
         try:
-            left = json.loads(self.applied_path.read_text())
+            left = json.loads(self.applied_path.read_bytes()[:4096])
             wan, address = str(left["wan"]), str(left["ce_address"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -119,4 +101,4 @@ class DataplaneManager:
         return f"removed {address}/128 from {wan}, left by a previous run"
 
     def counters(self) -> dict[str, int]:
-        return self._forwarder.stats.to_dict() if self._forwarder is not None else {}
+        return self.backend.counters()

@@ -1,5 +1,7 @@
 """Where the End-user prefix comes from: DHCPv6-PD (a file the DHCPv6 client's hook
-writes), the RA /64 of the WAN address, or a static prefix — in that order for ``auto``.
+writes), the RA /64 of the WAN address, the /64 a DHCPv6 client put on the LAN (``lan``:
+systemd-networkd runs no hook), or a static prefix — pd, ra, static in that order for
+``auto``.
 """
 
 from __future__ import annotations
@@ -47,17 +49,20 @@ def from_ra(wan: str, exclude: set[int]) -> Prefix | None:
 
 def current_prefix(config: AgentConfig, exclude: set[int]) -> tuple[Prefix | None, str]:
     """The prefix to use now and where it came from."""
-    source = config.prefix_source
+    settings = config.prefix
+    source = settings.source
     if source in ("auto", "pd"):
-        found = from_pd_file(config.pd_file)
+        found = from_pd_file(settings.pd_file)
         if found is not None or source == "pd":
             return found, "DHCPv6-PD"
     if source in ("auto", "ra"):
         found = from_ra(config.wan, exclude)
         if found is not None or source == "ra":
             return found, "RA /64"
-    if config.static_prefix:
-        return parse_end_user_prefix(config.static_prefix, "prefix.static"), "static"
+    if source == "lan":
+        return (from_ra(config.lan, exclude) if config.lan else None), "LAN /64"
+    if settings.static:
+        return parse_end_user_prefix(settings.static, "prefix.static"), "static"
     return None, "none"
 
 

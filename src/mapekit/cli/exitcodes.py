@@ -26,6 +26,7 @@ EXIT_CODES: Mapping[Category, int] = MappingProxyType(
         Category.UNSUPPORTED: 14,
         Category.SYSTEM: 15,
         Category.DIAGNOSIS: 16,
+        Category.CONFIG: 78,  # EX_CONFIG of sysexits.h; the systemd unit does not restart on it
         Category.INTERNAL: 70,
     }
 )

@@ -7,6 +7,7 @@ The agent answers on a Unix stream socket (``mapekit.agent.control``): one JSON 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from mapekit.agent.control import ask_agent
@@ -43,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
             f"{args.state_dir or DEFAULT_STATE_DIR}",
             field="socket" if args.socket else "state-dir",
         )
+    if not source.startswith("agent"):
+        doc = not_running(doc)
     if args.json:
         output.emit_json({**doc, "source": source})
         return output.OK
@@ -53,3 +56,22 @@ def run(args: argparse.Namespace) -> int:
         output.emit(render_event_dicts(e for e in events[-20:] if isinstance(e, dict)))
     output.emit(f"(from the {source})")
     return output.OK
+
+
+def not_running(doc: dict[str, object]) -> dict[str, object]:
+    """A saved status says when the agent ran; nothing in it is pending any more."""
+    started, stopped = doc.get("started_at"), doc.get("stopped_at")
+    if isinstance(stopped, int | float):
+        note = f"the agent is not running; it ran from {_when(started)} to {_when(stopped)}"
+    elif isinstance(started, int | float):
+        note = f"the agent is not running; it started at {_when(started)} and did not stop cleanly"
+    else:
+        note = "the agent is not running"
+    return {**doc, "running": False, "next_attempt": None, "next_attempt_in": None,
+            "agent": note}  # fmt: skip
+
+
+def _when(stamp: object) -> str:
+    if not isinstance(stamp, int | float):
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))

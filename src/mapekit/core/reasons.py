@@ -39,6 +39,7 @@ class Category(enum.Enum):
     UNSUPPORTED = "unsupported"  # only mechanisms mapekit does not run are offered
     SYSTEM = "system"  # the host could not be set up (devices, addresses, routes, rules)
     DIAGNOSIS = "diagnosis"  # the doctor found problems
+    CONFIG = "config"  # a configuration file is wrong: fix it, restarting will not help
     INTERNAL = "internal"  # a bug in mapekit
 
 
@@ -491,9 +492,36 @@ _REASONS: tuple[Reason, ...] = (
     # --- agent ---------------------------------------------------------------------------
     Reason(
         "config.invalid",
-        Category.INPUT,
-        "The agent's configuration file has an unknown, missing or wrongly typed key.",
-        "エージェントの設定ファイルに未知・不足・型違いのキーがあります。",
+        Category.CONFIG,
+        "The configuration has an unknown, missing, wrongly typed or malformed key; the "
+        "message names it (docs/agent.md lists every key).",
+        "設定ファイルに未知・不足・型違い・形式違いのキーがあります。メッセージがキーを示します"
+        "（全キーは docs/agent.md を参照）。",
+    ),
+    Reason(
+        "setup.unknown_operator",
+        Category.USAGE,
+        "`mape setup` cannot tell how this line's rules arrive (no table covers the prefix, "
+        "no HB46PP record, no DHCPv6 option); the message lists what to pass.",
+        "`mape setup` がこの回線のルールの入手方法を判断できません（表にないプレフィックスで、"
+        "HB46PP レコードも DHCPv6 オプションもありません）。指定すべき内容はメッセージを参照"
+        "してください。",
+    ),
+    Reason(
+        "setup.refused",
+        Category.USAGE,
+        "`mape setup` writes nothing without a confirmation: answer its question, or pass "
+        "--yes (or --dry-run to only look).",
+        "`mape setup` は確認なしには書き込みません。質問に答えるか、--yes（確認だけなら "
+        "--dry-run）を指定してください。",
+    ),
+    Reason(
+        "config.unreadable",
+        Category.CONFIG,
+        "The configuration file cannot be read: missing, not a regular file, too large or "
+        "not UTF-8 (`mape setup` writes one).",
+        "設定ファイルを読めません（存在しない、通常のファイルでない、大きすぎる、UTF-8 でない）。"
+        "`mape setup` で作成できます。",
     ),
     Reason(
         "dataplane.unsupported",

@@ -77,6 +77,7 @@ class Topology:
     rogue: bool = False  # a forging host on the access network
     hgw_pd: bool = False  # the HGW also delegates a /60 of its /56 on its LAN
     timer_scale: float = 0.002  # the CE's timers (0.002: 500 times faster)
+    fresh: bool = False  # the CE has no mapekit configuration and no DHCPv6 client running
 
 
 def parse_topology(text: str, source: str = "topology") -> Topology:
@@ -151,13 +152,37 @@ class Network:
         return str(node_agent(self.work, "ce")[1])
 
 
-def _toml(values: dict[str, dict[str, object]]) -> str:
-    lines = []
+def _toml(values: dict[str, object]) -> str:
+    lines = [f"{k} = {json.dumps(v)}" for k, v in values.items() if not isinstance(v, dict)]
     for section, body in values.items():
-        lines.append(f"[{section}]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in body.items()]
-        lines.append("")
-    return "\n".join(lines)
+        if isinstance(body, dict):
+            lines += ["", f"[{section}]"]
+            lines += [f"{key} = {json.dumps(value)}" for key, value in body.items()]
+    return "\n".join(lines) + "\n"
+
+
+# the lab's provider keys → where they live in the agent's configuration (docs/agent.md)
+_PROVIDER_KEYS = {
+    "url": ("jpne", "ocn", "hb46pp"), "vendor_code": ("jpne", "ocn"), "iid": ("jpne", "ocn"),
+    "ca_file": ("jpne", "ocn", "hb46pp"), "dns_server": ("hb46pp",), "isp": ("jpne", "static"),
+    "report": ("jpne",),
+}  # fmt: skip
+
+
+def _provider_sections(kind: str, keys: dict[str, object]) -> dict[str, object]:
+    """``provider = KIND`` with the keys that apply to it in ``[KIND]``; the HGW check URL
+    in ``[hgw]``, the options file in ``[dhcpv6]``."""
+    own = {k: v for k, v in keys.items() if kind in _PROVIDER_KEYS.get(k, ())}
+    if kind == "dhcpv6" and "dhcpv6_options_file" in keys:
+        own["options_file"] = keys["dhcpv6_options_file"]
+    out: dict[str, object] = {"provider": kind}
+    if own:
+        out[kind] = own
+    if "rules_file" in keys:  # the static table, also the doctor's comparison for the others
+        out["static"] = {**(own if kind == "static" else {}), "rules_file": keys["rules_file"]}
+    if "hgw_url" in keys:
+        out["hgw"] = {"check_url": keys["hgw_url"]}
+    return out
 
 
 def agent_config(
@@ -173,7 +198,6 @@ def agent_config(
     prefix from a PD file."""
     values: dict[str, dict[str, object]] = {
         "provider": {
-            "kind": kind,
             "url": "http://[2001:db8:100::1]:8080",
             "vendor_code": ROUTER_CODE,
             "hgw_url": "",
@@ -192,8 +216,9 @@ def agent_config(
     for section, body in overrides.items():  # None removes a key
         merged = {**values.get(section, {}), **body}
         values[section] = {k: v for k, v in merged.items() if v is not None}
+    provider = values.pop("provider")
     path = work / f"{name}.toml"
-    path.write_text(_toml(values))
+    path.write_text(_toml({**_provider_sections(kind, provider), **values}))
     return path
 
 
@@ -359,6 +384,8 @@ def _lan_ce(lab: Lab, net: Network) -> None:
     lab.run("ce", "nft", "-f", str(work / "ce-base.nft"))
     behind_hgw = topo.hgw != "none"
     _netns_file(lab, "ce", "resolv.conf", f"nameserver {HGW_LAN if behind_hgw else NGN}\n")
+    if topo.fresh:  # `mape setup` writes the rest (the fresh-router scenario)
+        return
     net.ce_dhcp = services.start_dhcpcd(lab, "ce", work, wan="wan0", lan="lan0",
                                         ipv4=behind_hgw)  # fmt: skip
     tls = {"ca_file": str(net.ca)} if net.ca else {}
