@@ -7,7 +7,8 @@ import pytest
 from mapekit.core.addr import parse_end_user_prefix
 from mapekit.core.mapping import Mapping
 from mapekit.core.tables import builtin_rules
-from mapekit.diag.checks import Facts, Severity, cause, diagnose
+from mapekit.diag.checks import cause, diagnose
+from mapekit.diag.model import Facts, Severity
 
 PREFIX = "240b:10:3f6c:d400::/56"
 
@@ -113,3 +114,37 @@ def test_a_few_stray_packets_are_not_the_cause() -> None:
     facts = base(counters={"in": 100, "in_drop_spoofed_source": 2})
     (found,) = [f for f in diagnose(facts) if f.code == "tunnel.forged"]
     assert found.severity is Severity.INFO and cause(diagnose(facts)) is None
+
+
+def test_a_static_table_is_not_called_an_operator_delivery() -> None:
+    findings = diagnose(base(provider="static", mapping=mapping(),
+                             fallback_source="built-in operator table"))  # fmt: skip
+    codes = [f.code for f in findings]
+    assert "rules.ok" not in codes and "table.static" in codes
+    table = next(f for f in findings if f.code == "table.static")
+    text = table.explanation.get("en")
+    assert "no rule server is asked" in text and "operator changes them" in text
+    assert "106.72.63.108 PSID 212" in table.evidence
+    assert "静的ルール" in table.explanation.get("ja")
+    assert all("delivers" not in f.explanation.get("en") for f in findings)
+
+
+def test_without_a_configuration_the_doctor_ends_with_mape_setup() -> None:
+    facts = base(configured=False, config_path="/etc/mapekit/agent.toml", provider=None,
+                 outcome=None, fallback=mapping(),
+                 fallback_source="built-in operator table")  # fmt: skip
+    findings = diagnose(facts)
+    assert findings[0].code == "config.none"
+    named = cause(findings)
+    assert named is not None and named.code == "config.none"
+    assert "mape setup --wan wan0" in named.fix.get("en")  # type: ignore[union-attr]
+    assert "table.static" in [f.code for f in findings]  # what the table gives the prefix
+    assert "rules" not in [f.code for f in findings]  # no claim about a rule fetch
+
+
+def test_a_prefix_no_table_covers() -> None:
+    facts = base(configured=False, provider=None, outcome=None, fallback=None,
+                 prefix="2001:db8:1::/56", fallback_source="built-in operator table")  # fmt: skip
+    named = cause(diagnose(facts))
+    assert named is not None and named.code == "table.no_rule"
+    assert "--rules FILE" in named.fix.get("en")  # type: ignore[union-attr]

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
 
-from mapekit.agent.config import load_config
+from mapekit.agent.config import (
+    DEFAULT_HGW_URL,
+    DEFAULT_PATH,
+    AgentConfig,
+    load_config,
+)
 from mapekit.agent.control import ask_agent
-from mapekit.agent.daemon import provider_config
+from mapekit.agent.detect import DEFAULT_PD_FILE, detect_prefix, detect_wan
 from mapekit.agent.prefix import current_prefix, source_in_prefix
+from mapekit.agent.providers import hgw_url, provider_config
 from mapekit.cli import output
 from mapekit.core.errors import MapeError
 from mapekit.core.tables import builtin_rules, load_rule_file
-from mapekit.diag.checks import Finding, Severity, cause, diagnose
+from mapekit.diag.checks import cause, diagnose
 from mapekit.diag.gather import gather
+from mapekit.diag.model import Facts, Finding, Severity
 from mapekit.lab.netns import exec_interactive
 from mapekit.lab.network import node_agent
 
-DEFAULT_CONFIG = "/etc/mapekit/agent.toml"
 MARKS = {
     Severity.OK: "ok  ",
     Severity.INFO: "info",
@@ -29,7 +36,11 @@ MARKS = {
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE", help=f"agent TOML ({DEFAULT_CONFIG})")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"agent TOML ({DEFAULT_PATH}); without one, what can be seen",
+    )
     parser.add_argument("--node", metavar="NODE", help="diagnose a node of the running lab")
     parser.add_argument(
         "--lab-dir",
@@ -67,30 +78,18 @@ def in_lab(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.node is not None:
         return in_lab(args)
-    config = load_config(args.config or DEFAULT_CONFIG)
-    prefix, source = current_prefix(config, set())
-    fallback = load_rule_file(config.rules_file) if config.rules_file else builtin_rules()
-    where = f"rule file {config.rules_file}" if config.rules_file else "built-in operator table"
-    facts = gather(
-        wan=config.wan,
-        prefix=prefix,
-        prefix_source=source,
-        provider=provider_config(config),
-        hgw_url=config.hgw_url,
-        tunnel=config.tunnel,
-        fallback=fallback,
-        fallback_source=where,
-        source_address=source_in_prefix(prefix, [config.lan, config.wan]) if prefix else None,
-    )
-    counters = (ask_agent(config.socket, "status") or {}).get("counters")
-    if isinstance(counters, dict):
-        facts.counters = {str(k): int(v) for k, v in counters.items()}
+    path = args.config or DEFAULT_PATH
+    if args.config is None and not Path(path).exists():
+        facts = unconfigured(path)
+    else:
+        facts = configured(load_config(path))
     findings = diagnose(facts)
     named = cause(findings)
     problems = any(f.severity is Severity.ERROR for f in findings)
     if args.json:
         output.emit_json(
             {
+                "configured": facts.configured,
                 "findings": [f.to_dict(args.lang) for f in findings],
                 "cause": None if named is None else named.to_dict(args.lang),
                 "mapping": None if facts.mapping is None else facts.mapping.to_dict(),
@@ -102,6 +101,45 @@ def run(args: argparse.Namespace) -> int:
     if not problems:
         return output.OK
     return output.exit_code(MapeError("doctor.problems", "problems found").reason.category)
+
+
+def configured(config: AgentConfig) -> Facts:
+    """The facts of a CE set up with ``config``."""
+    prefix, source = current_prefix(config, set())
+    rules_file = config.rules_file
+    fallback = load_rule_file(rules_file) if rules_file else builtin_rules()
+    facts = gather(
+        wan=config.wan,
+        prefix=prefix,
+        prefix_source=source,
+        provider=provider_config(config),
+        hgw_url=hgw_url(config),
+        tunnel=config.tunnel,
+        fallback=fallback,
+        fallback_source=f"rule file {rules_file}" if rules_file else "built-in operator table",
+        source_address=source_in_prefix(prefix, [config.lan, config.wan]) if prefix else None,
+    )
+    facts.provider = config.provider
+    counters = (ask_agent(config.state.socket, "status") or {}).get("counters")
+    if isinstance(counters, dict):
+        facts.counters = {str(k): int(v) for k, v in counters.items()}
+    return facts
+
+
+def unconfigured(path: str) -> Facts:
+    """What can be seen without a configuration: the detected WAN and prefix, the HGW, the
+    built-in table's mapping, the WAN's MTU."""
+    wan = detect_wan()
+    prefix, source = detect_prefix(wan, DEFAULT_PD_FILE)
+    facts = gather(
+        wan=wan, prefix=prefix, prefix_source=source, provider=None, hgw_url=DEFAULT_HGW_URL,
+        tunnel="mape0", fallback=None, fallback_source="built-in operator table",
+    )  # fmt: skip
+    facts.configured, facts.config_path, facts.provider = False, path, None
+    if prefix is not None:
+        with contextlib.suppress(MapeError):
+            facts.fallback = builtin_rules().map(*prefix)
+    return facts
 
 
 def render(findings: list[Finding], named: Finding | None, lang: str) -> str:

@@ -7,78 +7,8 @@ and each reads only the facts gathered for it (``mapekit.diag.gather``).
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
-from mapekit.core.mapping import Mapping
-
-
-class Severity(enum.Enum):
-    OK = "ok"
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
-
-
-@dataclass(frozen=True)
-class Text:
-    en: str
-    ja: str
-
-    def get(self, lang: str) -> str:
-        return self.ja if lang == "ja" else self.en
-
-
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    severity: Severity
-    evidence: str
-    explanation: Text
-    fix: Text | None = None
-
-    def to_dict(self, lang: str = "en") -> dict[str, object]:
-        return {
-            "code": self.code,
-            "severity": self.severity.value,
-            "evidence": self.evidence,
-            "explanation": self.explanation.get(lang),
-            "fix": None if self.fix is None else self.fix.get(lang),
-        }
-
-
-@dataclass
-class Facts:
-    """What the doctor found out; None means "not known" (the check says so)."""
-
-    wan: str | None = None
-    wan_addresses: list[str] | None = None
-    prefix: str | None = None
-    prefix_source: str | None = None
-    hgw: str | None = None  # none | off | on
-    hgw_how: str | None = None
-    rule_host: str | None = None
-    resolves: bool | None = None
-    reachable: bool | None = None
-    outcome: str | None = None  # the rule fetch, as mape provision classifies it
-    reason_code: str | None = None
-    error_message: str | None = None
-    error_field: str | None = None
-    mapping: Mapping | None = None
-    fallback: Mapping | None = None  # what the static table would give for the prefix
-    fallback_source: str | None = None
-    tunnel_up: bool | None = None
-    tunnel_mtu: int | None = None
-    br_reachable: bool | None = None
-    nat_ranges: list[tuple[int, int]] | None = None  # what the loaded ruleset NATs into
-    mss_clamp: bool | None = None
-    port_use: dict[str, object] | None = None
-    counters: dict[str, int] | None = None  # the running agent's data-plane counters
-    notes: list[str] = field(default_factory=list)
-
-
-Check = Callable[[Facts], list[Finding]]
+from mapekit.diag.configured import check_config, check_table
+from mapekit.diag.model import Check, Facts, Finding, Severity, Text
 
 
 def _unknown(code: str, what: str) -> list[Finding]:
@@ -289,6 +219,8 @@ _NET_FAILURES: dict[str, tuple[str, Text, Text]] = {
 
 def check_rules(facts: Facts) -> list[Finding]:
     outcome = facts.outcome
+    if facts.provider == "static" or not facts.configured:
+        return []  # no server is asked (diag.configured.check_table says what that means)
     if outcome is None:
         return _unknown("rules", "The rule fetch")
     evidence = f"{facts.reason_code}: {facts.error_message}" if facts.reason_code else "rules"
@@ -651,7 +583,8 @@ CHECKS: tuple[Check, ...] = (
 
 
 def diagnose(facts: Facts) -> list[Finding]:
-    return [finding for check in CHECKS for finding in check(facts)]
+    checks = (check_config, *CHECKS[:5], check_table, *CHECKS[5:])
+    return [finding for check in checks for finding in check(facts)]
 
 
 def cause(findings: list[Finding]) -> Finding | None:

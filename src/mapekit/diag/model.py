@@ -1,0 +1,79 @@
+"""The doctor's vocabulary: facts gathered from a CE, and findings about them."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mapekit.core.mapping import Mapping
+
+
+class Severity(enum.Enum):
+    OK = "ok"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Text:
+    en: str
+    ja: str
+
+    def get(self, lang: str) -> str:
+        return self.ja if lang == "ja" else self.en
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: Severity
+    evidence: str
+    explanation: Text
+    fix: Text | None = None
+
+    def to_dict(self, lang: str = "en") -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "evidence": self.evidence,
+            "explanation": self.explanation.get(lang),
+            "fix": None if self.fix is None else self.fix.get(lang),
+        }
+
+
+@dataclass
+class Facts:
+    """What the doctor found out; None means "not known" (the check says so)."""
+
+    wan: str | None = None
+    wan_addresses: list[str] | None = None
+    prefix: str | None = None
+    prefix_source: str | None = None
+    hgw: str | None = None  # none | off | on
+    hgw_how: str | None = None
+    rule_host: str | None = None
+    resolves: bool | None = None
+    reachable: bool | None = None
+    outcome: str | None = None  # the rule fetch, as mape provision classifies it
+    reason_code: str | None = None
+    error_message: str | None = None
+    error_field: str | None = None
+    mapping: Mapping | None = None
+    fallback: Mapping | None = None  # what the static table would give for the prefix
+    fallback_source: str | None = None
+    tunnel_up: bool | None = None
+    tunnel_mtu: int | None = None
+    br_reachable: bool | None = None
+    nat_ranges: list[tuple[int, int]] | None = None  # what the loaded ruleset NATs into
+    mss_clamp: bool | None = None
+    port_use: dict[str, object] | None = None
+    counters: dict[str, int] | None = None  # the running agent's data-plane counters
+    provider: str | None = None  # how the CE gets rules (None: not configured)
+    configured: bool = True
+    config_path: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+Check = Callable[[Facts], list[Finding]]
