@@ -80,7 +80,33 @@ def test_static(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     doc = scenario(capsys, tmp_path, "static")
     assert doc["state"] == "established"
     assert "192.0.2.18" in str(doc["page"])
-    healthy(doc)
+    cause, codes = doctor(doc)
+    assert cause is None, cause
+    assert codes["table.static"] == "ok" and "rules.ok" not in codes  # no server claimed
+    assert codes["tunnel.up"] == "ok" and codes["nat.ok"] == "ok"
+
+
+def test_fresh_router(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """No configuration on the CE: mape setup writes it; dhcpcd and the agent start from
+    exactly those files; a page through MAP-E; a second run changes nothing."""
+    doc = scenario(capsys, tmp_path, "fresh-router")
+    setup = doc["setup"]
+    assert isinstance(setup, dict) and setup["written"] is True
+    assert setup["detected"]["wan"] == "wan0" and setup["detected"]["lan"] == "lan0"
+    assert setup["detected"]["delivery"] == "dhcpcd" and setup["provider"] == "static"
+    assert {Path(f["path"]).relative_to(tmp_path / "ce-root").as_posix()
+            for f in setup["files"]} == {
+        "etc/mapekit/agent.toml", "etc/dhcpcd.conf", "usr/lib/dhcpcd/dhcpcd-hooks/70-mapekit",
+        "etc/systemd/system/mapekit-agent.service",
+    }  # fmt: skip
+    assert doc["state"] == "established" and doc["prefix_source"] == "DHCPv6-PD"
+    assert "you came from 192.0.2.18:" in str(doc["page"])
+    again = doc["again"]
+    assert isinstance(again, dict) and again["written"] is False
+    assert {f["status"] for f in again["files"]} == {"unchanged"}
+    assert doc["unit_exec"][1:] == ["agent", "--config",  # type: ignore[index]
+                                    f"{tmp_path}/ce-root/etc/mapekit/agent.toml"]  # fmt: skip
+    assert "# Why these settings:" in str(doc["config"])
 
 
 @pytest.mark.parametrize("kind", ["ocn", "hb46pp", "dhcpv6"])

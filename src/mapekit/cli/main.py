@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "br": ("br", "run a userspace MAP-E border relay"),
     "provision": ("provision", "check for an HGW, fetch, validate and report MAP-E rules"),
     "doctor": ("doctor", "diagnose a CE and name the cause of a failure in plain words"),
+    "setup": ("setup", "detect this router's line and write the agent's configuration and unit"),
     "agent": ("agent", "run the CE daemon (provisioning + data plane + status socket)"),
     "retry": ("retry", "ask the running agent to fetch rules now"),
     "status": ("status", "show MAP-E status (from the agent, or the saved state)"),

@@ -18,6 +18,8 @@ it observed (tests assert on it).
   the rule arrives as RFC 7598 S46 options from Kea, through dhcpcd's hook).
 - ``spoof``: a rogue host on the access network forges tunnel packets; the BR and the CE
   drop and count them and nothing reaches ``inet`` or ``lan``.
+- ``fresh-router``: no mapekit configuration on the CE; ``mape setup`` writes it, dhcpcd and
+  the agent start from those files (:mod:`mapekit.lab.fresh`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from mapekit.lab import services
+from mapekit.lab.fresh import fresh_router
 from mapekit.lab.netns import Lab, wait_for
 from mapekit.lab.network import (
     ROGUE,
@@ -354,4 +357,5 @@ SCENARIOS: dict[str, Scenario] = {
     "hb46pp": _provider("hb46pp"),
     "dhcpv6": _provider("dhcpv6"),
     "spoof": spoof,
+    "fresh-router": fresh_router,
 }

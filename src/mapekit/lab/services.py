@@ -259,8 +259,8 @@ _PRIVATE_DIRS = f"""
 mkdir -p "$1/run" "$1/lib" || exit 1
 [ -d /run/dhcpcd ] || mkdir /run/dhcpcd || exit 1
 mount --bind "$1/run" /run/dhcpcd && mount --bind "$1/lib" /var/lib/dhcpcd &&
-    mount --bind "$1/hooks" {DHCPCD_HOOKS} || exit 1
-shift
+    mount --bind "$2" {DHCPCD_HOOKS} || exit 1
+shift 2
 exec "$@"
 """
 
@@ -270,8 +270,24 @@ def hook_path() -> Path:
     return Path(str(files("mapekit.agent") / "data" / "dhcpcd-hook"))
 
 
-def _dhcpcd_command(node_dir: Path, *args: str) -> list[str]:
-    return ["sh", "-c", _PRIVATE_DIRS, "dhcpcd", str(node_dir), _program("dhcpcd"), *args]
+def _dhcpcd_command(node_dir: Path, *args: str, hooks: Path | None = None) -> list[str]:
+    """dhcpcd with private run and state folders in ``node_dir`` and ``hooks`` (default
+    ``node_dir/hooks``) as the hooks folder dhcpcd-run-hooks sources."""
+    folder = str(hooks or node_dir / "hooks")
+    return ["sh", "-c", _PRIVATE_DIRS, "dhcpcd", str(node_dir), folder, _program("dhcpcd"), *args]
+
+
+def start_dhcpcd_as_installed(lab: Lab, node: str, work: Path, *, conf: Path, hooks: Path,
+                              wan: str) -> Path:  # fmt: skip
+    """dhcpcd from a configuration and hooks folder written by ``mape setup`` (as on a
+    router: nothing of the lab's own); its logs in ``work/dhcpcd-<node>``."""
+    node_dir = work / f"dhcpcd-{node}"
+    node_dir.mkdir(parents=True, exist_ok=True)
+    lab.start(node, *_dhcpcd_command(node_dir, "--nobackground", "--config", str(conf),
+                                     "--debug", "--logfile", str(node_dir / "dhcpcd.log"), wan,
+                                     hooks=hooks),
+              log=node_dir / "dhcpcd.out", grace=3.0)  # fmt: skip
+    return node_dir
 
 
 def start_dhcpcd(
