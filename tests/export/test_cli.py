@@ -243,3 +243,14 @@ def test_no_traceback_ever(capsys: pytest.CaptureFixture[str]) -> None:
     for argv in (["export", "--format", "ix", "nonsense"], ["ports", "::/0"]):
         code, _, err = run(capsys, *argv)
         assert code in (2, 3, 5) and "Traceback" not in err
+
+
+def test_doctor_blank_rules_advises_another_box_meanwhile() -> None:
+    from mapekit.diag.checks import Facts, check_rules
+
+    facts = Facts(outcome="blank", reason_code="rules.blank", error_message="v6plus({})")
+    (finding,) = check_rules(facts)
+    assert finding.fix is not None
+    fix_en, fix_ja = finding.fix.get("en"), finding.fix.get("ja")
+    assert "mape export --format openwrt|linux --full" in fix_en and "NEC IX" in fix_en
+    assert "mape export --format openwrt|linux --full" in fix_ja

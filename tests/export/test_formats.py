@@ -368,3 +368,13 @@ def test_header_never_echoes_an_odd_operator_name() -> None:
 
 def test_explicit_psid_vector_is_declared() -> None:
     assert "explicit32" in VECTORS and EXPLICIT_PSID.psid == 52
+
+
+def test_docs_export_md_carries_the_grammar_tables() -> None:
+    from mapekit.export.grammar import markdown
+
+    docs = (Path(__file__).parents[2] / "docs" / "export.md").read_text()
+    inside = docs.split("<!-- grammar:start -->\n", 1)[1].split("<!-- grammar:end -->", 1)[0]
+    assert inside == markdown(), "regenerate with: python -m mapekit.export.grammar"
+    for name in FORMATS:
+        assert f"| `{name}` |" in docs  # every format has a row in the verification table
