@@ -31,7 +31,9 @@ class Inotify:
     def __init__(self, folder: Path) -> None:
         self.libc = ctypes.CDLL(None, use_errno=True)
         self.fd = self.libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-        assert self.fd >= 0 and self.libc.inotify_add_watch(self.fd, bytes(folder), IN_ANY_WRITE) >= 0
+        assert (
+            self.fd >= 0 and self.libc.inotify_add_watch(self.fd, bytes(folder), IN_ANY_WRITE) >= 0
+        )
 
     def events(self) -> list[str]:
         found = []

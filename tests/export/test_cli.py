@@ -127,9 +127,44 @@ def test_help_lists_formats_and_marks_experimental(capsys: pytest.CaptureFixture
     with pytest.raises(SystemExit):
         main(["export", "--help"])
     out = capsys.readouterr().out
-    assert "ix         NEC UNIVERGE IX (EXPERIMENTAL)" in out
+    assert "ix         NEC UNIVERGE IX (auto mode only)\n" in out
     assert "fortigate  Fortinet FortiGate (FortiOS) (static mode EXPERIMENTAL)" in out
     assert "openwrt    OpenWrt" in out and "OpenWrt: /etc/config/network proto map" in out
+    assert "--full" in out and "--lan-address" in out and "--release" in out
+
+
+def test_ix_static_is_refused_with_the_way_out(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "export", "--format", "ix", "--mode", "static", V6PLUS)
+    assert code == 2 and out == ""
+    assert err.startswith("mape: error: mode: the NEC IX has no static MAP-E")
+    assert "--format openwrt --full" in err
+
+
+def test_story_config_for_after_the_switch(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "export", "--format", "ix", "--full", "--voip-bridge", "GigaEthernet2.0",
+        "--lan-address", "192.168.10.1/24", V6PLUS,
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert "tunnel mode map-e\n" in out and "interface BVI1\n" in out
+    assert "ip address 192.168.10.1/24" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "field", "code"),
+    [
+        (["--format", "openwrt", "--full", "--lan-address", "192.168.1.0/24"], "lan-address", 3),
+        (["--format", "openwrt", "--full", "--lan-address", "192.168.1.1"], "lan-address", 3),
+        (["--format", "cisco-xe", "--release", "17.x"], "release", 2),
+        (["--format", "networkd", "--full"], "full", 2),
+    ],
+)
+def test_new_option_errors(
+    capsys: pytest.CaptureFixture[str], argv: list[str], field: str, code: int
+) -> None:
+    got, out, err = run(capsys, "export", *argv, V6PLUS)
+    assert got == code and out == ""
+    assert err.startswith(f"mape: error: {field}: ") and err.count("\n") == 1
 
 
 # --- mape ports ---------------------------------------------------------------------
@@ -208,3 +243,14 @@ def test_no_traceback_ever(capsys: pytest.CaptureFixture[str]) -> None:
     for argv in (["export", "--format", "ix", "nonsense"], ["ports", "::/0"]):
         code, _, err = run(capsys, *argv)
         assert code in (2, 3, 5) and "Traceback" not in err
+
+
+def test_doctor_blank_rules_advises_another_box_meanwhile() -> None:
+    from mapekit.diag.checks import Facts, check_rules
+
+    facts = Facts(outcome="blank", reason_code="rules.blank", error_message="v6plus({})")
+    (finding,) = check_rules(facts)
+    assert finding.fix is not None
+    fix_en, fix_ja = finding.fix.get("en"), finding.fix.get("ja")
+    assert "mape export --format openwrt|linux --full" in fix_en and "NEC IX" in fix_en
+    assert "mape export --format openwrt|linux --full" in fix_ja

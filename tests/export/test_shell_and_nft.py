@@ -110,3 +110,21 @@ def test_rulesets_pass_nft_check(vector: str, fmt: str, tmp_path: Path) -> None:
         assert f"{mapping.to_dict()['ipv4']} . {first}-{last}" in listed
     finally:
         subprocess.run(["ip", "netns", "delete", ns], check=False)
+
+
+@pytest.mark.parametrize("vector", sorted(VECTORS))
+def test_linux_full_script_parses_and_its_dnsmasq_file_passes_dnsmasq_test(
+    vector: str, tmp_path: Path
+) -> None:
+    from mapekit.export import FORMATS, Mode, options_for
+    from mapekit.export.linux import dnsmasq_conf
+
+    script = tmp_path / "mape.sh"
+    script.write_text(render_case(vector, "linux", full=True))
+    subprocess.run(["sh", "-n", str(script)], check=True)
+    dnsmasq = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+    if not Path(dnsmasq).exists():
+        pytest.skip("dnsmasq is not installed (scripts/system-deps.sh installs dnsmasq-base)")
+    conf = tmp_path / "lan.conf"
+    conf.write_text(dnsmasq_conf(options_for(FORMATS["linux"], mode=Mode.STATIC, full=True)))
+    subprocess.run([dnsmasq, "--test", f"--conf-file={conf}"], check=True, capture_output=True)

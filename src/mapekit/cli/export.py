@@ -16,7 +16,8 @@ from mapekit.cli.ruleopts import (
 )
 from mapekit.core.addr import parse_end_user_prefix
 from mapekit.core.errors import InputError
-from mapekit.export import FORMATS, Mode, export, format_named, options_for
+from mapekit.export import FORMATS, Mode, default_mode, export, format_named, options_for
+from mapekit.export.common import DEFAULT_LAN, parse_lan_address, parse_release
 
 EXECUTABLE = {"linux"}  # formats written with mode 0755
 
@@ -28,8 +29,8 @@ def _formats_help() -> str:
         "formats (--format):\n"
         + "\n".join(rows)
         + (
-            "\n\nEXPERIMENTAL formats were not checked against the vendor's documentation: "
-            "review\nevery line before loading them."
+            "\n\nEXPERIMENTAL: some lines of these exports are confirmed by no document we "
+            "could read;\nsuch an export starts with a warning quoting them (docs/export.md)."
         )
     )
 
@@ -46,12 +47,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_forward_option(parser)
     parser.add_argument(
         "--mode",
-        default="static",
         metavar="auto|static",
         help="routers: fetch the rules themselves (auto) or use the computed values "
-        "(static, the default)",
+        "(static; the default where the format has it)",
     )
     parser.add_argument("--voip-bridge", metavar="IF", help="ix: bridge the line to this port")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="the whole router: WAN IPv6, LAN address, DHCPv4, RA of the prefix, DNS",
+    )
+    parser.add_argument(
+        "--lan-address",
+        metavar="ADDR/LEN",
+        default=str(DEFAULT_LAN),
+        help=f"--full: the router's LAN address (default {DEFAULT_LAN})",
+    )
+    parser.add_argument(
+        "--release",
+        metavar="X.Y[.Z]",
+        help="cisco-xe, fortigate: the firmware release (default: the newest known)",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write the file atomically")
     add_rule_options(parser)
 
@@ -62,9 +78,12 @@ def run(args: argparse.Namespace) -> int:
         fmt,
         wan=args.wan,
         lan=args.lan,
-        mode=Mode.from_text(args.mode),
+        mode=default_mode(fmt) if args.mode is None else Mode.from_text(args.mode),
         voip_bridge=args.voip_bridge,
         forwards=args.forward,
+        full=args.full,
+        lan_address=parse_lan_address(args.lan_address),
+        release=None if args.release is None else parse_release(args.release),
     )
     source = rules_from_args(args)
     prefix, length = parse_end_user_prefix(args.prefix)

@@ -177,7 +177,11 @@ def make_plan(
                 field="forward",
             )  # fmt: skip
         seen.add((fwd.protocol, fwd.port))
-    fmrs = tuple(str(r.ipv4_prefix) for r in (rules or ()) if r.fmr and r is not mapping.rule)
+    fmrs = tuple(
+        str(r.ipv4_prefix)
+        for r in (rules or ())
+        if r.fmr and r is not mapping.rule and r.isp == mapping.rule.isp  # same operator only
+    )
     if mapping.rule.fmr:
         fmrs = (str(mapping.rule.ipv4_prefix), *fmrs)
     notes = tuple(w.message for w in mapping.warnings)

@@ -257,7 +257,10 @@ def check_rules(facts: Facts) -> list[Finding]:
                     "router, or cancel the HGW rental, which switches it. Note that the HGW also "
                     "carries the telephone service (ひかり電話): without it the phone needs its "
                     "own adapter, e.g. a VoIP router fed IPv4 through a bridge. The router then "
-                    "gets the rules at its next attempt, or at once with `mape retry`.",
+                    "gets the rules at its next attempt, or at once with `mape retry`. A router "
+                    "that only runs MAP-E with the operator's rules (an NEC IX) cannot work "
+                    "until then: meanwhile run MAP-E on another box with the computed values "
+                    "(`mape export --format openwrt|linux --full`, docs/export.md).",
                     "事業者（またはプロバイダ）に配信先を自前ルーターへ切り替えるよう依頼するか、"
                     "HGW のレンタルを解約してください（解約で"
                     "切り替わります）。ただし HGW はひかり電話"
@@ -265,7 +268,9 @@ def check_rules(facts: Facts) -> list[Finding]:
                     "ター（ブリッジで IPv4 を渡す VoIP "
                     "ルーターなど）が必要です。切り替え後は次回の取"
                     "得時、または `mape retry` で直ちに"
-                    "ルールを受け取れます。",
+                    "ルールを受け取れます。事業者のルールでしか MAP-E を動かせないルーター（NEC IX"
+                    "）はそれまで使えないため、その間は計算値で別の機器に MAP-E を設定してください"
+                    "（`mape export --format openwrt|linux --full`、docs/export.md）。",
                 ),
             )
         ]

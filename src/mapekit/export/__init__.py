@@ -6,13 +6,15 @@ the port set) with the tunnel name the format needs, and hands mapping, plan and
 to the format's ``render`` function, which returns text. Nothing here reads files,
 prints or looks at the clock; the ``mape export`` command does the I/O.
 
-Formats whose syntax could not be checked against the vendor's documentation say so on
-their first line and in :attr:`Format.label` (see each module's docstring for the
-documents that were checked).
+The router formats are checked line by line against the grammar tables of
+:mod:`mapekit.export.grammar`, which cite a document for every command form: an export with
+a line that no document we could read confirms starts with an EXPERIMENTAL warning that
+quotes those lines (docs/export.md).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -21,17 +23,22 @@ from mapekit.core.ruleset import RuleSet
 from mapekit.dataplane.plan import Plan, check_ifname, make_plan
 from mapekit.export import awplus, cisco_xe, fortigate, ix, jsondoc, linux, networkd, openwrt, rtx
 from mapekit.export.common import (
+    DEFAULT_LAN,
     UCI_NAME,
     ExportError,
     ExportOptions,
     Mode,
+    Release,
     check_name,
     check_vendor_ifname,
+    experimental_lines,
+    release_text,
 )
+from mapekit.export.grammar import COMMENT_MARKS, unverified_lines
 
 __all__ = [
-    "FORMATS", "ExportError", "ExportOptions", "Format", "Mode", "export", "format_named",
-    "options_for",
+    "FORMATS", "ExportError", "ExportOptions", "Format", "Mode", "default_mode", "export",
+    "format_named", "options_for",
 ]  # fmt: skip
 
 Renderer = Callable[[Mapping, Plan, ExportOptions], str]
@@ -53,8 +60,13 @@ class Format:
     names: str = "vendor"  # "linux" (ip/nft names), "uci" (OpenWrt sections) or "vendor"
     tunnel: str = "mape0"
     modes: frozenset[Mode] = STATIC
-    checked: frozenset[Mode] = STATIC  # modes whose syntax matches vendor documents
+    checked: frozenset[Mode] = STATIC  # modes whose default export every document confirms
     voip_bridge: bool = False
+    full: bool = False  # has a whole-router configuration (--full)
+    refused: tuple[tuple[Mode, str], ...] = ()  # modes the platform cannot do, and why
+    release: Release = ()  # the default firmware release, when the syntax depends on it
+    first_release: Release = ()  # the oldest release the format knows
+    static_since: Release = ()  # the first release with what the static mode needs
 
     def experimental(self, mode: Mode) -> bool:
         return mode not in self.checked
@@ -71,18 +83,23 @@ class Format:
 
 _LIST: tuple[Format, ...] = (
     Format("openwrt", "OpenWrt: /etc/config/network proto map + fw4 nftables include",
-           openwrt.render, "wan6", names="uci", tunnel=openwrt.TUNNEL),
+           openwrt.render, "wan6", names="uci", tunnel=openwrt.TUNNEL, full=True),
     Format("linux", "POSIX shell script: iproute2 ip6tnl + nft", linux.render, "eth0",
-           names="linux"),
+           names="linux", full=True),
     Format("networkd", "systemd-networkd .netdev/.network units + nftables ruleset",
            networkd.render, "eth0", names="linux"),
-    Format("ix", "NEC UNIVERGE IX", ix.render, "GigaEthernet0.0", modes=BOTH, checked=NONE,
-           voip_bridge=True),
-    Format("rtx", "Yamaha RTX", rtx.render, "lan2", "lan1", modes=BOTH, checked=NONE),
+    Format("ix", "NEC UNIVERGE IX (auto mode only)", ix.render, "GigaEthernet0.0",
+           "GigaEthernet1.0", modes=frozenset({Mode.AUTO}), checked=frozenset({Mode.AUTO}),
+           voip_bridge=True, full=True, refused=((Mode.STATIC, ix.STATIC_REFUSAL),)),
+    Format("rtx", "Yamaha RTX", rtx.render, "lan2", "lan1", modes=BOTH,
+           checked=frozenset({Mode.AUTO}), full=True),
     Format("cisco-xe", "Cisco IOS XE (nat64 map-e)", cisco_xe.render, "GigabitEthernet0/0/0",
-           "GigabitEthernet0/1/0", modes=BOTH, checked=NONE),
+           "GigabitEthernet0/1/0", modes=BOTH, checked=STATIC, release=cisco_xe.DEFAULT_RELEASE,
+           first_release=cisco_xe.FIRST_RELEASE),
     Format("fortigate", "Fortinet FortiGate (FortiOS)", fortigate.render, "wan1", "internal",
-           modes=BOTH, checked=frozenset({Mode.AUTO})),
+           modes=BOTH, checked=frozenset({Mode.AUTO}), full=True,
+           release=fortigate.DEFAULT_RELEASE, first_release=(6, 4),
+           static_since=fortigate.STATIC_SINCE),
     Format("awplus", "Allied Telesis AlliedWare Plus", awplus.render, "eth1", "vlan1",
            modes=BOTH, checked=NONE),
     Format("json", "JSON: {mapping, plan, nft}", jsondoc.render, "eth0", names="linux"),
@@ -114,6 +131,56 @@ def _check_names(fmt: Format, names: dict[str, str | None]) -> None:
             check_ifname(name, field)
 
 
+def _check_mode(fmt: Format, mode: Mode) -> None:
+    for refused, why in fmt.refused:
+        if mode is refused:
+            raise ExportError("usage.invalid_arguments", why, field="mode", value=mode.value)
+    if mode not in fmt.modes:
+        raise ExportError(
+            "usage.invalid_arguments",
+            f"mode: {fmt.name} has only the static mode (mapekit computes the rules)",
+            field="mode",
+            value=mode.value,
+        )
+
+
+def _check_release(fmt: Format, release: Release | None) -> Release:
+    if release is None:
+        return fmt.release
+    if not fmt.release:
+        raise ExportError(
+            "usage.invalid_arguments",
+            f"release: {fmt.name} does not depend on the firmware release "
+            "(only cisco-xe and fortigate do)",
+            field="release",
+        )
+    if release < fmt.first_release:
+        raise ExportError(
+            "usage.invalid_arguments",
+            f"release: {fmt.name} knows releases from {release_text(fmt.first_release)} on, "
+            f"not {release_text(release)}",
+            field="release",
+            value=release_text(release),
+        )
+    return release
+
+
+def _check_features(fmt: Format, voip_bridge: str | None, full: bool) -> None:
+    if voip_bridge is not None and not fmt.voip_bridge:
+        raise ExportError(
+            "usage.invalid_arguments",
+            f"voip-bridge: only the ix format bridges a VoIP port, not {fmt.name}",
+            field="voip-bridge",
+        )
+    if full and not fmt.full:
+        whole = ", ".join(name for name, f in FORMATS.items() if f.full)
+        raise ExportError(
+            "usage.invalid_arguments",
+            f"full: {fmt.name} has no whole-router configuration (formats with one: {whole})",
+            field="full",
+        )
+
+
 def options_for(
     fmt: Format,
     *,
@@ -122,30 +189,39 @@ def options_for(
     mode: Mode = Mode.STATIC,
     voip_bridge: str | None = None,
     forwards: Sequence[str] = (),
+    full: bool = False,
+    lan_address: ipaddress.IPv4Interface = DEFAULT_LAN,
+    release: Release | None = None,
 ) -> ExportOptions:
     """The options of one export, with the format's defaults, checked against the format."""
-    if mode not in fmt.modes:
-        raise ExportError(
-            "usage.invalid_arguments",
-            f"mode: {fmt.name} has only the static mode (mapekit computes the rules)",
-            field="mode",
-            value=mode.value,
-        )
-    if voip_bridge is not None and not fmt.voip_bridge:
-        raise ExportError(
-            "usage.invalid_arguments",
-            f"voip-bridge: only the ix format bridges a VoIP port, not {fmt.name}",
-            field="voip-bridge",
-        )
+    _check_mode(fmt, mode)
+    _check_features(fmt, voip_bridge, full)
     options = ExportOptions(
         wan=fmt.default_wan if wan is None else wan,
         lan=fmt.default_lan if lan is None else lan,
         mode=mode,
         voip_bridge=voip_bridge,
         forwards=tuple(forwards),
+        full=full,
+        lan_address=lan_address,
+        release=_check_release(fmt, release),
     )
     _check_names(fmt, {"wan": options.wan, "lan": options.lan, "voip-bridge": voip_bridge})
+    if mode is Mode.STATIC and options.release < fmt.static_since:
+        raise ExportError(
+            "usage.invalid_arguments",
+            f"mode: {fmt.name} {release_text(options.release)} cannot keep NAT inside the port "
+            f"set (IP pools with port ranges came with {release_text(fmt.static_since)}); use "
+            "--mode auto or a newer release",
+            field="mode",
+            value=mode.value,
+        )
     return options
+
+
+def default_mode(fmt: Format) -> Mode:
+    """The mode used when none is given: static where the format has it, else auto."""
+    return Mode.STATIC if Mode.STATIC in fmt.modes else Mode.AUTO
 
 
 def plan_for(fmt: Format, mapping: Mapping, options: ExportOptions, rules: RuleSet | None) -> Plan:
@@ -165,4 +241,11 @@ def export(
 ) -> str:
     """The configuration text of format ``name`` (``rules``: the delivered set, for FMRs)."""
     fmt = format_named(name)
-    return fmt.render(mapping, plan_for(fmt, mapping, options, rules), options)
+    text = fmt.render(mapping, plan_for(fmt, mapping, options, rules), options)
+    mark = COMMENT_MARKS.get(fmt.name)
+    if mark is None:  # Linux formats: checked by their own parsers (nft, sh, systemd)
+        return text
+    unverified = unverified_lines(fmt.name, text, options.release)
+    if not unverified:
+        return text
+    return "\n".join(experimental_lines(mark, unverified)) + "\n" + text

@@ -13,8 +13,15 @@ EXPERIMENTAL in both modes. Checked against Allied Telesis's Japanese command re
   still called ``map-rules``),
   https://www.allied-telesis.co.jp/support/list/awp/rel/5.4.8-2.1/613-002311_P/docs/overview-358.html.
 
-Not checked: the arguments of ``br-address``, how ``tunnel0`` names its softwire
-configuration (``tunnel softwire``), and the NAT entities and ``portfwd`` rules.
+- the NAT rule ``portfwd {APPLICATION|any} from SRC [to DST] with dst ADDR [dport N]``:
+  traffic of APPLICATION from the entity SRC (to DST) is sent to the entity ADDR, on port N.
+  A forward of one port needs an application naming the protocol and port
+  (``application NAME`` / ``protocol tcp`` / ``dport N``).
+
+Not confirmed by any document we could read: how ``tunnel0`` names its softwire
+configuration (``tunnel softwire`` is not documented; the NAT46 tunnels suggest another
+binding), the arguments of ``br-address``, and the application entity syntax — hence
+EXPERIMENTAL (docs/export.md).
 """
 
 from __future__ import annotations
@@ -65,6 +72,22 @@ def _tunnel(plan: Plan) -> list[str]:
     ]
 
 
+def _applications(plan: Plan) -> list[str]:
+    lines = []
+    for fwd in plan.forwards:
+        lines += [
+            f"application {_app(fwd.protocol, fwd.port)}",
+            f" protocol {fwd.protocol}",
+            f" dport {fwd.port}",
+            "!",
+        ]
+    return lines
+
+
+def _app(protocol: str, port: int) -> str:
+    return f"mapekit-{protocol}-{port}"
+
+
 def _nat(plan: Plan, options: ExportOptions) -> list[str]:
     zones = ["zone public", " network wan", f"  ip subnet 0.0.0.0/0 interface {TUNNEL}"]
     zones += ["zone private", " network lan", f"  ip subnet 0.0.0.0/0 interface {options.lan}"]
@@ -72,15 +95,15 @@ def _nat(plan: Plan, options: ExportOptions) -> list[str]:
     for n, fwd in enumerate(plan.forwards, start=1):
         zones += [f"  host fwd{n}", f"   ip address {fwd.address}"]
         rules.append(
-            f" rule {10 + 10 * n} portfwd {fwd.protocol} from public with dst public.wan "
-            f"dport {fwd.port} to private.lan.fwd{n} port {fwd.to_port}"
+            f" rule {10 + 10 * n} portfwd {_app(fwd.protocol, fwd.port)} from public "
+            f"with dst private.lan.fwd{n} dport {fwd.to_port}"
         )
-    return [*zones, "!", "nat", *rules, " enable", "!"]
+    return [*_applications(plan), *zones, "!", "nat", *rules, " enable", "!"]
 
 
 def render(mapping: Mapping, plan: Plan, options: ExportOptions) -> str:
     title = f"Allied Telesis AlliedWare Plus (MAP-E, {options.mode.value} mode)"
-    lines = header("!", title, mapping, plan, True)
+    lines = header("!", title, mapping, plan)
     lines += [
         "!",
         *_softwire(mapping, plan, options),

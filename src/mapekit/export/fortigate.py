@@ -1,57 +1,90 @@
 """Fortinet FortiGate (FortiOS): the VNE tunnel in MAP-E mode, or a static ipv6-tunnel.
 
-Checked against Fortinet's documents:
+Per release (``--release``, default :data:`DEFAULT_RELEASE`):
 
-- automatic mode: FortiOS CLI reference ``config system vne-tunnel`` (``set status``,
-  ``set interface``, ``set mode [map-e|fixed-ip]``),
-  https://docs.fortinet.com/document/fortigate/6.4.5/cli-reference/151620, and the
-  administration guide "MAP-E support" (``config ipv6 / set autoconf enable / set
-  unique-autoconf-addr enable / set interface-identifier``),
-  https://docs.fortinet.com/document/fortigate/7.4.1/administration-guide/322815;
-  FortiOS 7.6 renamed the table ``config system vne-interface`` (with ``edit <name>``),
-  https://docs.fortinet.com/document/fortigate/7.6.0/cli-reference/106491833;
-- port forwards: ``config firewall vip`` (``extip``, ``mappedip``, ``extintf``,
-  ``portforward``, ``protocol``, ``extport``, ``mappedport``),
-  https://docs.fortinet.com/document/fortiproxy/7.0.10/cli-reference/169620;
-- static mode: ``config system ipv6-tunnel`` (``source``, ``destination``,
-  ``interface``), https://docs.fortinet.com/document/fortigate/6.2.1/cli-reference/71620/system-ipv6-tunnel.
+- automatic mode: before 7.6 ``config system vne-tunnel`` (one table, ``set status
+  enable``); from 7.6 ``config system vne-interface`` with ``edit <name>`` and no
+  ``status``. The WAN takes its address by SLAAC with ``interface-identifier`` (the MAP-E
+  admin guide), or from 7.6.4 on a delegated prefix by DHCPv6-PD ("DHCP-PD support for
+  MAP-E");
+- static mode (from 7.0, where ``config firewall ippool`` gained ``startport``/``endport``):
+  an ``ipv6-tunnel`` to the BR, the IPv4 address on it, and one IP pool per port range of
+  the set, all with the same address, listed in one policy. How FortiOS picks among
+  several pools of one policy is not documented in the pages we could read
+  (docs/export.md), so the static mode stays EXPERIMENTAL;
+- both: a default route to the tunnel and a LAN → tunnel policy with NAT, as real
+  configuration; port forwards as ``config firewall vip`` plus the policy that allows them.
 
-The static mode is EXPERIMENTAL: the IP pools that keep NAT inside the port set (``config
-firewall ippool`` with ``startport``/``endport``), the IPv4 address on the tunnel, the
-route and the policy were not checked against Fortinet's documents.
+``--full`` adds the LAN: address, DHCPv4 server, and on a delegated prefix the LAN's
+IPv6 address and RA from the delegation.
 """
 
 from __future__ import annotations
 
 from mapekit.core.mapping import Mapping
 from mapekit.dataplane.plan import Plan
-from mapekit.export.common import ExportOptions, Mode, header, iid_text, lines_text, netmask
+from mapekit.export.common import (
+    ExportOptions,
+    Mode,
+    Release,
+    dhcp_pool,
+    header,
+    iid_text,
+    lines_text,
+    netmask,
+    release_text,
+)
 
 TUNNEL = "mape"
+VNE = "mapekit"  # the vne-interface entry (7.6 and later)
+VNE_OLD = "vne.root"  # the interface an older vne-tunnel creates (not confirmed)
+DEFAULT_RELEASE: Release = (7, 6)
+VNE_INTERFACE_SINCE: Release = (7, 6)
+PD_SINCE: Release = (7, 6, 4)
+STATIC_SINCE: Release = (7, 0)
+RA_ONLY_LENGTH = 64
 
 
-def _wan(mapping: Mapping, options: ExportOptions, mode: Mode) -> list[str]:
-    lines = [
-        "config system interface",
-        f'    edit "{options.wan}"',
-        "        config ipv6",
-        "            set autoconf enable",
-        "            set unique-autoconf-addr enable",
-    ]
-    if mode is Mode.STATIC:
-        lines.append(f"            set interface-identifier {iid_text(mapping)}")
+def _uses_pd(mapping: Mapping, options: ExportOptions) -> bool:
+    return options.release >= PD_SINCE and mapping.prefix_len < RA_ONLY_LENGTH
+
+
+def tunnel_interface(options: ExportOptions) -> str:
+    if options.mode is Mode.STATIC:
+        return TUNNEL
+    return VNE if options.release >= VNE_INTERFACE_SINCE else VNE_OLD
+
+
+def _wan(mapping: Mapping, options: ExportOptions) -> list[str]:
+    lines = ["config system interface", f'    edit "{options.wan}"', "        config ipv6"]
+    if _uses_pd(mapping, options):
+        lines += [
+            "            set ip6-mode dhcp",
+            "            set dhcp6-prefix-delegation enable",
+        ]
+    else:
+        lines += ["            set autoconf enable", "            set unique-autoconf-addr enable"]
+        if options.mode is Mode.STATIC:  # the CE address, on a line with an RA /64
+            lines.append(f"            set interface-identifier {iid_text(mapping)}")
     return [*lines, "        end", "    next", "end"]
 
 
 def _vne(options: ExportOptions) -> list[str]:
+    if options.release >= VNE_INTERFACE_SINCE:
+        return [
+            "config system vne-interface",
+            f'    edit "{VNE}"',
+            f'        set interface "{options.wan}"',
+            "        set mode map-e",
+            "    next",
+            "end",
+        ]
     return [
-        '# FortiOS 7.6: config system vne-interface / edit "vne1" with the same settings',
         "config system vne-tunnel",
         "    set status enable",
         f'    set interface "{options.wan}"',
         "    set mode map-e",
         "end",
-        "# Route 0.0.0.0/0 to the VNE tunnel interface and allow LAN -> VNE with NAT.",
     ]
 
 
@@ -69,18 +102,16 @@ def _static_tunnel(plan: Plan, options: ExportOptions) -> list[str]:
         f"        set ip {plan.ipv4_address} {netmask(plan.ipv4_prefix_len)}",
         "    next",
         "end",
-        "config router static",
-        "    edit 0",
-        f'        set device "{TUNNEL}"',
-        "    next",
-        "end",
     ]
 
 
-def _pools(plan: Plan, options: ExportOptions) -> list[str]:
-    names = [f"{TUNNEL}-{i}" for i in range(1, len(plan.pool) + 1)]
+def _pool_names(plan: Plan) -> list[str]:
+    return [f"{TUNNEL}-{i}" for i in range(1, len(plan.pool) + 1)]
+
+
+def _pools(plan: Plan) -> list[str]:
     lines = ["config firewall ippool"]
-    for name, (first, last) in zip(names, plan.pool, strict=True):
+    for name, (first, last) in zip(_pool_names(plan), plan.pool, strict=True):
         lines += [
             f'    edit "{name}"',
             f"        set startip {plan.ipv4_address}",
@@ -89,60 +120,120 @@ def _pools(plan: Plan, options: ExportOptions) -> list[str]:
             f"        set endport {last}",
             "    next",
         ]
-    pool_list = " ".join(f'"{name}"' for name in names)
+    return [*lines, "end"]
+
+
+def _route(device: str) -> list[str]:
     return [
-        *lines,
-        "end",
-        "config firewall policy",
+        "config router static",
         "    edit 0",
-        '        set name "mapekit-mape"',
-        f'        set srcintf "{options.lan}"',
-        f'        set dstintf "{TUNNEL}"',
-        '        set srcaddr "all"',
-        '        set dstaddr "all"',
-        "        set action accept",
-        '        set schedule "always"',
-        '        set service "ALL"',
-        "        set nat enable",
-        "        set ippool enable",
-        f"        set poolname {pool_list}",
+        f'        set device "{device}"',
         "    next",
         "end",
     ]
 
 
-def _vips(plan: Plan, extintf: str) -> list[str]:
+def _policy(name: str, src: str, dst: str, extra: list[str], dstaddr: str = "all") -> list[str]:
+    return [
+        "    edit 0",
+        f'        set name "{name}"',
+        f'        set srcintf "{src}"',
+        f'        set dstintf "{dst}"',
+        '        set srcaddr "all"',
+        f'        set dstaddr "{dstaddr}"',
+        "        set action accept",
+        '        set schedule "always"',
+        '        set service "ALL"',
+        *extra,
+        "    next",
+    ]
+
+
+def _policies(plan: Plan, options: ExportOptions) -> list[str]:
+    tunnel, lan = tunnel_interface(options), options.lan or "internal"
+    nat = ["        set nat enable"]
+    if options.mode is Mode.STATIC:
+        pools = " ".join(f'"{name}"' for name in _pool_names(plan))
+        nat += ["        set ippool enable", f"        set poolname {pools}"]
+    lines = ["config firewall policy", *_policy("mapekit-out", lan, tunnel, nat)]
+    for fwd in plan.forwards:
+        lines += _policy(
+            f"mapekit-in-{fwd.protocol}-{fwd.port}", tunnel, lan, [], _vip(fwd.protocol, fwd.port)
+        )
+    return [*lines, "end"]
+
+
+def _vip(protocol: str, port: int) -> str:
+    return f"mapekit-{protocol}-{port}"
+
+
+def _vips(plan: Plan, options: ExportOptions) -> list[str]:
     if not plan.forwards:
         return []
     lines = ["config firewall vip"]
     for fwd in plan.forwards:
         lines += [
-            f'    edit "mapekit-{fwd.protocol}-{fwd.port}"',
+            f'    edit "{_vip(fwd.protocol, fwd.port)}"',
             f"        set extip {plan.ipv4_address}",
             f'        set mappedip "{fwd.address}"',
-            f'        set extintf "{extintf}"',
+            f'        set extintf "{tunnel_interface(options)}"',
             "        set portforward enable",
             f"        set protocol {fwd.protocol}",
             f"        set extport {fwd.port}",
             f"        set mappedport {fwd.to_port}",
             "    next",
         ]
-    return [*lines, "end", "# Allow the forwards with a policy from the tunnel to the LAN."]
+    return [*lines, "end"]
+
+
+def _lan(mapping: Mapping, options: ExportOptions) -> list[str]:
+    lan, name = options.lan_address, options.lan or "internal"
+    first, last = dhcp_pool(lan)
+    lines = [
+        "config system interface",
+        f'    edit "{name}"',
+        f"        set ip {lan.ip} {lan.netmask}",
+    ]
+    if _uses_pd(mapping, options):
+        lines += [
+            "        config ipv6",
+            "            set ip6-mode delegated",
+            f'            set ip6-upstream-interface "{options.wan}"',
+            "            set ip6-subnet ::1/64",
+            "            set ip6-send-adv enable",
+            "        end",
+        ]
+    lines += ["    next", "end", "config system dhcp server", "    edit 0"]
+    lines += [
+        f'        set interface "{name}"',
+        f"        set default-gateway {lan.ip}",
+        f"        set netmask {lan.netmask}",
+        "        set dns-service default",
+        "        config ip-range",
+        "            edit 1",
+        f"                set start-ip {first}",
+        f"                set end-ip {last}",
+        "            next",
+        "        end",
+        "    next",
+        "end",
+    ]
+    return lines
 
 
 def render(mapping: Mapping, plan: Plan, options: ExportOptions) -> str:
-    static = options.mode is Mode.STATIC
-    title = f"FortiGate FortiOS (MAP-E, {options.mode.value} mode)"
-    lines = header("#", title, mapping, plan, static)
-    lines += _wan(mapping, options, options.mode)
-    if static:
-        lines += [
-            "# interface-identifier gives the CE address on a line with an RA /64 prefix;",
-            f"# the address must be {plan.ce_address}.",
-            *_static_tunnel(plan, options),
-            *_pools(plan, options),
-            *_vips(plan, TUNNEL),
-        ]
+    whole = ", whole router" if options.full else ""
+    title = (
+        f"FortiGate FortiOS {release_text(options.release)} "
+        f"(MAP-E, {options.mode.value} mode{whole})"
+    )
+    lines = header("#", title, mapping, plan)
+    lines += _wan(mapping, options)
+    if options.mode is Mode.STATIC:
+        lines += _static_tunnel(plan, options) + _pools(plan)
     else:
-        lines += [*_vne(options), *_vips(plan, "any")]
+        lines += _vne(options)
+    if options.full:
+        lines += _lan(mapping, options)
+    lines += _route(tunnel_interface(options)) + _vips(plan, options) + _policies(plan, options)
     return lines_text(lines)

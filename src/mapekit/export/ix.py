@@ -1,109 +1,178 @@
-"""NEC UNIVERGE IX: MAP-E on a ``Tunnel0.0`` interface (automatic or static values).
+"""NEC UNIVERGE IX: MAP-E on ``Tunnel0.0`` with the operator's rules (automatic mode only).
 
-EXPERIMENTAL in both modes. NEC's own configuration guides (the UNIVERGE IX "IPv6
-IPoE / MAP-E" and "OCN Virtual Connect" pages under https://jpn.nec.com/univerge/ix/Support/)
-were not reachable from this workplace; the automatic mode follows public configurations
-that reproduce NEC's OCN Virtual Connect guide
-(https://jpn.nec.com/univerge/ix/Support/ipv6/OCN-VC/index.html): ``tunnel mode map-e``
-(``tunnel mode map-e ocn`` for OCN), ``ip address map-e``, ``ip tcp adjust-mss auto``,
-``ip napt enable``, ``ip route default Tunnel0.0``, and on the WAN ``ipv6 address
-autoconfig receive-default``. The static mode (an IPv4-in-IPv6 ``tunnel mode ipv6``
-with the computed values), the ``ip napt service`` port forwards and the IRB bridge of
-``--voip-bridge`` were not checked at all: compare them with the IX command reference of
-your firmware (https://www.manuals.nec.co.jp/contents/node/350).
+The IX fetches its rules itself (``tunnel mode map-e``, ``tunnel mode map-e ocn``): this is
+the configuration NEC's v6plus / OCN Virtual Connect setting examples give, with what they
+also set (a DHCPv6 client for DNS, ``ip ufs-cache enable``, ``ip napt hairpinning``).
+
+There is no static mode: a static MAP-E needs NAPT restricted to the port set, and no IX
+command we could find in NEC's documents restricts ``ip napt`` to a port set, so a plain
+``tunnel mode ipv6`` with ``ip napt enable`` uses ports outside the set and the BR drops
+those flows. :data:`STATIC_REFUSAL` says so and what to use instead.
+
+``--full`` adds the LAN (address, DHCPv4 server, proxy DNS, RA and DHCPv6 of the
+delegated prefix) and the IPv6 filters of the WAN. Every line is checked against the
+grammar table (:mod:`mapekit.export.grammar`), which names the documents; docs/export.md.
 """
 
 from __future__ import annotations
 
 from mapekit.core.mapping import Mapping
 from mapekit.dataplane.plan import Plan
-from mapekit.export.common import ExportOptions, Mode, header, lines_text, need_isp, pool_ranges
+from mapekit.export.common import (
+    ExportOptions,
+    header,
+    lines_text,
+    need_isp,
+)
 
 TUNNEL = "Tunnel0.0"
 BRIDGE = "BVI1"
 AUTO_MODES = {"v6plus": "map-e", "biglobe": "map-e", "ocn": "map-e ocn"}
-RANGES_PER_LINE = 6
+DNS_PROFILE = "mapekit-dns"
+PD_PROFILE = "mapekit-pd"
+LAN_PROFILE = "mapekit-lan"
+RA_ONLY_LENGTH = 64
+STATIC_REFUSAL = (
+    "mode: the NEC IX has no static MAP-E: no IX command restricts NAPT to the port set, so "
+    "a static tunnel would use ports outside it and the BR drops those flows. Use --mode auto "
+    "(the IX fetches the rules; the operator must deliver them to this router), or, while "
+    "the operator does not, run MAP-E on another box: mape export --format openwrt --full "
+    "or --format linux"
+)
 
 
-def _wan(options: ExportOptions) -> list[str]:
-    lines: list[str] = []
-    if options.voip_bridge:
-        lines += [
-            "! VoIP bridge: the VoIP adapter (or HGW) on the bridged port reaches the line",
-            "bridge irb enable",
-            "!",
-            f"interface {options.wan}",
-            "  bridge-group 1",
-            "  no shutdown",
-            "!",
-            f"interface {options.voip_bridge}",
-            "  bridge-group 1",
-            "  no shutdown",
+def _wan_name(options: ExportOptions) -> str:
+    return BRIDGE if options.voip_bridge else options.wan
+
+
+def _bridge(options: ExportOptions) -> list[str]:
+    if not options.voip_bridge:
+        return []
+    return [
+        "! VoIP bridge: the VoIP adapter (or HGW) on the bridged port reaches the line too",
+        "bridge irb enable",
+        "!",
+        f"interface {options.wan}",
+        "  bridge-group 1",
+        "  no shutdown",
+        "!",
+        f"interface {options.voip_bridge}",
+        "  bridge-group 1",
+        "  no shutdown",
+        "!",
+    ]
+
+
+def _delegated(mapping: Mapping) -> bool:
+    return mapping.prefix_len < RA_ONLY_LENGTH
+
+
+def _profiles(mapping: Mapping, options: ExportOptions) -> list[str]:
+    if options.full and _delegated(mapping):
+        return [
+            f"ipv6 dhcp client-profile {PD_PROFILE}",
+            f"  ia-pd subscriber {options.lan} ::/64 eui-64",
+            "  option-request dns-servers",
             "!",
         ]
-    lines += [
-        f"interface {BRIDGE if options.voip_bridge else options.wan}",
+    return [
+        f"ipv6 dhcp client-profile {DNS_PROFILE}",
+        "  information-request",
+        "  option-request dns-servers",
+        "!",
+    ]
+
+
+def _filters(plan: Plan) -> list[str]:
+    return [
+        "ipv6 access-list mapekit-dhcpv6 permit udp src fe80::/64 sport eq 547 "
+        "dest fe80::/64 dport eq 546",
+        *(
+            f"ipv6 access-list mapekit-icmpv6 permit icmp type {t} src any dest any"
+            for t in (1, 2, 3, 4)
+        ),
+        f"ipv6 access-list mapekit-map-e permit 4 src {plan.tunnel.remote} dest any",
+        "ipv6 access-list dynamic mapekit-out access permit-all",
+        "!",
+    ]
+
+
+def _wan(mapping: Mapping, options: ExportOptions) -> list[str]:
+    client = PD_PROFILE if options.full and _delegated(mapping) else DNS_PROFILE
+    lines = [
+        f"interface {_wan_name(options)}",
         "  no ip address",
         "  ipv6 enable",
         "  ipv6 address autoconfig receive-default",
+        f"  ipv6 dhcp client {client}",
+    ]
+    if options.full:
+        lines += [
+            "  ipv6 filter mapekit-dhcpv6 1 in",
+            "  ipv6 filter mapekit-icmpv6 2 in",
+            "  ipv6 filter mapekit-map-e 3 in",
+            "  ipv6 filter mapekit-out 999 out",
+        ]
+    return [*lines, "  no shutdown", "!"]
+
+
+def _tunnel(mapping: Mapping, plan: Plan) -> list[str]:
+    return [
+        f"interface {TUNNEL}",
+        f"  tunnel mode {need_isp(mapping, AUTO_MODES, 'NEC IX')}",
+        "  ip address map-e",
+        "  ip tcp adjust-mss auto",
+        "  ip napt enable",
+        "  ip napt hairpinning",
+        *(
+            f"  ip napt service fwd-{fwd.protocol}-{fwd.port} {fwd.address} none "
+            f"{fwd.protocol} {fwd.port} {fwd.to_port}"
+            for fwd in plan.forwards
+        ),
+        "  no shutdown",
+        "!",
+        f"ip route default {TUNNEL}",
+    ]
+
+
+def _lan(mapping: Mapping, options: ExportOptions) -> list[str]:
+    lan = options.lan_address
+    lines = [
+        "ip dhcp enable",
+        "ipv6 dhcp enable",
+        "!",
+        f"ip dhcp profile {LAN_PROFILE}",
+        f"  dns-server {lan.ip}",
+        "!",
+        f"ipv6 dhcp server-profile {LAN_PROFILE}",
+        "  dns-server dhcp",
+        "!",
+        f"interface {options.lan}",
+        f"  ip address {lan.with_prefixlen}",
+        f"  ip dhcp binding {LAN_PROFILE}",
+        "  ipv6 enable",
+    ]
+    if not _delegated(mapping):
+        lines.append(f"  ipv6 nd proxy {_wan_name(options)}")
+    lines += [
+        f"  ipv6 dhcp server {LAN_PROFILE}",
+        "  ipv6 nd ra enable",
+        "  ipv6 nd ra other-config-flag",
+        "  proxy-dns ip enable",
         "  no shutdown",
         "!",
     ]
     return lines
 
 
-def _auto_tunnel(mapping: Mapping) -> list[str]:
-    return [
-        f"  tunnel mode {need_isp(mapping, AUTO_MODES, 'NEC IX')}",
-        "  ip address map-e",
-    ]
-
-
-def _static_tunnel(plan: Plan, options: ExportOptions) -> list[str]:
-    source = BRIDGE if options.voip_bridge else options.wan
-    return [
-        "  tunnel mode ipv6",
-        f"  tunnel source {plan.ce_address}",
-        f"  tunnel destination {plan.tunnel.remote}",
-        f"  ip address {plan.ipv4_address}/{plan.ipv4_prefix_len}",
-        f"  ! the CE address {plan.ce_address} must be on {source}",
-        "  ! NAPT may use only these ports (set the port range your firmware offers):",
-        *_ranges(plan),
-    ]
-
-
-def _ranges(plan: Plan) -> list[str]:
-    ranges = pool_ranges(plan)
-    return [
-        "  !   " + " ".join(ranges[i : i + RANGES_PER_LINE])
-        for i in range(0, len(ranges), RANGES_PER_LINE)
-    ]
-
-
-def _forwards(plan: Plan) -> list[str]:
-    return [
-        f"  ip napt service fwd-{fwd.protocol}-{fwd.port} {fwd.address} none "
-        f"{fwd.protocol} {fwd.port} {fwd.to_port}"
-        for fwd in plan.forwards
-    ]
-
-
 def render(mapping: Mapping, plan: Plan, options: ExportOptions) -> str:
-    title = f"NEC UNIVERGE IX (MAP-E, {options.mode.value} mode)"
-    lines = header("!", title, mapping, plan, True)
-    tunnel = _auto_tunnel(mapping) if options.mode is Mode.AUTO else _static_tunnel(plan, options)
-    lines += [
-        "!",
-        f"ip route default {TUNNEL}",
-        "!",
-        *_wan(options),
-        f"interface {TUNNEL}",
-        *tunnel,
-        f"  ip mtu {plan.tunnel.mtu}",
-        "  ip tcp adjust-mss auto",
-        "  ip napt enable",
-        *_forwards(plan),
-        "  no shutdown",
-        "!",
-    ]
+    title = "NEC UNIVERGE IX (MAP-E, auto mode" + (", whole router)" if options.full else ")")
+    lines = header("!", title, mapping, plan)
+    lines += ["!", "ip ufs-cache enable", "!", *_profiles(mapping, options)]
+    if options.full:
+        lines += _filters(plan)
+    lines += _bridge(options) + _wan(mapping, options)
+    if options.full:
+        lines += _lan(mapping, options)
+    lines += _tunnel(mapping, plan)
     return lines_text(lines)

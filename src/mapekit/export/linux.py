@@ -12,6 +12,13 @@ The commands follow the iproute2 manual pages (Debian 12, iproute2 6.1):
 - nft(8): ``nft -f -`` reads the ruleset of ``mapekit.dataplane.nftables.render``
   from a quoted here-document (no shell expansion inside it).
 
+With ``--full`` the script also makes the box a router for the LAN: IPv4 and IPv6
+forwarding, ``accept_ra=2`` on the WAN (ip-sysctl: RAs are still accepted with forwarding
+on), the LAN address, an ``inet mapekit_filter`` table that lets the BR's IPv4-in-IPv6
+(protocol 4), DHCPv6 replies (UDP 546) and ICMPv6 in and keeps new IPv6 connections from
+the WAN out of the LAN, and a dnsmasq file (dnsmasq(8): ``dhcp-range``, ``enable-ra``,
+``ra-stateless`` with ``constructor:``) for DHCPv4 and the RA of the delegated prefix.
+
 Every value is a validated address, number or interface name, and is single-quoted once
 into a shell variable that is always used inside double quotes.
 """
@@ -21,9 +28,12 @@ from __future__ import annotations
 from mapekit.core.mapping import Mapping
 from mapekit.dataplane.nftables import render as render_nft
 from mapekit.dataplane.plan import Plan
-from mapekit.export.common import ExportOptions, header, ipv4_cidr, lines_text
+from mapekit.export.common import ExportOptions, dhcp_pool, header, ipv4_cidr, lines_text
 
 HEREDOC = "MAPEKIT_NFT"
+DNSMASQ_HEREDOC = "MAPEKIT_DNSMASQ"
+DNSMASQ_PATH = "/etc/dnsmasq.d/mapekit-lan.conf"
+DEFAULT_LAN = "eth1"  # --full without --lan
 
 
 def _variables(plan: Plan) -> list[str]:
@@ -53,18 +63,82 @@ def _commands(plan: Plan) -> list[str]:
     return lines
 
 
+def _full_commands(options: ExportOptions) -> list[str]:
+    return [
+        f"LAN='{options.lan or DEFAULT_LAN}'",
+        f"LAN_ADDRESS='{options.lan_address.with_prefixlen}'",
+        "sysctl -q -w net.ipv6.conf.all.forwarding=1",
+        'sysctl -q -w "net.ipv6.conf.$WAN.accept_ra=2"',
+        'ip address replace "$LAN_ADDRESS" dev "$LAN"',
+        'ip link set dev "$LAN" up',
+    ]
+
+
+def filter_ruleset(plan: Plan, options: ExportOptions) -> str:
+    """The IPv6 filter of a whole router (``inet mapekit_filter``), for ``nft -f``."""
+    wan, lan = plan.wan, options.lan or DEFAULT_LAN
+    lines = [
+        "table inet mapekit_filter",
+        "delete table inet mapekit_filter",
+        "table inet mapekit_filter {",
+        "\tchain input {",
+        "\t\ttype filter hook input priority filter; policy accept;",
+        f'\t\tiifname "{wan}" ct state established,related accept',
+        f'\t\tiifname "{wan}" ip6 saddr {plan.tunnel.remote} meta l4proto 4 accept',
+        f'\t\tiifname "{wan}" udp dport 546 accept',
+        f'\t\tiifname "{wan}" meta l4proto ipv6-icmp accept',
+        f'\t\tiifname "{wan}" meta nfproto ipv6 counter drop',
+        "\t}",
+        "\tchain forward {",
+        "\t\ttype filter hook forward priority filter; policy accept;",
+        f'\t\tiifname "{wan}" oifname "{lan}" ct state established,related accept',
+        f'\t\tiifname "{wan}" oifname "{lan}" meta l4proto ipv6-icmp accept',
+        f'\t\tiifname "{wan}" oifname "{lan}" meta nfproto ipv6 counter drop',
+        "\t}",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def dnsmasq_conf(options: ExportOptions) -> str:
+    """dnsmasq's file for the LAN: DHCPv4 pool, and the RA of the delegated prefix."""
+    lan = options.lan or DEFAULT_LAN
+    first, last = dhcp_pool(options.lan_address)
+    lines = [
+        f"interface={lan}",
+        "bind-dynamic",
+        f"dhcp-range={first},{last},{options.lan_address.netmask},12h",
+        "enable-ra",
+        f"dhcp-range=::,constructor:{lan},ra-stateless,ra-names",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _heredoc(command: str, delimiter: str, body: str) -> list[str]:
+    if any(line == delimiter for line in body.splitlines()):  # cannot happen; never guess
+        raise AssertionError(f"the text contains the here-document delimiter {delimiter}")
+    return [f"{command} <<'{delimiter}'", *body.splitlines(), delimiter]
+
+
 def render(mapping: Mapping, plan: Plan, options: ExportOptions) -> str:
     ruleset = render_nft(plan)
-    if any(line == HEREDOC for line in ruleset.splitlines()):  # cannot happen; never guess
-        raise AssertionError("the ruleset contains the here-document delimiter")
+    title = "Linux (iproute2 ip6tnl + nftables" + (", whole router)" if options.full else ")")
     lines = [
         "#!/bin/sh",
-        *header("#", "Linux (iproute2 ip6tnl + nftables), run as root", mapping, plan, False),
+        *header("#", f"{title}, run as root", mapping, plan),
         "set -eu",
         "",
         *_variables(plan),
         "",
         *_commands(plan),
-        f"nft -f - <<'{HEREDOC}'",
     ]
-    return lines_text(lines) + ruleset + HEREDOC + "\n"
+    if options.full:
+        lines += [
+            *_full_commands(options),
+            *_heredoc("nft -f -", "MAPEKIT_FILTER", filter_ruleset(plan, options)),
+            "mkdir -p /etc/dnsmasq.d",
+            *_heredoc(f"cat > {DNSMASQ_PATH}", DNSMASQ_HEREDOC, dnsmasq_conf(options)),
+            "# dnsmasq reads /etc/dnsmasq.d when its main file says conf-dir=/etc/dnsmasq.d",
+            "# (Debian's does); restart it: systemctl restart dnsmasq",
+        ]
+    return lines_text([*lines, *_heredoc("nft -f -", HEREDOC, ruleset)])

@@ -13,8 +13,13 @@ The keys follow systemd's manual pages (systemd 252, Debian 12):
   ``[Route] Destination=`` without ``Gateway=`` (a unicast route of scope link), and
   drop-in directories ``<name>.network.d/*.conf``.
 
-networkd does not load nftables rulesets: the last file is for ``nft -f`` (for example
-included from /etc/nftables.conf).
+networkd does not load nftables rulesets. Debian's ``nftables.service`` loads only
+``/etc/nftables.conf``; the ruleset therefore goes to ``/etc/nftables.d/mapekit.nft`` and
+one ``include`` line is added to /etc/nftables.conf (nft(8): ``include "file"``).
+
+The WAN drop-in goes into the drop-in directory of the ``.network`` file that configures
+the WAN (systemd.network(5): ``<file>.network.d/*.conf``): ``10-<wan>.network.d/``,
+named in the output so that a file of another name is easy to spot.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from mapekit.export.common import ExportOptions, header, ipv4_cidr, lines_text
 
 UNIT_DIR = "/etc/systemd/network"
 NFT_PATH = "/etc/nftables.d/mapekit.nft"
+NFT_MAIN = "/etc/nftables.conf"
 
 
 def _netdev(plan: Plan) -> list[str]:
@@ -60,10 +66,16 @@ def _network(plan: Plan) -> list[str]:
     return lines
 
 
+def wan_network_file(plan: Plan) -> str:
+    """The .network file assumed to configure the WAN (the drop-in directory's stem)."""
+    return f"10-{plan.wan}.network"
+
+
 def _wan_dropin(plan: Plan) -> list[str]:
     return [
-        f"# ==> {UNIT_DIR}/<the .network file matching {plan.wan}>.d/60-mapekit.conf <==",
-        f"# a drop-in for the .network file that already configures {plan.wan}",
+        f"# ==> {UNIT_DIR}/{wan_network_file(plan)}.d/60-mapekit.conf <==",
+        f"# a drop-in for {wan_network_file(plan)}, the file that configures {plan.wan}; if "
+        "yours has another name, use its name + .d/",
         "[Network]",
         f"Tunnel={plan.tunnel.name}",
         "",
@@ -75,7 +87,7 @@ def _wan_dropin(plan: Plan) -> list[str]:
 
 def render(mapping: Mapping, plan: Plan, options: ExportOptions) -> str:
     lines = [
-        *header("#", "systemd-networkd (ip6tnl) + nftables", mapping, plan, False),
+        *header("#", "systemd-networkd (ip6tnl) + nftables", mapping, plan),
         "# Enable forwarding too: sysctl net.ipv4.ip_forward=1",
         "",
         *_netdev(plan),
@@ -84,6 +96,9 @@ def render(mapping: Mapping, plan: Plan, options: ExportOptions) -> str:
         "",
         *_wan_dropin(plan),
         "",
-        f"# ==> {NFT_PATH} (load with: nft -f {NFT_PATH}) <==",
+        f"# ==> {NFT_MAIN} (add this line at its end) <==",
+        f'include "{NFT_PATH}"',
+        "",
+        f"# ==> {NFT_PATH} <==",
     ]
     return lines_text(lines) + render_nft(plan)

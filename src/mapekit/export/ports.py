@@ -1,6 +1,6 @@
 """Port-forwarding help: which ports a CE can forward, and the nearest ones to a wish.
 
-A shared-address CE owns only its port set (DESIGN.md §2: 240 ports in 15 blocks on
+A shared-address CE owns only its port set (RFC 7597 §5.1: 240 ports in 15 blocks on
 v6plus and BIGLOBE, 1008 in 63 on OCN), so "forward port 443" is usually impossible.
 :func:`port_report` says, as data, which well-known service ports are in the set and,
 for each checked port, whether it is usable and which usable ports are nearest.
