@@ -19,6 +19,8 @@ command -v depmod >/dev/null || [ -x /usr/sbin/depmod ] || missing+=(kmod)
 [ -x /usr/sbin/radvd ] || missing+=(radvd)
 [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 [ -x /usr/sbin/dhcpcd ] || missing+=(dhcpcd-base)
+# the systemd unit mape setup writes is checked with systemd-analyze verify
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
