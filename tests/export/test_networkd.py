@@ -8,10 +8,16 @@ systemd 252 (Debian 12), for the sections the export writes; a key outside it is
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 
+from mapekit.agent.proposal import Seen, Wishes, propose
+from mapekit.agent.setup_files import Layout, Setting, networkd_dropins
+from mapekit.core.tables import builtin_rules
 from tests.export.test_formats import render_case
+from tests.netns import Lab, needs_root
 
 DOCUMENTED: dict[str, dict[str, set[str]]] = {
     "netdev": {
@@ -59,3 +65,63 @@ def test_every_key_is_documented(vector: str) -> None:
             key, _, value = line.partition("=")
             assert section is not None and key in DOCUMENTED[kind][section], (path, line)
             assert value and "\n" not in value
+
+
+NETWORKD = Path("/lib/systemd/systemd-networkd")
+RUN_NETWORKD = """
+mount -t tmpfs mapekit-test /run/systemd || exit 1
+mkdir -p /run/systemd/network /run/systemd/netif || exit 1
+chown systemd-network:systemd-network /run/systemd/netif
+cp -r "$1"/. /run/systemd/network/ || exit 1
+SYSTEMD_LOG_LEVEL=info SYSTEMD_LOG_TARGET=console exec timeout -s INT 4 "$2"
+"""
+
+
+def _install(folder: Path, path: str, lines: list[str]) -> None:
+    name = Path(path).relative_to("/etc/systemd/network")
+    target = folder / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("\n".join(lines) + "\n")
+
+
+@needs_root
+@pytest.mark.skipif(not NETWORKD.exists(), reason="needs systemd-networkd (Debian: systemd)")
+def test_systemd_networkd_loads_the_files_without_a_warning(tmp_path: Path) -> None:
+    """systemd-networkd itself, in a namespace with a private /run/systemd, reads the
+    exported files (and the drop-ins `mape setup` writes): no warning names them. A control
+    file with a wrong key proves the folder was read."""
+    folder = tmp_path / "network"
+    for path, lines in unit_files(render_case("v6plus", "networkd")).items():
+        _install(folder, path, lines)
+    _install(folder, "/etc/systemd/network/10-eth0.network", ["[Match]", "Name=eth0"])
+    proposal = propose(Seen(None, "", "networkd", "none", None, False), Wishes(), builtin_rules(),
+                       "table")  # fmt: skip
+    setting = Setting("eth0", "eth1", "networkd", proposal)
+    known = {"eth0": "/etc/systemd/network/10-eth0.network",
+             "eth1": "/etc/systemd/network/20-eth1.network"}  # fmt: skip
+    _install(folder, known["eth1"], ["[Match]", "Name=eth1"])
+    for dropin in networkd_dropins(setting, known, Layout("/")):
+        _install(folder, dropin.path, dropin.text.splitlines())
+    # controls: a wrong key in each kind of file is reported, so these were all read
+    _install(folder, "/etc/systemd/network/99-control.network",
+             ["[Match]", "Name=nothing", "[Network]", "NoSuchKey=1"])  # fmt: skip
+    _install(folder, "/etc/systemd/network/99-control.network.d/x.conf",
+             ["[Network]", "NoSuchDropinKey=1"])  # fmt: skip
+    _install(folder, "/etc/systemd/network/99-control.netdev",
+             ["[NetDev]", "Name=ctl0", "Kind=ip6tnl", "[Tunnel]", "NoSuchTunnelKey=1"])  # fmt: skip
+    with Lab() as lab:
+        lab.add("router")
+        lab.run("router", "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth1")
+        done = subprocess.run(
+            ["ip", "netns", "exec", lab.ns("router"), "unshare", "--mount", "sh", "-c",
+             RUN_NETWORKD, "networkd", str(folder), str(NETWORKD)],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    log = done.stdout + done.stderr
+    for control in ("99-control.network:4: Unknown key 'NoSuchKey'",
+                    "x.conf:2: Unknown key 'NoSuchDropinKey'",
+                    "99-control.netdev:5: Unknown key 'NoSuchTunnelKey'"):  # fmt: skip
+        assert control in log, log[-2000:]
+    ours = [line for line in log.splitlines()
+            if "mapekit" in line or "10-eth0" in line or "20-eth1" in line]  # fmt: skip
+    assert ours == [], "\n".join(ours)
