@@ -148,3 +148,10 @@ def test_a_prefix_no_table_covers() -> None:
     named = cause(diagnose(facts))
     assert named is not None and named.code == "table.no_rule"
     assert "--rules FILE" in named.fix.get("en")  # type: ignore[union-attr]
+
+
+def test_a_wan_too_small_for_the_tunnel() -> None:
+    named = cause(diagnose(base(wan_mtu=1454)))
+    assert named is not None and named.code == "wan.mtu"
+    assert "1414" in named.fix.get("en")  # type: ignore[union-attr]
+    assert all(f.code != "wan.mtu" for f in diagnose(base(wan_mtu=1500)))

@@ -7,7 +7,7 @@ and each reads only the facts gathered for it (``mapekit.diag.gather``).
 
 from __future__ import annotations
 
-from mapekit.diag.configured import check_config, check_table
+from mapekit.diag.configured import check_config, check_table, check_wan_mtu
 from mapekit.diag.model import Check, Facts, Finding, Severity, Text
 
 
@@ -588,7 +588,7 @@ CHECKS: tuple[Check, ...] = (
 
 
 def diagnose(facts: Facts) -> list[Finding]:
-    checks = (check_config, *CHECKS[:5], check_table, *CHECKS[5:])
+    checks = (check_config, CHECKS[0], check_wan_mtu, *CHECKS[1:5], check_table, *CHECKS[5:])
     return [finding for check in checks for finding in check(facts)]
 
 

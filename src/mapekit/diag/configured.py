@@ -8,6 +8,7 @@ command to run.
 
 from __future__ import annotations
 
+from mapekit.core.mapping import TUNNEL_MTU
 from mapekit.diag.model import Facts, Finding, Severity, Text
 
 
@@ -79,6 +80,33 @@ def check_table(facts: Facts) -> list[Finding]:
                 f"{facts.fallback_source}による静的ルールです（ルールサーバーには問い合わせ"
                 "ません）。事業者が公開しているルールであり、事業者が変更した場合は表を更新する"
                 "まで古いルールのままです。",
+            ),
+        )
+    ]
+
+
+def check_wan_mtu(facts: Facts) -> list[Finding]:
+    """The tunnel's 1460 bytes need a 1500-byte WAN (40 bytes of IPv6 header)."""
+    if facts.wan_mtu is None or facts.wan_mtu >= TUNNEL_MTU + 40:
+        return []
+    fits = facts.wan_mtu - 40
+    return [
+        Finding(
+            "wan.mtu",
+            Severity.WARNING,
+            f"{facts.wan}: MTU {facts.wan_mtu}",
+            Text(
+                f"The WAN's MTU is {facts.wan_mtu}: an IPv4 packet of {TUNNEL_MTU} bytes with "
+                f"its 40-byte IPv6 header does not fit, so large packets are lost or fragmented.",
+                f"WAN の MTU が {facts.wan_mtu} のため、{TUNNEL_MTU} バイトの IPv4 パケットに "
+                "40 バイトの IPv6 ヘッダーを加えると収まらず、"
+                "大きなパケットが失われるか分割されます。",
+            ),
+            Text(
+                f"Give the WAN an MTU of 1500 (IPoE lines carry it), or lower the tunnel MTU to "
+                f"{fits}.",
+                f"WAN の MTU を 1500 にする（IPoE 回線は対応）か、トンネル MTU を {fits} に"
+                "下げてください。",
             ),
         )
     ]

@@ -139,6 +139,8 @@ def gather(
     facts = Facts(wan=wan, prefix_source=prefix_source, fallback_source=fallback_source)
     if wan is not None:
         facts.wan_addresses = [f"{ipv6_text(a)}/{n}" for a, n in global_ipv6(wan)]
+        with contextlib.suppress(MapeError):
+            facts.wan_mtu = link_mtu(wan)
     if prefix is not None:
         facts.prefix = f"{ipv6_text(prefix[0])}/{prefix[1]}"
     if hgw_url:

@@ -70,6 +70,7 @@ class Facts:
     mss_clamp: bool | None = None
     port_use: dict[str, object] | None = None
     counters: dict[str, int] | None = None  # the running agent's data-plane counters
+    wan_mtu: int | None = None
     provider: str | None = None  # how the CE gets rules (None: not configured)
     configured: bool = True
     config_path: str | None = None
