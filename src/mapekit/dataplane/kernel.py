@@ -21,13 +21,11 @@ from mapekit.dataplane.health import missing_parts
 from mapekit.dataplane.links import (
     DataplaneError,
     enable_ipv4_forwarding,
-    ensure_address,
-    ensure_default_route,
     netlink,
     remove_address,
-    set_link,
 )
 from mapekit.dataplane.nftables import render
+from mapekit.dataplane.parts import Tables, ensure_parts, load_tables
 from mapekit.dataplane.plan import Plan
 
 IP6_TNL_F_IGN_ENCAP_LIMIT = 0x1  # no encapsulation-limit option (RFC 2473 §6.6)
@@ -117,7 +115,7 @@ class KernelBackend:
     replace_default_route: bool = False
     plan: Plan | None = None
     owns_default_route: bool = False
-    tables: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    tables: Tables = field(default_factory=dict)
     name: ClassVar[str] = "kernel"
 
     def up(
@@ -133,18 +131,11 @@ class KernelBackend:
 
     def _ensure(self, reload_tables: bool) -> list[str]:
         plan = self._plan()
-        notes = []
-        ensure_address(plan.wan, plan.ce_address, 128)
-        set_link(plan.tunnel.name, mtu=plan.tunnel.mtu)
-        ensure_address(plan.tunnel.name, plan.ipv4_address, plan.ipv4_prefix_len)
-        if plan.default_route:
-            self.owns_default_route, note = ensure_default_route(
-                plan.tunnel.name, self.replace_default_route
-            )
-            notes += [note] if note else []
+        self.owns_default_route, notes = ensure_parts(
+            plan, replace_default_route=self.replace_default_route, fmr_routes=False
+        )
         if reload_tables:
-            nft.load(render(plan))
-            self.tables = {("ip", plan.table): nft.fingerprint(plan.table)}
+            self.tables = load_tables([("ip", plan.table, render(plan))])
         return notes
 
     def _plan(self) -> Plan:

@@ -26,7 +26,6 @@ from mapekit.dataplane.health import missing_parts
 from mapekit.dataplane.links import (
     enable_ipv4_forwarding,
     ensure_address,
-    ensure_default_route,
     ensure_route,
     open_tun,
     remove_address,
@@ -34,6 +33,7 @@ from mapekit.dataplane.links import (
     set_sysctl,
 )
 from mapekit.dataplane.nftables import render, render_icmp_guard
+from mapekit.dataplane.parts import Tables, ensure_parts, load_tables
 from mapekit.dataplane.plan import Plan
 
 GUARD_TABLE = "mapekit_guard"
@@ -49,7 +49,7 @@ class UserspaceBackend:
     stats_path: Path | None = None  # `mape tunnel --stats`; the agent keeps counters in memory
     plan: Plan | None = None
     owns_default_route: bool = False
-    tables: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    tables: Tables = field(default_factory=dict)
     forwarder: Forwarder | None = None
     name: ClassVar[str] = "userspace"
     _mapping: Mapping | None = None
@@ -100,24 +100,14 @@ class UserspaceBackend:
     def _ensure(self, reload_tables: bool) -> list[str]:
         plan = self.plan
         assert plan is not None
-        notes = []
-        set_link(plan.tunnel.name, mtu=plan.tunnel.mtu)
-        ensure_address(plan.tunnel.name, plan.ipv4_address, plan.ipv4_prefix_len)
-        ensure_address(plan.wan, plan.ce_address, 128)
-        if plan.default_route:
-            self.owns_default_route, note = ensure_default_route(
-                plan.tunnel.name, self.replace_default_route
-            )
-            notes += [note] if note else []
-        for prefix in plan.fmr_routes:
-            ensure_route(prefix, plan.tunnel.name)
+        self.owns_default_route, notes = ensure_parts(
+            plan, replace_default_route=self.replace_default_route, fmr_routes=True
+        )
         if reload_tables:
-            nft.load(render(plan))
-            nft.load(render_icmp_guard(GUARD_TABLE, plan.ce_address))
-            self.tables = {
-                ("ip", plan.table): nft.fingerprint(plan.table),
-                ("ip6", GUARD_TABLE): nft.fingerprint(GUARD_TABLE, "ip6"),
-            }
+            self.tables = load_tables([
+                ("ip", plan.table, render(plan)),
+                ("ip6", GUARD_TABLE, render_icmp_guard(GUARD_TABLE, plan.ce_address)),
+            ])  # fmt: skip
         return notes
 
     def missing(self) -> list[str]:
