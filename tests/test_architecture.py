@@ -1,4 +1,4 @@
-"""The import graph of DESIGN.md §4, enforced on the source tree.
+"""The import graph of docs/design.md §4, enforced on the source tree.
 
 A → B means modules of layer A may import layer B. Third-party libraries are allowed
 only in the layers that own them (the edge); core and provision use the standard

@@ -1,4 +1,4 @@
-"""``mape lab scenario NAME`` for every situation of DESIGN.md §5, played with real
+"""``mape lab scenario NAME`` for every situation of docs/design.md §5, played with real
 processes (Kea, dhcpcd, radvd, dnsmasq, the rule server over HTTPS, mapekit's agents and BR);
 each asserts what happened and that ``mape doctor`` names the cause — and that the lab left
 no process behind."""

@@ -1,7 +1,7 @@
 """The userspace tunnel: a TUN device and a raw IPv6 socket (next header 4), joined by the
 MAP-E checks. One loop serves a CE or a BR.
 
-The raw socket hands over the inner IPv4 packet and the outer IPv6 source (DESIGN.md §6),
+The raw socket hands over the inner IPv4 packet and the outer IPv6 source (docs/design.md §6),
 and sends an IPv4 packet as the payload of an IPv6 packet to the peer it is given. Path
 MTU discovery is on for the outer packets: when the kernel says a packet is too big for
 the path, the tunnel MTU is lowered to fit and the IPv4 sender gets "fragmentation needed".

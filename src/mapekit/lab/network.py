@@ -1,4 +1,4 @@
-"""The lab's network (DESIGN.md §5), built from a :class:`Topology`::
+"""The lab's network (docs/design.md §5), built from a :class:`Topology`::
 
     lan ─ ce ─ [hgw] ─ ngn ─ br ─ inet
                         │

@@ -1,4 +1,4 @@
-"""Lab scenarios (DESIGN.md §5): each builds the lab of :mod:`mapekit.lab.network` for its
+"""Lab scenarios (docs/design.md §5): each builds the lab of :mod:`mapekit.lab.network` for its
 situation, plays it with real processes, asks ``mape doctor`` on the CE, and returns what
 it observed (tests assert on it).
 

@@ -1,4 +1,4 @@
-"""The story of DESIGN.md §1, replayed with real processes in network namespaces.
+"""The story of docs/design.md §1, replayed with real processes in network namespaces.
 
     lan ─ ce (dhcpcd, mape agent) ─ ngn (Kea, radvd, DNS, rule server) ─ br ─ inet
 

@@ -1,4 +1,4 @@
-"""HB46PP ("v6mig-1"), the national provisioning standard (DESIGN.md §3.4).
+"""HB46PP ("v6mig-1"), the national provisioning standard (docs/design.md §3.4).
 
 Discovery: one DNS TXT record at ``4over6.info``: ``v=v6mig-1 url=<URL> t=a|b`` (``t=b``:
 verify the server certificate; ``t=a``: do not, mandatory for http URLs). Request: GET on

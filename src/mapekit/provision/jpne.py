@@ -1,4 +1,4 @@
-"""The JPNE-style rule API used by v6plus and BIGLOBE (DESIGN.md §3.2).
+"""The JPNE-style rule API used by v6plus and BIGLOBE (docs/design.md §3.2).
 
 ``GET <base>/<code>/get_rules?callback=v6plus[&id=<id>]`` → JSONP
 ``v6plus({"dmr": BR, "id": user id, "ipv6_fixlen": 56, "fmr": [{"ipv6": "p/len",

@@ -431,7 +431,7 @@ class CeMachine:
         return State.ESTABLISHED
 
     def _provider_wait(self, wait: Wait) -> Wait:
-        """HB46PP has timers of its own (DESIGN.md §3.4)."""
+        """HB46PP has timers of its own (docs/design.md §3.4)."""
         if self.provider is not Provider.HB46PP or wait is not Wait.SERVER:
             return wait
         if self.last_error is not None and self.last_error.reason_code == "net.dns":

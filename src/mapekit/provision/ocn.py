@@ -1,4 +1,4 @@
-"""The OCN-style rule API (DESIGN.md §3.3).
+"""The OCN-style rule API (docs/design.md §3.3).
 
 ``GET <base>/?ipv6Prefix=<p>&ipv6PrefixLength=<56|64>&code=<vendor code>`` → JSON
 ``{"basicMapRules": [{"brIpv6Address", "ipv6Prefix", "ipv6PrefixLength", "ipv4Prefix",
