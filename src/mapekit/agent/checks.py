@@ -210,3 +210,47 @@ def read_small_file(path: Path, limit: int) -> str:
     except UnicodeDecodeError:
         raise MapeError("config.unreadable", f"config: {path} is not UTF-8 text",
                         field="config") from None  # fmt: skip
+
+
+def count(high: int, low: int = 0) -> Check:
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise ValueError(f"{value} is not a whole number from {low} to {high}")
+        return value
+
+    return check
+
+
+def cap_overrides(value: list[object]) -> list[str]:
+    """Each ``LANADDR=N``: an IPv4 address and a cap (0: none); each host once."""
+    seen = set()
+    for index, item in enumerate(value):
+        host, sep, cap = item.partition("=") if isinstance(item, str) else ("", "", "")
+        try:
+            address = ipaddress.IPv4Address(host)
+        except ValueError:
+            raise ValueError(f"[{index}] {item!r:.60} is not LANADDR=N") from None
+        if not sep or not cap.isdigit() or int(cap) > 65535:
+            raise ValueError(f"[{index}] {item!r:.60} is not LANADDR=N (N from 0 to 65535)")
+        if address in seen:
+            raise ValueError(f"[{index}] {address} is given twice")
+        seen.add(address)
+    return [str(item) for item in value]
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+
+def token(value: str) -> str:
+    if not _TOKEN.fullmatch(value):
+        raise ValueError("not 16 to 128 letters, digits, - or _")
+    return value
+
+
+def loopback(listen: str) -> bool:
+    """True when ``ADDRESS:PORT`` names a loopback address."""
+    host = listen.rpartition(":")[0].strip("[]")
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -114,12 +114,34 @@ KEYS: tuple[Key, ...] = (
        "Kernel backend: leave the tunnel up when the agent stops."),
     _k("dataplane", "forwards", list, [], checks.forwards,
        "Port forwards, `PROTO:PORT=LANADDR[:PORT]` (PORT must be in the port set)."),
+    _k("ports", "cap_per_destination", int, 0, checks.count(65535),
+       "At most this many flows from one LAN host toward one destination (protocol, address, "
+       "port); 0: no cap. The set runs out per destination (docs/ports.md)."),
+    _k("ports", "cap_per_host", int, 0, checks.count(65535),
+       "At most this many flows through the tunnel from one LAN host; 0: no cap."),
+    _k("ports", "cap_overrides", list, [], checks.cap_overrides,
+       "Per-host per-destination caps, `LANADDR=N` (0: no cap for that host)."),
+    _k("ports", "timeouts", bool, True, None,
+       "Free ports sooner: shorter conntrack timeouts for DNS/NTP and TCP TIME_WAIT."),
+    _k("ports", "quick_udp_timeout", int, 10, checks.count(3600, low=1),
+       "Seconds a UDP flow to a request/response port (DNS 53, NTP 123) keeps its port after "
+       "its last packet (conntrack's default: 30)."),
+    _k("ports", "tcp_time_wait", int, 30, checks.count(3600, low=1),
+       "Seconds a closed TCP connection keeps its port (conntrack's default: 120)."),
     _k("state", "dir", str, "/var/lib/mapekit", checks.directory,
        "Saved rules and schedule (written only when they change)."),
     _k("state", "socket", str, "/run/mapekit/agent.sock", checks.socket_path,
        "The control socket (`mape status`, `mape retry`)."),
-    _k("state", "metrics", str, "127.0.0.1:9107", checks.listen_or_empty,
-       "Prometheus endpoint `ADDRESS:PORT` (`[ADDR]:PORT` for IPv6); `\"\"` turns it off."),
+    _k("state", "metrics", str, "", checks.listen_or_empty,
+       "A separate Prometheus endpoint `ADDRESS:PORT`; `\"\"` (the default): only the web "
+       "listener's `/metrics`."),
+    _k("web", "listen", str, "127.0.0.1:8479", checks.listen_or_empty,
+       "The status page (`/`), its JSON (`/status.json`) and Prometheus metrics (`/metrics`): "
+       "`ADDRESS:PORT` (`[ADDR]:PORT` for IPv6); `\"\"` turns it off. An address other "
+       "than loopback needs `web.token`."),
+    _k("web", "token", str, None, checks.token,
+       "The token the page asks for (`?token=` or `Authorization: Bearer`): 16 to 128 "
+       "letters, digits, `-` or `_`."),
     _k("timers", "scale", (int, float), 1.0, checks.timer_scale,
        "Multiply every retry delay (labs use 0.001); finite, above 0, at most 100."),
     _k("log", "level", str, "info", checks.one_of("debug", "info", "notice", "warning", "error"),
@@ -196,10 +218,26 @@ class DataplaneSettings:
 
 
 @dataclass(frozen=True)
+class PortsSettings:
+    cap_per_destination: int = 0
+    cap_per_host: int = 0
+    cap_overrides: tuple[str, ...] = ()
+    timeouts: bool = True
+    quick_udp_timeout: int = 10
+    tcp_time_wait: int = 30
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    listen: str | None = "127.0.0.1:8479"
+    token: str | None = None
+
+
+@dataclass(frozen=True)
 class StateSettings:
     dir: str = "/var/lib/mapekit"
     socket: str = "/run/mapekit/agent.sock"
-    metrics: str | None = "127.0.0.1:9107"
+    metrics: str | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +249,8 @@ class AgentConfig:
     interfaces: Interfaces
     prefix: PrefixSettings = field(default_factory=PrefixSettings)
     dataplane: DataplaneSettings = field(default_factory=DataplaneSettings)
+    ports: PortsSettings = field(default_factory=PortsSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     state: StateSettings = field(default_factory=StateSettings)
     hgw_url: str | None = DEFAULT_HGW_URL
     timer_scale: float = 1.0
@@ -314,13 +354,19 @@ def build(values: dict[str, object], notes: tuple[str, ...] = ()) -> AgentConfig
     if prefix.source == "static" and prefix.static is None:
         raise _bad("prefix.static", 'required when prefix.source = "static"')
     dataplane = _section(values, "dataplane")
+    ports = _section(values, "ports")
     state = _section(values, "state")
+    web = WebSettings(_section(values, "web")["listen"] or None, _get(values, "web.token"))
+    if web.listen and not checks.loopback(web.listen) and web.token is None:
+        raise _bad("web.token", f"required when web.listen ({web.listen}) is not loopback")
     return AgentConfig(
         provider=_get(values, "provider"),
         settings=provider,
         interfaces=Interfaces(**_section(values, "interfaces")),
         prefix=prefix,
         dataplane=DataplaneSettings(**{**dataplane, "forwards": tuple(dataplane["forwards"])}),
+        ports=PortsSettings(**{**ports, "cap_overrides": tuple(ports["cap_overrides"])}),
+        web=web,
         state=StateSettings(**{**state, "metrics": state["metrics"] or None}),
         hgw_url=_get(values, "hgw.check_url") or None,
         timer_scale=float(_get(values, "timers.scale")),

@@ -120,6 +120,8 @@ def configured(config: AgentConfig) -> Facts:
         source_address=source_in_prefix(prefix, [config.lan, config.wan]) if prefix else None,
     )
     facts.provider = config.provider
+    ports = config.ports
+    facts.port_caps = bool(ports.cap_per_destination or ports.cap_per_host or ports.cap_overrides)
     counters = (ask_agent(config.state.socket, "status") or {}).get("counters")
     if isinstance(counters, dict):
         facts.counters = {str(k): int(v) for k, v in counters.items()}

@@ -8,6 +8,7 @@ talks to it only through this protocol.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar, Protocol
 
@@ -29,6 +30,11 @@ class Backend(Protocol):
         self, plan: Plan, mapping: Mapping | None = None, rules: RuleSet | None = None
     ) -> list[str]:
         """Bring ``plan`` up (idempotent); notes on what was decided."""
+
+    def retable(self, plan: Plan) -> list[str]:
+        """Apply ``plan``, which differs from the applied one only in what the nftables
+        ruleset holds (port forwards, the port policy): the tables are replaced, nothing
+        else is touched."""
 
     def missing(self) -> list[str]:
         """What of the applied plan is gone or changed (empty when healthy); reads only."""
@@ -67,3 +73,8 @@ def make_backend(
     if name == "kernel":
         return KernelBackend(replace_default_route)
     return UserspaceBackend(replace_default_route, stats_path)
+
+
+def same_but_ruleset(old: Plan, new: Plan) -> bool:
+    """True when only the nftables ruleset differs between the plans."""
+    return replace(old, forwards=new.forwards, pool=new.pool, policy=new.policy) == new

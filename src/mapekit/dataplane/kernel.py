@@ -143,6 +143,10 @@ class KernelBackend:
             raise DataplaneError("dataplane.setup", "kernel backend: nothing applied")
         return self.plan
 
+    def retable(self, plan: Plan) -> list[str]:
+        self.plan = plan
+        return self._ensure(reload_tables=True)
+
     def missing(self) -> list[str]:
         if self.plan is None:
             return []

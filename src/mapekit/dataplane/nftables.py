@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from mapekit.dataplane import nft_policy
 from mapekit.dataplane.plan import Plan, check_ifname
 
 
@@ -44,6 +45,7 @@ def render(plan: Plan) -> str:
         f"table ip {plan.table}",
         f"delete table ip {plan.table}",
         f"table ip {plan.table} {{",
+        *nft_policy.objects(plan),
         "\tchain srcnat {",
         "\t\ttype nat hook postrouting priority srcnat - 1; policy accept;",
         f'\t\toifname "{tun}" meta l4proto {{ tcp, udp }} counter snat ip to {target}',
@@ -65,6 +67,7 @@ def render(plan: Plan) -> str:
         f'\t\tiifname "{tun}" tcp flags syn tcp option maxseg size set rt mtu',
         f'\t\toifname "{tun}" meta l4proto != {{ tcp, udp, icmp }} counter drop',
         "\t}",
+        *nft_policy.chains(plan),
         "}",
     ]
     return "\n".join(lines) + "\n"

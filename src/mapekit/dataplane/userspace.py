@@ -110,6 +110,10 @@ class UserspaceBackend:
             ])  # fmt: skip
         return notes
 
+    def retable(self, plan: Plan) -> list[str]:
+        self.plan = plan
+        return self._ensure(reload_tables=True)
+
     def missing(self) -> list[str]:
         if self.plan is None:
             return []

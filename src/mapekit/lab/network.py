@@ -161,6 +161,11 @@ def _toml(values: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_toml(path: Path, values: dict[str, object]) -> None:
+    """``values`` (top-level keys and one level of sections) as TOML at ``path``."""
+    path.write_text(_toml(values))
+
+
 # the lab's provider keys → where they live in the agent's configuration (docs/agent.md)
 _PROVIDER_KEYS = {
     "url": ("jpne", "ocn", "hb46pp"), "vendor_code": ("jpne", "ocn"), "iid": ("jpne", "ocn"),

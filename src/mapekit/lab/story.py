@@ -132,3 +132,12 @@ def blank_rules(lab: Lab, work: Path, say: Say) -> StoryResult:
         f"({result.seconds_to_traffic} s from the switch to the page)."
     )
     return result
+
+
+def summary(found: dict[str, Any]) -> dict[str, Any]:
+    """The doctor's cause and the codes of its findings."""
+    return {
+        "cause": found.get("cause"),
+        "codes": {f["code"]: f["severity"] for f in found.get("findings", [])},
+        "evidence": {f["code"]: f["evidence"] for f in found.get("findings", [])},
+    }
