@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from mapekit.agent.control import ask_agent
 from mapekit.lab.network import agent_config as story_config
@@ -140,8 +141,10 @@ def test_ra_prefix_metrics_and_the_cli(lab: tuple[Lab, Path]) -> None:
         "import urllib.request as u; "
         "print(u.urlopen('http://127.0.0.1:9107/metrics').read().decode())",
     )
-    assert "mapekit_agent_established 1" in metrics
-    assert "mapekit_agent_requests_total" in metrics
+    families = {f.name: f for f in text_string_to_metric_families(metrics)}  # a strict parser
+    assert families["mapekit_established"].samples[0].value == 1
+    assert families["mapekit_requests"].type == "counter"  # mapekit_requests_total
+    assert "# HELP mapekit_dataplane_packets_total" in metrics
     env_main = lab_.run("ce", sys.executable, "-m", "mapekit", "status", "--socket",
                         str(work / "agent.sock"), "--json")  # fmt: skip
     assert json.loads(env_main.stdout)["state"] == "established"

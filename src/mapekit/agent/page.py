@@ -39,7 +39,10 @@ body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.5rem}
 table{border-collapse:collapse}td,th{padding:.2rem .6rem;text-align:left;vertical-align:top}
 th{color:#555;font-weight:600}.state-established{color:#14733b}.state-other{color:#a33}
-.grid{display:grid;grid-template-columns:repeat(16,2.6rem);gap:2px}
+#cells{display:flex;flex-wrap:wrap;gap:.5rem 1rem}.blk{display:block}
+.grid{display:grid;gap:2px}.c1{grid-template-columns:repeat(1,2.4rem)}
+.c2{grid-template-columns:repeat(2,2.4rem)}.c4{grid-template-columns:repeat(4,2.4rem)}
+.c8{grid-template-columns:repeat(8,2.4rem)}.c16{grid-template-columns:repeat(16,2.4rem)}
 .cell{height:1.6rem;border:1px solid #ddd;font-size:.7rem;text-align:center;line-height:1.6rem}
 .f0{background:#fafafa;color:#bbb}.f1{background:#d6ecff}.f2{background:#8cc4f5}
 .f3{background:#2f7fc8;color:#fff}.block{font-size:.75rem;color:#666;margin-top:.4rem}
@@ -111,9 +114,9 @@ def _cells(use: Mapping[str, Any], ranges: list[list[int]]) -> str:
             title = ", ".join(f"{h}: {n}" for h, n in hosts.items()) or "free"
             cells.append(f'<div class="cell f{level}" data-port="{port}" data-flows="{flows}" '
                          f'title="{_e(port)} — {_e(title)}">{flows or ""}</div>')  # fmt: skip
-        blocks.append(
-            f'<div class="block">{first}–{last}</div><div class="grid">{"".join(cells)}</div>'
-        )
+        columns = min(16, 1 << max(0, (last - first).bit_length()))  # blocks are 2^m ports
+        blocks.append(f'<div class="blk"><div class="block">{first}–{last}</div>'
+                      f'<div class="grid c{columns}">{"".join(cells)}</div></div>')  # fmt: skip
     return "".join(blocks)
 
 
