@@ -119,6 +119,13 @@ def test_the_page_in_chromium(lab: tuple[Lab, Path]) -> None:
     wait_for(lambda: int((status(work).get("port_use") or {}).get("flows", 0)) >= 12,
              what="the agent to see the flows")  # fmt: skip
     conntrack = json.loads(lab_.python("ce", DUMP))
+    usage = json.loads(lab_.run_mape("ce", "ports", "--usage", "--json", "--socket",
+                                     str(work / "agent.sock")).stdout)  # fmt: skip
+    lan_host = "192.168.1.2"  # TCP only: conntrack's TCP entries are all of its flows
+    seen = {p: h[lan_host] for p, h in usage["per_port"].items() if lan_host in h}
+    want = {p: hosts.count(lan_host) for p, hosts in conntrack.items() if lan_host in hosts}
+    assert seen == want  # mape ports --usage agrees with conntrack, port by port
+    assert usage["per_host"]["192.168.1.2"]["flows"] >= 12
     url = "http://127.0.0.1:8479/"
     done = chromium(lab_, work, "--dump-dom", url)
     assert done.returncode == 0, done.stderr[-2000:]
