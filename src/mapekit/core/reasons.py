@@ -243,6 +243,14 @@ _REASONS: tuple[Reason, ...] = (
         "ルールファイルの項目に、欠けている・型が違う・未知のフィールドがあります。",
     ),
     Reason(
+        "data.aftr_name",
+        Category.DATA,
+        "The DHCPv6 AFTR-Name option (RFC 6334) is malformed; the message names the label or "
+        "field (the DS-Lite AFTR's name in DNS wire format).",
+        "DHCPv6 の AFTR-Name オプション（RFC 6334）が不正です。問題のラベルまたはフィールドは"
+        "メッセージを参照してください（DS-Lite の AFTR 名、DNS ワイヤ形式）。",
+    ),
+    Reason(
         "data.s46_truncated",
         Category.DATA,
         "A DHCPv6 S46 option ends before its declared length or before a required field.",
