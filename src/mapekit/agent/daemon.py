@@ -42,8 +42,8 @@ from mapekit.client.fetch import with_source_address
 from mapekit.client.runner import Runner
 from mapekit.client.state import StateStore
 from mapekit.core.errors import MapeError
-from mapekit.core.mapping import Mapping
 from mapekit.core.ruleset import RuleSet
+from mapekit.core.softwire import Softwire
 from mapekit.dataplane.backend import Backend, choose_backend, make_backend
 from mapekit.dataplane.links import watch_links, watch_nftables
 from mapekit.provision.machine import (
@@ -53,9 +53,10 @@ from mapekit.provision.machine import (
     PrefixLost,
     Resumed,
     Retry,
+    Target,
     TimerFired,
 )
-from mapekit.provision.model import Provider
+from mapekit.provision.model import Provider, RuleDelivery
 from mapekit.provision.status import status_of
 from mapekit.provision.timers import TimerPolicy, Wait
 
@@ -353,15 +354,26 @@ class Agent:
 
     # --- the data plane -----------------------------------------------------------------
 
-    def _apply(self, mapping: Mapping) -> None:
-        saved = self.machine.saved
-        rules = saved.rules if saved else RuleSet([mapping.rule])
+    def _apply(self, target: Target) -> None:
         now = self.clock.monotonic()
+        saved = self.machine.saved
         try:
-            for note in self.dataplane.apply(mapping, rules):
+            if isinstance(target, Softwire):
+                notes = self.dataplane.apply_softwire(target)
+                self._softwire_applied(target)
+            else:
+                rules = saved.rules if isinstance(saved, RuleDelivery) else RuleSet([target.rule])
+                notes = self.dataplane.apply(target, rules)
+            for note in notes:
                 self.machine.logged("MAPE.036", now, note=note)
         except MapeError as exc:
             self.machine.logged("MAPE.035", now, reason=exc.message)
+
+    def _softwire_applied(self, softwire: Softwire) -> None:
+        """An IPIP CE tells the operator its new address (the update URL), in a thread: the
+        answer is logged, the credentials never."""
+        if softwire.mechanism == "ipip" and self.updater is not None:
+            self.updater.submit(softwire.local)
 
     def _verify_soon(self) -> None:
         due = self.clock.monotonic() + VERIFY_SOON

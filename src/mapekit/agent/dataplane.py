@@ -18,11 +18,13 @@ from mapekit.agent.config import DataplaneSettings, Interfaces, PortsSettings
 from mapekit.client.state import write_if_changed
 from mapekit.core.mapping import Mapping
 from mapekit.core.ruleset import RuleSet
+from mapekit.core.softwire import Softwire
 from mapekit.dataplane.backend import Backend, same_but_ruleset
 from mapekit.dataplane.conntrack import PortWatcher, nat_stats, usage
 from mapekit.dataplane.links import remove_address
 from mapekit.dataplane.plan import Plan, make_plan
 from mapekit.dataplane.policy import PortPolicy, Timeouts
+from mapekit.dataplane.softwire import TunnelPlan, make_softwire_plan
 
 
 @dataclass
@@ -32,7 +34,7 @@ class DataplaneManager:
     interfaces: Interfaces
     ports: PortsSettings = field(default_factory=PortsSettings)
     applied_path: Path | None = None
-    plan: Plan | None = None
+    plan: TunnelPlan | None = None
     notes: list[str] = field(default_factory=list)
     watcher: PortWatcher | None = None  # port use of the applied plan, from conntrack events
     _mapping: Mapping | None = None
@@ -65,13 +67,28 @@ class DataplaneManager:
             write_if_changed(self.applied_path, json.dumps(record).encode())
         return list(self.notes)
 
+    def apply_softwire(self, softwire: Softwire) -> list[str]:
+        """Bring a DS-Lite or IPIP tunnel up; nothing happens when its plan is the one
+        applied."""
+        plan = make_softwire_plan(softwire, self.interfaces.wan,
+                                  tunnel_name=self.interfaces.tunnel, lan=self.interfaces.lan)  # fmt: skip
+        if plan == self.plan:
+            return []
+        self.withdraw()
+        self.notes = self.backend.up(plan)
+        self.plan = plan
+        if self.applied_path is not None:
+            record = {"wan": plan.wan, "ce_address": plan.ce_address}
+            write_if_changed(self.applied_path, json.dumps(record).encode())
+        return list(self.notes)
+
     def reconfigure(
         self, settings: DataplaneSettings, interfaces: Interfaces, ports: PortsSettings
     ) -> bool:
         """New settings (a reload); re-applies when the plan they give differs. True when
         it re-applied."""
         self.settings, self.interfaces, self.ports = settings, interfaces, ports
-        if self._mapping is None or self._rules is None or self.plan is None:
+        if self._mapping is None or self._rules is None or not isinstance(self.plan, Plan):
             return False
         mapping, rules = self._mapping, self._rules
         if self.make_plan(mapping, rules) == self.plan:
@@ -126,7 +143,7 @@ class DataplaneManager:
     def port_use(self) -> dict[str, object] | None:
         """Port use of the applied plan (from the watcher's table: no dump)."""
         watcher = self.watcher
-        if watcher is None or not watcher.available:
+        if watcher is None or not watcher.available or not isinstance(self.plan, Plan):
             return None
         return usage(watcher.view(), nat_stats())
 

@@ -14,10 +14,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from mapekit.client.softwire_state import softwire_from_dict, softwire_to_dict
 from mapekit.core.errors import MapeError
 from mapekit.core.ruleset import RuleSet
 from mapekit.core.tables import rule_from_entry, rule_to_entry
-from mapekit.provision.model import Provider, RuleDelivery
+from mapekit.provision.model import Delivery, Provider, RuleDelivery, SoftwireDelivery
 
 FORMAT_VERSION = 1
 RULES_FILE = "rules.json"
@@ -56,7 +57,9 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
-def delivery_to_dict(delivery: RuleDelivery) -> dict[str, object]:
+def delivery_to_dict(delivery: Delivery) -> dict[str, object]:
+    if isinstance(delivery, SoftwireDelivery):
+        return softwire_to_dict(delivery, FORMAT_VERSION)
     return {
         "version": FORMAT_VERSION,
         "provider": delivery.provider.value,
@@ -69,9 +72,11 @@ def delivery_to_dict(delivery: RuleDelivery) -> dict[str, object]:
     }
 
 
-def delivery_from_dict(doc: object) -> RuleDelivery:
+def delivery_from_dict(doc: object) -> Delivery:
     if not isinstance(doc, dict) or doc.get("version") != FORMAT_VERSION:
         raise MapeError("state.corrupt", "not a mapekit rules file of this version")
+    if "mechanism" in doc:
+        return softwire_from_dict(doc)
     rules = doc.get("rules")
     if not isinstance(rules, list):
         raise MapeError("state.corrupt", "no rule list")
@@ -117,12 +122,12 @@ class StateStore:
     def status_path(self) -> Path:
         return self.directory / STATUS_FILE
 
-    def save(self, delivery: RuleDelivery) -> bool:
+    def save(self, delivery: Delivery) -> bool:
         """Keep ``delivery``; the file is written only when it changes."""
         data = json.dumps(delivery_to_dict(delivery), indent=2).encode()
         return write_if_changed(self.rules_path, data)
 
-    def load(self) -> tuple[RuleDelivery | None, MapeError | None]:
+    def load(self) -> tuple[Delivery | None, MapeError | None]:
         """The saved delivery, or None and the reason it could not be used."""
         try:
             text = self.rules_path.read_bytes()

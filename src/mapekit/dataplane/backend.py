@@ -18,6 +18,7 @@ from mapekit.core.ruleset import RuleSet
 from mapekit.dataplane.kernel import KernelBackend
 from mapekit.dataplane.links import has_ip6tnl
 from mapekit.dataplane.plan import Plan
+from mapekit.dataplane.softwire import TunnelPlan
 from mapekit.dataplane.userspace import UserspaceBackend
 
 BACKENDS = ("auto", "kernel", "userspace")
@@ -27,11 +28,11 @@ class Backend(Protocol):
     name: ClassVar[str]
 
     def up(
-        self, plan: Plan, mapping: Mapping | None = None, rules: RuleSet | None = None
+        self, plan: TunnelPlan, mapping: Mapping | None = None, rules: RuleSet | None = None
     ) -> list[str]:
         """Bring ``plan`` up (idempotent); notes on what was decided."""
 
-    def retable(self, plan: Plan) -> list[str]:
+    def retable(self, plan: TunnelPlan) -> list[str]:
         """Apply ``plan``, which differs from the applied one only in what the nftables
         ruleset holds (port forwards, the port policy): the tables are replaced, nothing
         else is touched."""
@@ -75,6 +76,8 @@ def make_backend(
     return UserspaceBackend(replace_default_route, stats_path)
 
 
-def same_but_ruleset(old: Plan, new: Plan) -> bool:
+def same_but_ruleset(old: TunnelPlan, new: TunnelPlan) -> bool:
     """True when only the nftables ruleset differs between the plans."""
+    if not isinstance(old, Plan) or not isinstance(new, Plan):
+        return False
     return replace(old, forwards=new.forwards, pool=new.pool, policy=new.policy) == new

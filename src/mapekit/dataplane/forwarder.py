@@ -22,8 +22,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from mapekit.dataplane.checks import BrChecks, CeChecks, Verdict
+from mapekit.dataplane.checks import BrChecks, Verdict
 from mapekit.dataplane.links import link_mtu, set_link
 from mapekit.dataplane.packets import frag_needed, parse
 
@@ -117,6 +118,14 @@ class Stats:
         return dict(sorted(self.counts.items()))
 
 
+class TunnelChecks(Protocol):
+    """What the CE side asks of its checks (MAP-E's CeChecks, a softwire's)."""
+
+    def inbound(self, data: bytes, outer_src: int, now: float) -> Verdict: ...
+
+    def outbound(self, data: bytes, now: float) -> Verdict: ...
+
+
 @dataclass
 class Forwarder:
     """Moves packets between ``tun_fd`` and ``raw`` for a CE (``ce``) or a BR (``br``)."""
@@ -124,7 +133,7 @@ class Forwarder:
     tun_name: str
     tun_fd: int
     raw: socket.socket
-    ce: CeChecks | None = None
+    ce: TunnelChecks | None = None
     br: BrChecks | None = None
     local: str | None = None  # our outer address, to recognise our packets in ICMPv6 errors
     icmp6: socket.socket | None = None

@@ -101,6 +101,18 @@ MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
             "{host}: {refused} new flows refused by the port cap",
             "{host}: ポート上限により新規接続 {refused} 件を拒否",
         ),
+        "MAPE.043": (
+            "{mechanism} tunnel applied: to {remote}, IPv4 {ipv4}",
+            "{mechanism} トンネルを適用: 対向 {remote}、IPv4 {ipv4}",
+        ),
+        "MAPE.044": (
+            "Update URL called: {answer}",
+            "アップデート URL を呼び出し: {answer}",
+        ),
+        "MAPE.045": (
+            "Update URL failed: {reason}",
+            "アップデート URL の呼び出しに失敗: {reason}",
+        ),
         "MAPE.037": (
             "Waiting for an IPv6 prefix ({source})",
             "IPv6 プレフィックスを待機中 ({source})",
@@ -132,6 +144,8 @@ SEVERITY: Mapping[str, str] = MappingProxyType(
         "MAPE.035": "error",
         "MAPE.037": "notice",
         "MAPE.041": "warning",
+        "MAPE.043": "notice",
+        "MAPE.045": "warning",
         "MAPE.042": "warning",
     }
 )
