@@ -254,3 +254,67 @@ def loopback(listen: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+_HOST = re.compile(
+    r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
+)
+
+
+def host_or_ipv6(value: str) -> str:
+    if ":" in value:
+        return ipv6_address(value)
+    if not _HOST.fullmatch(value):
+        raise ValueError(f"{value!r:.60} is neither a host name nor an IPv6 address")
+    return value.rstrip(".").lower()
+
+
+def ipv6_address(value: str) -> str:
+    try:
+        return str(ipaddress.IPv6Address(value))
+    except ValueError:
+        raise ValueError(f"{value!r:.60} is not an IPv6 address") from None
+
+
+def interface_id(value: str) -> str:
+    """``::a:b:c:d`` (the lower 64 bits of an address)."""
+    try:
+        number = int(ipaddress.IPv6Address(value))
+    except ValueError:
+        raise ValueError(
+            f"{value!r:.60} is not an interface id like ::1234:5678:9abc:def0"
+        ) from None
+    if number >> 64 or number == 0:
+        raise ValueError(f"{value} is not 64 bits (the upper half must be zero)")
+    return value
+
+
+def ipv4_address_or_prefix(value: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{value!r:.40} is not an IPv4 address or prefix ({exc})") from None
+    if (
+        not network.network_address.is_global
+        and not network.subnet_of(ipaddress.IPv4Network("192.0.2.0/24"))
+        and not network.subnet_of(ipaddress.IPv4Network("203.0.113.0/24"))
+    ):
+        raise ValueError(f"{value} is not a global address")
+    return str(network)
+
+
+def https_url_template(value: str) -> str:
+    """An http(s) URL that may hold ``{address}``, ``{prefix}``, ``{user}``, ``{password}``."""
+    filled = value
+    for name in ("address", "prefix", "user", "password"):
+        filled = filled.replace("{" + name + "}", "x")
+    if "{" in filled or "}" in filled:
+        raise ValueError("only {address}, {prefix}, {user} and {password} may be filled in")
+    https_url(filled)
+    return value
+
+
+def credential(value: str) -> str:
+    if not 0 < len(value) <= 256 or any(ord(c) < 0x20 for c in value):
+        raise ValueError("1 to 256 characters, no control characters")
+    return value

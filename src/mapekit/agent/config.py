@@ -23,7 +23,7 @@ from mapekit.agent import checks
 from mapekit.agent.checks import Check
 from mapekit.core.errors import MapeError
 
-PROVIDERS = ("static", "jpne", "ocn", "hb46pp", "dhcpv6")
+PROVIDERS = ("static", "jpne", "ocn", "hb46pp", "dhcpv6", "dslite", "ipip")
 DEFAULT_HGW_URL = "http://ntt.setup:8888/enabler.ipv4/check"
 DEFAULT_PATH = "/etc/mapekit/agent.toml"
 MAX_CONFIG = 64 * 1024
@@ -89,8 +89,31 @@ KEYS: tuple[Key, ...] = (
     _k("hb46pp", "insecure_discovery", bool, False, None,
        "Honour `t=a` (no certificate check) from an unauthenticated DNS answer on https."),
     _k("hb46pp", "ca_file", str, None, checks.existing_file, "An extra CA (PEM) for TLS."),
+    _k("hb46pp", "prefer", str, None, checks.one_of("map_e", "dslite", "ipip"),
+       "Take this mechanism when the server offers it, whatever its `order` says."),
     _k("dhcpv6", "options_file", str, "/run/mapekit/s46.hex", checks.absolute_path,
        "The S46 options as hex, written by the DHCPv6 client's hook."),
+    _k("dslite", "aftr", str, None, checks.host_or_ipv6,
+       "The AFTR's name or IPv6 address; without it, the name DHCPv6 option 64 gives "
+       "(`dslite.aftr_file`)."),
+    _k("dslite", "aftr_file", str, "/run/mapekit/aftr", checks.absolute_path,
+       "The AFTR name from DHCPv6 option 64, written by the DHCPv6 client's hook."),
+    _k("dslite", "dns_server", str, None, checks.ip_address,
+       "The resolver for the AFTR's name (default: the system's)."),
+    _k("ipip", "remote", str, REQUIRED, checks.ipv6_address, "The operator's tunnel endpoint."),
+    _k("ipip", "interface_id", str, None, checks.interface_id,
+       "The lower 64 bits of the CE's tunnel address, as the operator gives them "
+       "(`::1234:5678:9abc:def0`); the address is the prefix's subnet 0 with them."),
+    _k("ipip", "ipv4", str, REQUIRED, checks.ipv4_address_or_prefix,
+       "The fixed IPv4 address (NATed to) or prefix (routed)."),
+    _k("ipip", "update_url", str, None, checks.https_url_template,
+       "Called at start and after every prefix change: `{address}`, `{prefix}`, `{user}`, "
+       "`{password}` are filled in (URL-encoded); otherwise the credentials go as HTTP "
+       "Basic authentication."),
+    _k("ipip", "update_user", str, None, checks.credential, "The update URL's user name."),
+    _k("ipip", "update_password", str, None, checks.credential,
+       "The update URL's password (never logged or shown)."),
+    _k("ipip", "ca_file", str, None, checks.existing_file, "An extra CA (PEM) for TLS."),
     # --- around the provider --------------------------------------------------------
     _k("hgw", "check_url", str, DEFAULT_HGW_URL, checks.http_url_or_empty,
        "The NTT home gateway's MAP-E check (over IPv4); `\"\"` skips the check."),
@@ -181,6 +204,7 @@ class Hb46ppSettings:
     dns_server: str | None = None
     insecure_discovery: bool = False
     ca_file: str | None = None
+    prefer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,10 +212,37 @@ class Dhcpv6Settings:
     options_file: str = "/run/mapekit/s46.hex"
 
 
-ProviderSettings = StaticSettings | JpneSettings | OcnSettings | Hb46ppSettings | Dhcpv6Settings
+@dataclass(frozen=True)
+class DsliteSettings:
+    aftr: str | None = None
+    aftr_file: str = "/run/mapekit/aftr"
+    dns_server: str | None = None
+
+
+@dataclass(frozen=True)
+class IpipSettings:
+    remote: str
+    ipv4: str
+    interface_id: str | None = None
+    update_url: str | None = None
+    update_user: str | None = None
+    update_password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+
+
+ProviderSettings = (
+    StaticSettings
+    | JpneSettings
+    | OcnSettings
+    | Hb46ppSettings
+    | Dhcpv6Settings
+    | DsliteSettings
+    | IpipSettings
+)
 _SETTINGS: dict[str, type[ProviderSettings]] = {
     "static": StaticSettings, "jpne": JpneSettings, "ocn": OcnSettings,
-    "hb46pp": Hb46ppSettings, "dhcpv6": Dhcpv6Settings,
+    "hb46pp": Hb46ppSettings, "dhcpv6": Dhcpv6Settings, "dslite": DsliteSettings,
+    "ipip": IpipSettings,
 }  # fmt: skip
 
 
@@ -257,6 +308,7 @@ class AgentConfig:
     log_level: str = "info"
     notes: tuple[str, ...] = ()  # e.g. a deprecated spelling, accepted for now
     rules_file: str | None = None  # static.rules_file, whatever the provider
+    update: IpipSettings | None = None  # the [ipip] update URL (also for HB46PP's IPIP)
 
     @property
     def wan(self) -> str:
@@ -347,6 +399,20 @@ def _section(values: dict[str, object], name: str) -> dict[str, Any]:
     return {k.name: _get(values, k.path) for k in KEYS if k.section == name}
 
 
+def _update(values: dict[str, object], provider: ProviderSettings) -> IpipSettings | None:
+    """The update URL settings: the provider's own for IPIP; for another provider (HB46PP
+    may offer IPIP) the [ipip] section's update keys when given."""
+    if isinstance(provider, IpipSettings):
+        return provider
+    if "ipip.update_url" not in values:
+        return None
+    return IpipSettings(
+        remote="::", ipv4="0.0.0.0/32", update_url=_get(values, "ipip.update_url"),
+        update_user=_get(values, "ipip.update_user"),
+        update_password=_get(values, "ipip.update_password"), ca_file=_get(values, "ipip.ca_file"),
+    )  # fmt: skip
+
+
 def build(values: dict[str, object], notes: tuple[str, ...] = ()) -> AgentConfig:
     """An :class:`AgentConfig` from checked values by path; cross-key rules here."""
     provider = _provider(values)
@@ -373,6 +439,7 @@ def build(values: dict[str, object], notes: tuple[str, ...] = ()) -> AgentConfig
         log_level=_get(values, "log.level"),
         notes=notes,
         rules_file=_get(values, "static.rules_file"),
+        update=_update(values, provider),
     )
 
 

@@ -34,8 +34,9 @@ from mapekit.agent.metrics import serve_metrics
 from mapekit.agent.notify import Notifier
 from mapekit.agent.portevents import PortEvents
 from mapekit.agent.prefix import current_prefix, file_signature, source_in_prefix
-from mapekit.agent.providers import hgw_url, provider_config, reports
+from mapekit.agent.providers import hgw_url, make_updater, provider_config, reports
 from mapekit.agent.reload import Reloaded, apply_reload
+from mapekit.agent.updater import Updater
 from mapekit.agent.web import serve_web
 from mapekit.client.clock import SYSTEM_CLOCK, Clock
 from mapekit.client.fetch import with_source_address
@@ -97,13 +98,21 @@ class Provision:
 
 
 @dataclass(frozen=True)
+class Logged:
+    """An event another thread saw (the main thread logs it)."""
+
+    code: str
+    params: dict[str, object]
+
+
+@dataclass(frozen=True)
 class Problem:
     """Another thread could not do its part (logged by the main thread)."""
 
     reason: str
 
 
-Item = Stop | Reload | LinksChanged | RulesetChanged | Provision | Problem
+Item = Stop | Reload | LinksChanged | RulesetChanged | Provision | Problem | Logged
 
 
 @dataclass
@@ -120,7 +129,9 @@ class Agent:
     stop: threading.Event = field(default_factory=threading.Event)
     snapshot: dict[str, Any] = field(default_factory=dict)
     repairs: int = 0
+    updater: Updater | None = None
     _verify_due: float | None = None
+    _updated_for: str | None = None
 
     # --- start and stop ----------------------------------------------------------------
 
@@ -152,6 +163,7 @@ class Agent:
             withdraw=self.dataplane.withdraw,
         )  # fmt: skip
         self.journal.level = config.log_level
+        self.updater = make_updater(config, self.stop, lambda c, p: self.items.put(Logged(c, p)))
         self._seen = 0
         self._next_poll = self._next_full = now
         self._next_verify = now + VERIFY_EVERY
@@ -284,6 +296,8 @@ class Agent:
                 self._run(event)
             case Problem(reason=reason):
                 self.machine.logged("MAPE.035", self.clock.monotonic(), reason=reason)
+            case Logged(code=code, params=params):
+                self.machine.logged(code, self.clock.monotonic(), **params)
 
     def _run(self, event: Event) -> None:
         self._journal(cycle=False)  # what came before belongs to no cycle
@@ -372,8 +386,12 @@ class Agent:
     def _softwire_applied(self, softwire: Softwire) -> None:
         """An IPIP CE tells the operator its new address (the update URL), in a thread: the
         answer is logged, the credentials never."""
-        if softwire.mechanism == "ipip" and self.updater is not None:
-            self.updater.submit(softwire.local)
+        if softwire.mechanism != "ipip" or self.updater is None:
+            return
+        if softwire.local != self._updated_for:  # at start, and after each new address
+            self._updated_for = softwire.local
+            prefix = self.machine.prefix
+            self.updater.submit(softwire.local, _prefix_text(prefix) if prefix else "")
 
     def _verify_soon(self) -> None:
         due = self.clock.monotonic() + VERIFY_SOON

@@ -70,8 +70,8 @@ class DataplaneManager:
     def apply_softwire(self, softwire: Softwire) -> list[str]:
         """Bring a DS-Lite or IPIP tunnel up; nothing happens when its plan is the one
         applied."""
-        plan = make_softwire_plan(softwire, self.interfaces.wan,
-                                  tunnel_name=self.interfaces.tunnel, lan=self.interfaces.lan)  # fmt: skip
+        names = self.interfaces
+        plan = make_softwire_plan(softwire, names.wan, tunnel_name=names.tunnel, lan=names.lan)
         if plan == self.plan:
             return []
         self.withdraw()

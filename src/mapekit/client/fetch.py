@@ -13,6 +13,7 @@ import httpx
 
 from mapekit.client.http import HttpSettings, Response, get, make_client, predicted_source
 from mapekit.core.addr import ipv6_text, mask
+from mapekit.core.aftr import decode_name, encode_name
 from mapekit.core.errors import MapeError
 from mapekit.core.rule import IidFormat
 from mapekit.core.ruleset import RuleSet
@@ -21,7 +22,13 @@ from mapekit.core.s46_wire import decode_options
 from mapekit.provision import hb46pp, jpne, ocn
 from mapekit.provision.errors import ProvisionError, ReplyError
 from mapekit.provision.httpstatus import check_status
-from mapekit.provision.model import FetchResult, Provider, RuleDelivery, Unsupported
+from mapekit.provision.model import (
+    FetchResult,
+    Provider,
+    RuleDelivery,
+    SoftwireDelivery,
+    Unsupported,
+)
 
 DNS_TIMEOUT = 3.0
 
@@ -65,6 +72,7 @@ class Hb46ppSource:
     password: str | None = None
     http: HttpSettings = field(default_factory=HttpSettings)
     transport: httpx.BaseTransport | None = None
+    prefer: str | None = None  # this mechanism when offered, whatever the server's order
     provider: ClassVar[Provider] = Provider.HB46PP
 
 
@@ -85,7 +93,30 @@ class StaticSource:
     provider: ClassVar[Provider] = Provider.STATIC
 
 
-ProviderConfig = JpneSource | OcnSource | Hb46ppSource | Dhcpv6Source | StaticSource
+@dataclass(frozen=True)
+class DsliteSource:
+    """DS-Lite (RFC 6333): the AFTR named in the configuration, or by DHCPv6 option 64 (a
+    file the DHCPv6 client's hook writes); a name is resolved (AAAA) when fetched."""
+
+    aftr: str | None = None
+    aftr_file: str | None = None
+    dns_server: str | None = None
+    provider: ClassVar[Provider] = Provider.DSLITE
+
+
+@dataclass(frozen=True)
+class IpipSource:
+    """An IPIP fixed-address tunnel from the configuration."""
+
+    remote: str
+    ipv4: str
+    interface_id: int | None = None
+    provider: ClassVar[Provider] = Provider.IPIP
+
+
+ProviderConfig = (
+    JpneSource | OcnSource | Hb46ppSource | Dhcpv6Source | StaticSource | DsliteSource | IpipSource
+)
 HttpSource = JpneSource | OcnSource | Hb46ppSource
 
 
@@ -126,7 +157,65 @@ def fetch(
         case OcnSource():
             return _ocn(config, prefix)
         case Hb46ppSource():
-            return _hb46pp(config, token)
+            return _resolve_aftr(_hb46pp(config, token), config.dns_server)
+        case DsliteSource():
+            return _dslite(config)
+        case IpipSource(remote=remote, ipv4=ipv4, interface_id=iid):
+            return SoftwireDelivery(Provider.IPIP, "ipip", remote, interface_id=iid, ipv4=ipv4)
+
+
+def _dslite(config: DsliteSource) -> FetchResult:
+    name = config.aftr
+    if name is None:
+        name = _aftr_from_file(config.aftr_file)
+    delivery = SoftwireDelivery(Provider.DSLITE, "dslite", name)
+    return _resolve_aftr(delivery, config.dns_server)
+
+
+def _aftr_from_file(path: str | None) -> str:
+    """The AFTR name the hook wrote from DHCPv6 option 64 (checked like the option)."""
+    try:
+        text = Path(path or "").read_text(encoding="ascii").strip()[:255]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReplyError(
+            "reply.missing_field",
+            f"no AFTR name yet (DHCPv6 option 64; {path}: {getattr(exc, 'strerror', None) or exc})",
+            field="OPTION_AFTR_NAME",
+        ) from None
+    try:
+        return decode_name(encode_name(text))
+    except MapeError as exc:
+        raise ReplyError(
+            "data.aftr_name", f"{path}: {exc.message}", field="OPTION_AFTR_NAME"
+        ) from None
+
+
+def _resolve_aftr(result: FetchResult, dns_server: str | None) -> FetchResult:
+    """A DS-Lite delivery whose AFTR is a name gets its IPv6 address (AAAA)."""
+    if not isinstance(result, SoftwireDelivery) or result.mechanism != "dslite":
+        return result
+    try:
+        ipaddress.IPv6Address(result.remote)
+    except ValueError:
+        pass
+    else:
+        return result
+    address = resolve_aaaa(result.remote, dns_server)
+    return replace(result, remote=address, remote_name=result.remote)
+
+
+def resolve_aaaa(name: str, dns_server: str | None, port: int = 53) -> str:
+    resolver = dns.resolver.Resolver(configure=dns_server is None)
+    if dns_server is not None:
+        resolver.nameservers = [dns_server]
+        resolver.port = port
+    resolver.lifetime = DNS_TIMEOUT
+    try:
+        answer = resolver.resolve(name, "AAAA")
+    except dns.exception.DNSException as exc:
+        raise ProvisionError("dns.aftr", f"aftr: {name}: no IPv6 address ({exc})",
+                             field="aftr") from None  # fmt: skip
+    return str(answer[0].address)
 
 
 def _exchange(config: JpneSource | OcnSource, url: str, params: list[tuple[str, str]]) -> Response:
@@ -206,7 +295,7 @@ def _hb46pp(config: Hb46ppSource, token: str | None) -> FetchResult:
     with make_client(http, config.transport) as client:
         reply = get(client, url, query)
     check_status(reply.status, reply.body, Provider.HB46PP, "HB46PP config")
-    return hb46pp.decode_config(reply.body)
+    return hb46pp.decode_config(reply.body, config.prefer)
 
 
 def _dhcpv6_options(config: Dhcpv6Source) -> bytes:

@@ -507,6 +507,28 @@ _REASONS: tuple[Reason, ...] = (
         "（全キーは docs/agent.md を参照）。",
     ),
     Reason(
+        "update.refused",
+        Category.REJECTED,
+        "The operator's update URL (IPIP fixed address) refused the call: check the "
+        "credentials and the URL (the answer is in the message).",
+        "事業者のアップデート URL（IPIP 固定 IP）が呼び出しを拒否しました。認証情報と URL を"
+        "確認してください（応答はメッセージにあります）。",
+    ),
+    Reason(
+        "softwire.outside_prefix",
+        Category.INVALID,
+        "The IPIP tunnel address the operator gave is not inside this CE's prefix: the "
+        "prefix changed, or the line is another one.",
+        "事業者が指定した IPIP トンネルのアドレスがこの CE のプレフィックス内にありません"
+        "（プレフィックスが変わったか、別の回線です）。",
+    ),
+    Reason(
+        "dns.aftr",
+        Category.UNREACHABLE,
+        "The DS-Lite AFTR's name does not resolve to an IPv6 address (DNS over the WAN).",
+        "DS-Lite の AFTR 名を IPv6 アドレスに解決できません（WAN の DNS）。",
+    ),
+    Reason(
         "setup.unknown_operator",
         Category.USAGE,
         "`mape setup` cannot tell how this line's rules arrive (no table covers the prefix, "
