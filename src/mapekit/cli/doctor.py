@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from mapekit.agent.daemon import provider_config
 from mapekit.agent.prefix import current_prefix, source_in_prefix
 from mapekit.cli import output
 from mapekit.core.errors import MapeError
+from mapekit.core.files import load_json_file
 from mapekit.core.tables import builtin_rules, load_rule_file
 from mapekit.diag.checks import Finding, Severity, cause, diagnose
 from mapekit.diag.gather import gather
@@ -44,8 +44,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def in_lab(args: argparse.Namespace) -> int:
     """Run the doctor inside a node of the lab that ``mape lab up`` left running."""
     try:
-        state = json.loads((Path(args.lab_dir) / "state.json").read_text())
-    except (OSError, ValueError):
+        state = load_json_file(Path(args.lab_dir) / "state.json", what="node", max_bytes=1 << 20)
+        if not isinstance(state, dict) or not isinstance(state.get("nodes"), list):
+            raise MapeError("status.unavailable", "not a lab's state", field="node")
+    except (FileNotFoundError, MapeError):
         raise MapeError(
             "status.unavailable", f"node: no running lab in {args.lab_dir}", field="node"
         ) from None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import dns.exception
 import dns.resolver
@@ -13,6 +12,7 @@ import httpx
 from mapekit.client.http import HttpSettings, Response, get, make_client, predicted_source
 from mapekit.core.addr import ipv6_text, mask
 from mapekit.core.errors import MapeError
+from mapekit.core.files import read_text_file
 from mapekit.core.rule import IidFormat
 from mapekit.core.ruleset import RuleSet
 from mapekit.core.s46 import S46Kind, container_rules
@@ -23,6 +23,7 @@ from mapekit.provision.httpstatus import check_status
 from mapekit.provision.model import FetchResult, Provider, RuleDelivery, Unsupported
 
 DNS_TIMEOUT = 3.0
+MAX_OPTIONS_FILE = 256 << 10  # hex of a DHCPv6 reply (at most 64 KiB), with separators
 
 
 @dataclass(frozen=True)
@@ -177,11 +178,12 @@ def _dhcpv6_options(config: ProviderConfig) -> bytes:
             "usage.invalid_arguments", "--dhcpv6-options is required", field="dhcpv6-options"
         )
     try:
-        text = Path(path).read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text_file(path, what="dhcpv6-options", max_bytes=MAX_OPTIONS_FILE)
+    except (FileNotFoundError, MapeError) as exc:
+        why = exc.message if isinstance(exc, MapeError) else "no such file"
         raise ReplyError(
             "reply.missing_field",
-            f"no DHCPv6 S46 options yet ({path}: {getattr(exc, 'strerror', None) or exc})",
+            f"no DHCPv6 S46 options yet ({path}: {why})",
             field="OPTION_S46_CONT_MAPE",
         ) from None
     digits = "".join(text.split()).replace(":", "")
