@@ -29,7 +29,7 @@ from mapekit.provision.model import Provider
 from mapekit.provision.status import status_of
 from mapekit.provision.timers import TimerPolicy
 
-MAX_OPTIONS_FILE = 64 << 10  # a DHCPv6 reply is at most 64 KiB
+MAX_OPTIONS_FILE = 256 << 10  # hex of a DHCPv6 reply (at most 64 KiB), with separators
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import dns.exception
 import dns.resolver
 import httpx
 
-from mapekit.client.http import HttpSettings, Response, get, make_client, predicted_source
+from mapekit.client.http import (
+    HB46PP_REDIRECTS,
+    HttpSettings,
+    Response,
+    get,
+    make_client,
+    predicted_source,
+)
 from mapekit.core.addr import ipv6_text, mask
 from mapekit.core.errors import MapeError
 from mapekit.core.files import read_text_file
@@ -85,7 +92,7 @@ def fetch(
 
 def _exchange(config: ProviderConfig, url: str, params: list[tuple[str, str]]) -> Response:
     with make_client(config.http, config.transport) as client:
-        return get(client, url, params)
+        return get(client, url, params, settings=config.http)
 
 
 def _jpne(config: ProviderConfig, user_id: str | None) -> FetchResult:
@@ -155,15 +162,11 @@ def _hb46pp(config: ProviderConfig, token: str | None) -> FetchResult:
         url = found.url
         insecure_ok = found.url.startswith("http:") or config.allow_insecure_discovery
         if not found.verify_tls and insecure_ok:
-            http = HttpSettings(
-                timeout=http.timeout,
-                verify=False,
-                max_redirects=http.max_redirects,
-                source_address=http.source_address,
-            )
+            http = replace(http, verify=False)
+    http = replace(http, redirects=HB46PP_REDIRECTS)  # 307 + Location, to any host
     query = hb46pp.config_query(config.identity, token, config.user, config.password)
     with make_client(http, config.transport) as client:
-        reply = get(client, url, query)
+        reply = get(client, url, query, settings=http)
     check_status(reply.status, reply.body, Provider.HB46PP, "HB46PP config")
     return hb46pp.decode_config(reply.body)
 

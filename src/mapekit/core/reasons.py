@@ -263,9 +263,10 @@ _REASONS: tuple[Reason, ...] = (
     Reason(
         "reply.too_large",
         Category.INVALID,
-        "The server's reply is larger than 64 KiB; a rule reply is never that big.",
-        "サーバーの応答が 64 KiB を超えています。"
-        "ルールの応答がこれほど大きくなることはありません。",
+        "The server's reply is larger than 1 MiB (after undoing any compression); the "
+        "largest real rule table (690 rules) takes 130 KB, so a rule reply is never that big.",
+        "サーバーの応答が（圧縮を戻した後で）1 MiB を超えています。実在する最大のルール表"
+        "（690 ルール）でも 130 KB なので、ルールの応答がこれほど大きくなることはありません。",
     ),
     Reason(
         "reply.too_deep",
