@@ -93,6 +93,9 @@ def parse_csv(data: bytes) -> CsvRows:
             entries.append(_entry(names, fields, number))
             rows.append(number)
     except csv.Error as exc:
+        if "field limit" in str(exc):
+            why = f"a field longer than {MAX_FIELD} characters"
+            raise invalid(f"row {reader.line_num}", why) from None
         raise invalid(f"row {reader.line_num}", f"not CSV ({exc})") from None
     return CsvRows(entries, rows)
 
