@@ -106,9 +106,15 @@ def _page(call: Call) -> tuple[int, int]:
 class AdminApi:
     """The admin handlers over one store."""
 
-    def __init__(self, store: Store, client_of: Callable[[Request], Address | None]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        client_of: Callable[[Request], Address | None],
+        limit_failures: bool = True,
+    ) -> None:
         self.store, self.client_of = store, client_of
-        self.failures = RateLimiter(1.0 / AUTH_REFILL_SECONDS, AUTH_BURST)
+        rate = 1.0 / AUTH_REFILL_SECONDS if limit_failures else 0.0  # 0: off (tests only)
+        self.failures = RateLimiter(rate, AUTH_BURST)
 
     # --- plumbing -------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ class ServerConfig:
     rate: float = 5.0  # requests per second per subscriber (or /64) (0: no limit)
     burst: float = 20.0
     access_log: bool = True
+    auth_limit: bool = True  # limit failed admin authentications (off only in tests)
 
     @property
     def rule(self) -> ClientRule:
@@ -94,7 +95,7 @@ class RuleServer:
         self.store, self.config = store, config
         self.metrics = Metrics()
         self.limiter = RateLimiter(config.rate, config.burst)
-        self.admin = AdminApi(store, self.address_of)
+        self.admin = AdminApi(store, self.address_of, config.auth_limit)
 
     def address_of(self, request: Request) -> Address | None:
         peer = request.client.host if request.client else ""
