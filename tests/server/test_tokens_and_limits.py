@@ -71,7 +71,11 @@ def test_token_commands(capsys: pytest.CaptureFixture[str], store: Store) -> Non
     assert store.token_info(token).scopes == ("read",)  # type: ignore[union-attr]
     assert main([*db, "list"]) == 0
     assert json.loads(capsys.readouterr().out)["tokens"][0]["scopes"] == ["read"]
-    assert main([*db, "revoke", "ro"]) == 0 and store.token_info(token) is None
+    assert main([*db, "revoke", "ro"]) == 0
+    assert Store(store.url).token_info(token) is None  # a fresh process's view
+    assert store.token_info(token) is not None  # this one's cache: up to 5 s, documented
+    store.cache.forget()
+    assert store.token_info(token) is None
     capsys.readouterr()
     assert main([*db, "revoke", "ro"]) == 5
     assert main([*db, "add", "a b"]) == 2

@@ -4,8 +4,9 @@ A token has the scope ``read`` (every GET) and/or ``write`` (every change, and t
 list); tokens are stored as SHA-256 hashes. Failed authentications are limited per client
 (/64 for IPv6): past :data:`AUTH_BURST` failures the client gets 429 until its bucket
 refills (one failure allowed per :data:`AUTH_REFILL_SECONDS`). Every input goes through
-:mod:`mapekit.server.schemas` before it reaches the store. Handlers run in a worker
-thread, never on the event loop; bodies are read first, bounded.
+:mod:`mapekit.server.schemas` before it reaches the store. Handlers run in worker
+threads (:mod:`mapekit.server.threads`: reads and writes in separate pools), never on
+the event loop; bodies are read first, bounded.
 
 Errors are ``{"error": {"reason_code", "message", "field"}}`` with the HTTP status of the
 reason (one table, :func:`status_of`).
@@ -20,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -34,6 +34,7 @@ from mapekit.server.identity import Address, limit_key
 from mapekit.server.ratelimit import RateLimiter
 from mapekit.server.service import ServerError, Subscriber, Target, Vendor
 from mapekit.server.store import Store
+from mapekit.server.threads import Pools
 
 MAX_BODY = 64 << 10  # JSON bodies (the largest valid one is a few hundred bytes)
 MAX_CSV = 64 << 20  # bulk imports
@@ -111,19 +112,27 @@ class AdminApi:
         store: Store,
         client_of: Callable[[Request], Address | None],
         limit_failures: bool = True,
+        pools: Pools | None = None,
     ) -> None:
         self.store, self.client_of = store, client_of
+        self.pools = pools or Pools()
         rate = 1.0 / AUTH_REFILL_SECONDS if limit_failures else 0.0  # 0: off (tests only)
         self.failures = RateLimiter(rate, AUTH_BURST)
 
     # --- plumbing -------------------------------------------------------------------
 
-    def _authorize(self, request: Request, scope: s.Scope, key: str) -> str:
+    async def _authorize(self, request: Request, scope: s.Scope, key: str) -> str:
+        """The actor of a request with a valid token of ``scope``; the token is looked up
+        in the cache first (no thread), in the database only on a miss."""
         now = time.monotonic()
         if self.failures.exhausted(key, now):
             raise ServerError("server.rate_limited", "admin: too many failed authentications")
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        info = self.store.token_info(token.strip()) if scheme.lower() == "bearer" else None
+        info = None
+        if scheme.lower() == "bearer" and token.strip():
+            found, info = self.store.cached_token(token.strip())
+            if not found:
+                info = await self.pools.read(self.store.token_info, token.strip())
         if info is None:
             self.failures.allow(key, now)
             raise ServerError("server.unauthorized", "admin: missing or invalid bearer token")
@@ -145,10 +154,11 @@ class AdminApi:
         async def run(request: Request) -> Response:
             try:
                 key = limit_key(self.client_of(request), None)
-                actor = await run_in_threadpool(self._authorize, request, needs, key)
+                actor = await self._authorize(request, needs, key)
                 body = await _body(request, limit) if method in ("POST", "PUT") else b""
                 call = Call(actor, dict(request.path_params), dict(request.query_params), body)
-                result = await run_in_threadpool(handler, call)
+                run_in = self.pools.read if method == "GET" else self.pools.write
+                result = await run_in(handler, call)
             except MapeError as exc:
                 retry = {"Retry-After": str(int(AUTH_REFILL_SECONDS))}
                 return error_response(

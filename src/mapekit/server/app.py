@@ -2,8 +2,9 @@
 admin API for operators, health and Prometheus metrics.
 
 Who the client is follows one rule (:mod:`mapekit.server.identity`): the TCP peer, or the
-configured header from a trusted proxy — nothing else. Handlers are plain functions that
-Starlette runs in its thread pool, so a slow query holds one thread, never the event loop.
+configured header from a trusted proxy — nothing else. Handlers are plain functions run in
+worker threads (:mod:`mapekit.server.threads`), so a slow query holds one thread, never
+the event loop.
 Rate limits are per subscriber (or per /64 for clients that are none).
 """
 
@@ -13,7 +14,7 @@ import ipaddress
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import (
@@ -37,9 +38,11 @@ from mapekit.server.openapi import build_document
 from mapekit.server.ratelimit import RateLimiter
 from mapekit.server.schemas import bounded_int
 from mapekit.server.store import Store
+from mapekit.server.threads import Pools
 
 log = logging.getLogger("mapekit.server.access")
 Work = Callable[[str, "service.Subscriber | None"], service.Answer]
+Endpoint = Callable[[Request], Awaitable[Response]]
 LOOPBACK: tuple[Network, ...] = (
     ipaddress.ip_network("127.0.0.0/8"),
     ipaddress.ip_network("::1/128"),
@@ -95,7 +98,8 @@ class RuleServer:
         self.store, self.config = store, config
         self.metrics = Metrics()
         self.limiter = RateLimiter(config.rate, config.burst)
-        self.admin = AdminApi(store, self.address_of, config.auth_limit)
+        self.pools = Pools()
+        self.admin = AdminApi(store, self.address_of, config.auth_limit, self.pools)
 
     def address_of(self, request: Request) -> Address | None:
         peer = request.client.host if request.client else ""
@@ -213,16 +217,23 @@ class RuleServer:
     def metrics_page(self, request: Request) -> Response:
         return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    def threaded(self, handler: Callable[[Request], Response]) -> Endpoint:
+        async def run(request: Request) -> Response:
+            return await self.pools.read(handler, request)
+
+        return run
+
     def routes(self) -> list[BaseRoute]:
-        return [
-            Route("/", self.root, methods=["GET"]),
-            Route("/healthz", self.healthz, methods=["GET"]),
-            Route("/metrics", self.metrics_page, methods=["GET"]),
-            Route("/config", self.hb46pp_config, methods=["GET"]),
+        t = self.threaded
+        return [  # the hot path first: routes are tried in order
+            Route("/{code}/get_rules", t(self.get_rules), methods=["GET"]),
+            Route("/{code}/acct_report", t(self.acct_report), methods=["GET"]),
+            Route("/", t(self.root), methods=["GET"]),
+            Route("/healthz", t(self.healthz), methods=["GET"]),
+            Route("/metrics", t(self.metrics_page), methods=["GET"]),
+            Route("/config", t(self.hb46pp_config), methods=["GET"]),
             openapi_route(build_document),
             *self.admin.routes(),
-            Route("/{code}/get_rules", self.get_rules, methods=["GET"]),
-            Route("/{code}/acct_report", self.acct_report, methods=["GET"]),
         ]
 
 

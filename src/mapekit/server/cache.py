@@ -40,6 +40,15 @@ class TtlCache(Generic[V]):
                 self._items.popitem(last=False)
         return value
 
+    def peek(self, key: Hashable, now: float) -> tuple[bool, V | None]:
+        """(True, value) for a fresh entry, without loading; else (False, None)."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None and now - found[0] < self.ttl:
+                self._items.move_to_end(key)
+                return True, found[1]
+        return False, None
+
     def forget(self, key: Hashable | None = None) -> None:
         """Drop one key (after a change), or everything."""
         with self._lock:

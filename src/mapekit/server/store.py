@@ -283,11 +283,27 @@ class Store:
                 )
             )
             self._audit(conn, actor, ("token", name, "created"), None, granted)
+        self.cache.forget(("token", hash_token(token)))
         return token
 
     def token_info(self, token: str) -> TokenInfo | None:
-        """The name and scopes of a valid admin token (hashes compared in constant time)."""
+        """The name and scopes of a valid admin token (hashes compared in constant time).
+
+        Cached a few seconds like the rest (unknown tokens too, within the bound): a
+        revocation takes effect at once in this process, within the cache's lifetime in
+        other workers."""
         digest = hash_token(token)
+        info = self.cache.get(("token", digest), time.monotonic(), lambda: self._token(digest))
+        assert info is None or isinstance(info, TokenInfo)
+        return info
+
+    def cached_token(self, token: str) -> tuple[bool, TokenInfo | None]:
+        """:meth:`token_info` from the cache only: (found, info), no database access."""
+        found, info = self.cache.peek(("token", hash_token(token)), time.monotonic())
+        assert info is None or isinstance(info, TokenInfo)
+        return found, info
+
+    def _token(self, digest: str) -> TokenInfo | None:
         with self.reader.connect() as conn:
             row = conn.execute(
                 sa.select(t.admin_tokens).where(t.admin_tokens.c.token_hash == digest)
@@ -307,12 +323,17 @@ class Store:
 
     def revoke_token(self, name: str, actor: str) -> None:
         with self._tx() as conn:
-            gone = conn.execute(t.admin_tokens.delete().where(t.admin_tokens.c.name == name))
-            if gone.rowcount == 0:
+            gone = conn.execute(
+                t.admin_tokens.delete()
+                .where(t.admin_tokens.c.name == name)
+                .returning(t.admin_tokens.c.token_hash)
+            ).first()
+            if gone is None:
                 raise ServerError(
                     "server.not_found", f"name: no admin token {name!r}", field="name", value=name
                 )
             self._audit(conn, actor, ("token", name, "revoked"), None, "yes")
+        self.cache.forget(("token", gone.token_hash))
 
     # --- subscribers ----------------------------------------------------------------
 
