@@ -1,20 +1,22 @@
 """get_rules latency under writes: 20 writers switching targets and 20 readers, at once.
 
-    .venv/bin/python bench/bench_mixed.py [--seconds S] [--subscribers N]
+    .venv/bin/python bench/bench_mixed.py [--seconds S] [--subscribers N] [--workers W]
         [--baseline-src DIR] [--db sqlite|postgresql]
 
 For each code version — this tree's ``src`` and, when ``--baseline-src`` names the
 ``src`` of another checkout (e.g. the commit before a change), that one as the baseline
 measured in the same run — the script creates a database of N subscribers (HGW rented,
-so both targets are allowed), starts ``mape server serve`` on loopback (one worker, rate
-limits off, the client address from a header trusted from 127.0.0.1), and runs, for S
+so both targets are allowed), starts ``mape server serve`` on loopback (``--workers``,
+default one; rate limits off, the client address from a header trusted from 127.0.0.1), and runs, for S
 seconds after a warm-up:
 
 - 20 writers, each on its own keep-alive connection, switching a random subscriber's
   target through the admin API (``PUT /admin/subscribers/{id}/target``) in a loop;
 - 20 readers, likewise, asking ``get_rules`` as a random subscriber.
 
-It prints the readers' p50 / p99 / max latency and both request rates. The load
+It prints the readers' p50 / p99 / max latency and both request rates for each run, the
+versions alternating ``--repeat`` times (a busy moment on a shared machine then hits both),
+and the medians. The load
 generator is plain asyncio over raw HTTP/1.1 (keep-alive), so its own cost stays small.
 """
 
@@ -170,7 +172,7 @@ def measure(src: Path, url: str, args: argparse.Namespace) -> dict[str, object]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(src)}
     command = [sys.executable, "-m", "mapekit", "server", "--db", url, "serve",
-               "--listen", f"127.0.0.1:{port}", "--workers", "1", "--rate-limit", "0",
+               "--listen", f"127.0.0.1:{port}", "--workers", str(args.workers), "--rate-limit", "0",
                "--no-access-log", "--client-address-header", "X-Client-Address",
                "--trusted-proxy", "127.0.0.1/32"]  # fmt: skip
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
@@ -201,19 +203,31 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--baseline-src", type=Path, help="src/ of the code to compare with")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each, alternating")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mapekit-mixed-"))
     versions = [("this tree", ROOT / "src")]
     if args.baseline_src:
         versions.insert(0, ("baseline", args.baseline_src.resolve()))
     print(f"get_rules under 20 writers + 20 readers, {args.db}, {args.subscribers:,} "
-          f"subscribers, 1 worker, {args.seconds:.0f} s")  # fmt: skip
-    for index, (label, src) in enumerate(versions):
-        result = measure(src, database(args.db, work, f"v{index}"), args)
-        print(f"{label:10} p50 {result['p50_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms  "
-              f"max {result['max_ms']:7.1f} ms  reads/s {result['reads_per_s']:7.0f}  "
-              f"writes/s {result['writes_per_s']:6.0f}  statuses r={result['read_status']} "
-              f"w={result['write_status']}")  # fmt: skip
+          f"subscribers, {args.workers} worker(s), {args.seconds:.0f} s")  # fmt: skip
+    results: dict[str, list[dict[str, object]]] = {label: [] for label, _ in versions}
+    for run in range(args.repeat):  # alternate, so a busy moment hits both
+        for index, (label, src) in enumerate(versions):
+            result = measure(src, database(args.db, work, f"r{run}v{index}"), args)
+            results[label].append(result)
+            print(f"{label:10} p50 {result['p50_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms  "
+                  f"max {result['max_ms']:7.1f} ms  reads/s {result['reads_per_s']:7.0f}  "
+                  f"writes/s {result['writes_per_s']:6.0f}  statuses r={result['read_status']} "
+                  f"w={result['write_status']}", flush=True)  # fmt: skip
+    if args.repeat > 1:
+        for label, runs in results.items():
+            med = {k: statistics.median(float(r[k]) for r in runs)  # type: ignore[arg-type]
+                   for k in ("p50_ms", "p99_ms", "reads_per_s", "writes_per_s")}  # fmt: skip
+            print(f"{label:10} median of {len(runs)}: p50 {med['p50_ms']:.1f} ms, p99 "
+                  f"{med['p99_ms']:.1f} ms, reads/s {med['reads_per_s']:.0f}, writes/s "
+                  f"{med['writes_per_s']:.0f}")  # fmt: skip
 
 
 if __name__ == "__main__":
