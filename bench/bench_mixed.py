@@ -7,8 +7,8 @@ For each code version — this tree's ``src`` and, when ``--baseline-src`` names
 ``src`` of another checkout (e.g. the commit before a change), that one as the baseline
 measured in the same run — the script creates a database of N subscribers (HGW rented,
 so both targets are allowed), starts ``mape server serve`` on loopback (``--workers``,
-default one; rate limits off, the client address from a header trusted from 127.0.0.1), and runs, for S
-seconds after a warm-up:
+default one; rate limits off, the client address from a header trusted from 127.0.0.1),
+and runs, for S seconds after a warm-up:
 
 - 20 writers, each on its own keep-alive connection, switching a random subscriber's
   target through the admin API (``PUT /admin/subscribers/{id}/target``) in a loop;
