@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -281,4 +281,4 @@ def openapi_route(document: Callable[[], dict[str, object]]) -> Route:
     return Route("/openapi.json", openapi, methods=["GET"])
 
 
-__all__ = ["AdminApi", "Awaitable", "error_response", "openapi_route", "subscriber_json"]
+__all__ = ["AdminApi", "error_response", "openapi_route", "subscriber_json"]

@@ -15,7 +15,6 @@ import csv
 from dataclasses import dataclass
 
 from mapekit.server.schemas import SubscriberIn, invalid, parse_model
-from mapekit.server.service import ServerError
 
 REQUIRED = ("prefix", "target", "rules")
 OPTIONAL = ("id", "hgw_rental")
@@ -100,4 +99,4 @@ def parse_csv(data: bytes) -> CsvRows:
     return CsvRows(entries, rows)
 
 
-__all__ = ["CsvRows", "ServerError", "parse_csv"]
+__all__ = ["CsvRows", "parse_csv"]

@@ -10,8 +10,6 @@ Queries are built with SQLAlchemy expressions, never from strings.
 from __future__ import annotations
 
 import functools
-import hmac
-import secrets
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -33,14 +31,13 @@ from mapekit.server.rows import (
     chunks,
     db_error,
     domain_of,
-    hash_token,
     make_engine,
     prefix_key,
     rules_domain,
     signed64,
     subscriber_of,
 )
-from mapekit.server.schemas import Scope, SubscriberIn, parse_model
+from mapekit.server.schemas import SubscriberIn, parse_model
 from mapekit.server.service import (
     RuleDomain,
     ServerError,
@@ -50,20 +47,14 @@ from mapekit.server.service import (
     check_target,
     target_after_rental,
 )
+from mapekit.server.tokens import TokenInfo, TokenStore
 
 HEAD = "0002"
 CACHE_SECONDS = 5.0
 CACHE_ENTRIES = 10_000  # vendor codes (known and unknown), rule sets, the length list
 READER_POOL = 24  # connections for the hot path's reads (handlers run in a thread pool)
 
-__all__ = ["Store", "prefix_key", "rules_domain", "signed64"]
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    name: str
-    scopes: tuple[Scope, ...]
-    created_at: float
+__all__ = ["Store", "TokenInfo", "prefix_key", "rules_domain", "signed64"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +68,7 @@ class AuditEntry:
     new: str | None
 
 
-class Store:
+class Store(TokenStore):
     """Access to the rule server's database (thread-safe; one per process)."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -269,71 +260,6 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(t.vendor_codes).order_by(t.vendor_codes.c.code)).all()
         return [Vendor(r.code, r.name, Target(r.kind), r.enabled) for r in rows]
-
-    # --- admin tokens ---------------------------------------------------------------
-
-    def add_token(self, name: str, actor: str, scopes: Sequence[Scope] = ("read", "write")) -> str:
-        """A new admin token (returned once; only its SHA-256 hash is stored)."""
-        token = secrets.token_urlsafe(32)
-        granted = ",".join(sorted(set(scopes)))
-        with self._tx() as conn:
-            conn.execute(
-                t.admin_tokens.insert().values(
-                    name=name, token_hash=hash_token(token), created_at=time.time(), scopes=granted
-                )
-            )
-            self._audit(conn, actor, ("token", name, "created"), None, granted)
-        self.cache.forget(("token", hash_token(token)))
-        return token
-
-    def token_info(self, token: str) -> TokenInfo | None:
-        """The name and scopes of a valid admin token (hashes compared in constant time).
-
-        Cached a few seconds like the rest (unknown tokens too, within the bound): a
-        revocation takes effect at once in this process, within the cache's lifetime in
-        other workers."""
-        digest = hash_token(token)
-        info = self.cache.get(("token", digest), time.monotonic(), lambda: self._token(digest))
-        assert info is None or isinstance(info, TokenInfo)
-        return info
-
-    def cached_token(self, token: str) -> tuple[bool, TokenInfo | None]:
-        """:meth:`token_info` from the cache only: (found, info), no database access."""
-        found, info = self.cache.peek(("token", hash_token(token)), time.monotonic())
-        assert info is None or isinstance(info, TokenInfo)
-        return found, info
-
-    def _token(self, digest: str) -> TokenInfo | None:
-        with self.reader.connect() as conn:
-            row = conn.execute(
-                sa.select(t.admin_tokens).where(t.admin_tokens.c.token_hash == digest)
-            ).first()
-        if row is None or not hmac.compare_digest(row.token_hash, digest):
-            return None
-        return _token(row)
-
-    def token_name(self, token: str) -> str | None:
-        info = self.token_info(token)
-        return None if info is None else info.name
-
-    def tokens(self) -> list[TokenInfo]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t.admin_tokens).order_by(t.admin_tokens.c.name)).all()
-        return [_token(r) for r in rows]
-
-    def revoke_token(self, name: str, actor: str) -> None:
-        with self._tx() as conn:
-            gone = conn.execute(
-                t.admin_tokens.delete()
-                .where(t.admin_tokens.c.name == name)
-                .returning(t.admin_tokens.c.token_hash)
-            ).first()
-            if gone is None:
-                raise ServerError(
-                    "server.not_found", f"name: no admin token {name!r}", field="name", value=name
-                )
-            self._audit(conn, actor, ("token", name, "revoked"), None, "yes")
-        self.cache.forget(("token", gone.token_hash))
 
     # --- subscribers ----------------------------------------------------------------
 
@@ -535,8 +461,3 @@ def _no_label(index: int) -> str:
 
 def _index_label(index: int) -> str:
     return f"subscribers[{index}]"
-
-
-def _token(row: Any) -> TokenInfo:
-    scopes = tuple(s for s in str(row.scopes).split(",") if s in ("read", "write"))
-    return TokenInfo(row.name, scopes, float(row.created_at))  # type: ignore[arg-type]
