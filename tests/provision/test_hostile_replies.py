@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from mapekit.cli.main import main
 from mapekit.client.hgw import check_hgw
 from mapekit.core.ruleset import RuleSet
 from mapekit.core.tables import builtin_rules
@@ -283,3 +284,16 @@ def test_the_whole_table_passes_through_the_client(
     with serve_app(encoded_app(gzip.compress(body), "gzip")) as url:
         code, doc = provision(capsys, tmp_path, *jpne_args(url))
     assert code == 0, doc
+
+
+def test_a_fifo_as_ca_file_is_refused_at_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    fifo = tmp_path / "ca.pem"
+    os.mkfifo(fifo)
+    start = time.monotonic()
+    code = main(["provision", "--once", "--json", "--state-dir", str(tmp_path),
+                 *jpne_args("https://localhost:1", "--ca-file", str(fifo))])  # fmt: skip
+    error = json.loads(capsys.readouterr().out)["last_error"]
+    assert code == 3 and error["field"] == "ca-file" and "FIFO" in error["message"]
+    assert time.monotonic() - start < 5

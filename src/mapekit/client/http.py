@@ -31,11 +31,14 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from mapekit.core.errors import MapeError
+from mapekit.core.files import read_text_file
 from mapekit.provision.content import decode_content
 from mapekit.provision.errors import ProvisionError
 from mapekit.provision.jsonp import MAX_BODY
 
 USER_AGENT = "mapekit"
+MAX_CA_FILE = 1 << 20  # PEM; a whole system bundle is about 200 KB
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
@@ -76,11 +79,13 @@ def _verify(settings: HttpSettings) -> ssl.SSLContext | bool:
     context = ssl.create_default_context()
     if settings.ca_file:
         try:
-            context.load_verify_locations(cafile=settings.ca_file)
-        except (OSError, ssl.SSLError) as exc:
+            pem = read_text_file(settings.ca_file, what="ca-file", max_bytes=MAX_CA_FILE)
+            context.load_verify_locations(cadata=pem)
+        except (OSError, ssl.SSLError, MapeError) as exc:
+            why = exc.message.split(": ", 2)[-1] if isinstance(exc, MapeError) else exc
             raise ProvisionError(
                 "input.value_range",
-                f"ca-file: cannot load {settings.ca_file}: {exc}",
+                f"ca-file: cannot load {settings.ca_file}: {why}",
                 field="ca-file",
                 value=settings.ca_file,
             ) from None
