@@ -11,7 +11,6 @@ import os
 import re
 import stat
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -185,31 +184,6 @@ def forwards(value: list[object]) -> list[str]:
         except ValueError:
             raise ValueError(f"[{index}] {match[3]!r} is not an IPv4 address") from None
     return [str(item) for item in value]
-
-
-def read_small_file(path: Path, limit: int) -> str:
-    """A configuration file's text: a regular file (never a FIFO or device, so it cannot
-    hang), at most ``limit`` bytes, UTF-8."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise MapeError("config.unreadable", f"config: cannot read {path}: {exc.strerror}",
-                        field="config") from None  # fmt: skip
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise MapeError("config.unreadable", f"config: {path} is not a regular file",
-                            field="config")  # fmt: skip
-        data = os.read(fd, limit + 1)
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise MapeError("config.unreadable", f"config: {path} is larger than {limit} bytes",
-                        field="config")  # fmt: skip
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MapeError("config.unreadable", f"config: {path} is not UTF-8 text",
-                        field="config") from None  # fmt: skip
 
 
 def count(high: int, low: int = 0) -> Check:

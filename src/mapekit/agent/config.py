@@ -22,6 +22,7 @@ from typing import Any
 from mapekit.agent import checks
 from mapekit.agent.checks import Check
 from mapekit.core.errors import MapeError
+from mapekit.core.files import read_text_file
 
 PROVIDERS = ("static", "jpne", "ocn", "hb46pp", "dhcpv6", "dslite", "ipip")
 DEFAULT_HGW_URL = "http://ntt.setup:8888/enabler.ipv4/check"
@@ -487,7 +488,12 @@ def parse_config(text: str, source: str = "config") -> AgentConfig:
 def load_config(path: str | Path) -> AgentConfig:
     """Read and check the file; errors are ConfigError naming the file or the key."""
     path = Path(path)
-    return parse_config(checks.read_small_file(path, MAX_CONFIG), str(path))
+    try:
+        text = read_text_file(path, what="config", max_bytes=MAX_CONFIG, reason="config.unreadable")
+    except FileNotFoundError:
+        raise ConfigError("config.unreadable", f"config: cannot read {path}: no such file "
+                          "(`mape setup` writes one)", field="config") from None  # fmt: skip
+    return parse_config(text, str(path))
 
 
 def docs() -> str:

@@ -51,6 +51,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--prefix", metavar="PREFIX", help="the End-user prefix (default: detected)"
     )
+    parser.add_argument("--aftr", metavar="NAME", help="dslite: the AFTR's name or address")
+    parser.add_argument("--remote", metavar="ADDR", help="ipip: the operator's tunnel endpoint")
+    parser.add_argument("--ipv4", metavar="ADDR", help="ipip: the fixed IPv4 address or prefix")
+    parser.add_argument("--interface-id", metavar="ID", help="ipip: the CE's interface id")
+    parser.add_argument("--update-url", metavar="URL", help="ipip: the operator's update URL")
+    parser.add_argument("--update-user", metavar="NAME",
+                        help="ipip: its user (update_password: in the file, by hand)")  # fmt: skip
     parser.add_argument("--no-hgw-check", action="store_true", help="do not look for an NTT HGW")
     parser.add_argument("--root", default="/", metavar="DIR",
                         help="write every file under DIR (paths inside them too)")  # fmt: skip

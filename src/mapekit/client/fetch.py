@@ -11,10 +11,18 @@ import dns.exception
 import dns.resolver
 import httpx
 
-from mapekit.client.http import HttpSettings, Response, get, make_client, predicted_source
+from mapekit.client.http import (
+    HB46PP_REDIRECTS,
+    HttpSettings,
+    Response,
+    get,
+    make_client,
+    predicted_source,
+)
 from mapekit.core.addr import ipv6_text, mask
 from mapekit.core.aftr import decode_name, encode_name
 from mapekit.core.errors import MapeError
+from mapekit.core.files import read_text_file
 from mapekit.core.rule import IidFormat
 from mapekit.core.ruleset import RuleSet
 from mapekit.core.s46 import S46Kind, container_rules
@@ -31,6 +39,7 @@ from mapekit.provision.model import (
 )
 
 DNS_TIMEOUT = 3.0
+MAX_OPTIONS_FILE = 256 << 10  # hex of a DHCPv6 reply (at most 64 KiB), with separators
 
 
 @dataclass(frozen=True)
@@ -220,7 +229,7 @@ def resolve_aaaa(name: str, dns_server: str | None, port: int = 53) -> str:
 
 def _exchange(config: JpneSource | OcnSource, url: str, params: list[tuple[str, str]]) -> Response:
     with make_client(config.http, config.transport) as client:
-        return get(client, url, params)
+        return get(client, url, params, settings=config.http)
 
 
 def _jpne(config: JpneSource, user_id: str | None) -> FetchResult:
@@ -285,15 +294,11 @@ def _hb46pp(config: Hb46ppSource, token: str | None) -> FetchResult:
         url = found.url
         insecure_ok = found.url.startswith("http:") or config.allow_insecure_discovery
         if not found.verify_tls and insecure_ok:
-            http = HttpSettings(
-                timeout=http.timeout,
-                verify=False,
-                max_redirects=http.max_redirects,
-                source_address=http.source_address,
-            )
+            http = replace(http, verify=False)
+    http = replace(http, redirects=HB46PP_REDIRECTS)  # 307 + Location, to any host
     query = hb46pp.config_query(config.identity, token, config.user, config.password)
     with make_client(http, config.transport) as client:
-        reply = get(client, url, query)
+        reply = get(client, url, query, settings=http)
     check_status(reply.status, reply.body, Provider.HB46PP, "HB46PP config")
     return hb46pp.decode_config(reply.body, config.prefer)
 
@@ -308,11 +313,12 @@ def _dhcpv6_options(config: Dhcpv6Source) -> bytes:
             "usage.invalid_arguments", "--dhcpv6-options is required", field="dhcpv6-options"
         )
     try:
-        text = Path(path).read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text_file(path, what="dhcpv6-options", max_bytes=MAX_OPTIONS_FILE)
+    except (FileNotFoundError, MapeError) as exc:
+        why = exc.message if isinstance(exc, MapeError) else "no such file"
         raise ReplyError(
             "reply.missing_field",
-            f"no DHCPv6 S46 options yet ({path}: {getattr(exc, 'strerror', None) or exc})",
+            f"no DHCPv6 S46 options yet ({path}: {why})",
             field="OPTION_S46_CONT_MAPE",
         ) from None
     digits = "".join(text.split()).replace(":", "")

@@ -51,7 +51,7 @@ def call_update(update: UpdateUrl, address: str, prefix: str, http: HttpSettings
     shown = update.url(address, prefix, masked=True)
     try:
         with make_client(http) as client:
-            reply = get(client, url, headers=update.headers())
+            reply = get(client, url, headers=update.headers(), settings=http)
     except ProvisionError as exc:
         raise ProvisionError(exc.reason_code, f"{shown}: {exc.message.replace(url, shown)}",
                              field="update_url") from None  # fmt: skip

@@ -22,7 +22,7 @@ from mapekit.core.rule import IidFormat, MappingRule
 from mapekit.core.ruleset import RuleSet
 from mapekit.provision.errors import ProvisionError, ReplyError
 from mapekit.provision.fields import as_list, as_object, get_int, get_str, optional, remote
-from mapekit.provision.jsonp import decode_json
+from mapekit.provision.jsonp import MAX_RULES, decode_json
 from mapekit.provision.model import (
     BlankAnswer,
     FetchResult,
@@ -34,7 +34,6 @@ from mapekit.provision.model import (
 
 DISCOVERY_NAME = "4over6.info"
 MAX_TTL = 604_800
-MAX_RULES = 1024
 MECHANISMS = ("464xlat", "dslite", "ipip", "lw4o6", "map_e", "map_t", "hubspoke", "mesh")
 RUN_HERE = ("map_e", "dslite", "ipip")
 _VENDOR = re.compile(r"[0-9A-Fa-f]{6}(-[0-9A-Za-z_]{1,24})?")
