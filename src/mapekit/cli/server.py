@@ -6,6 +6,8 @@ import argparse
 import ipaddress
 import json
 import os
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +23,11 @@ from mapekit.server.csvimport import parse_csv
 from mapekit.server.schemas import (
     ID_PATTERN,
     MAX_LIMIT,
+    MechanismsIn,
     RuleImportIn,
     VendorIn,
     bounded_int,
+    invalid,
     parse_model,
     path_value,
 )
@@ -98,10 +102,20 @@ def _subscriber_parsers(sub: Any) -> None:
     add = subs.add_parser("add")
     add.add_argument("--prefix", required=True)
     add.add_argument("--target", choices=("hgw", "router"), required=True)
-    add.add_argument("--rules", required=True, metavar="NAME")
+    add.add_argument("--rules", metavar="NAME", help="MAP-E rule set (required with map_e)")
     add.add_argument("--id")
     add.add_argument("--hgw", choices=("rented", "none"), help="HGW rental (default: rented "
                      "when the target is hgw)")  # fmt: skip
+    _mechanism_options(add)
+    change = subs.add_parser("set-mechanisms", help="change the mechanisms (options given "
+                             "replace, --clear removes, the rest stays)")  # fmt: skip
+    which = change.add_mutually_exclusive_group(required=True)
+    which.add_argument("--prefix")
+    which.add_argument("--id")
+    _mechanism_options(change)
+    change.add_argument("--clear", action="append", choices=CLEARABLE, default=[],
+                        help="remove the AFTR, the IPIP parameters or the update "
+                        "credentials")  # fmt: skip
     for verb, choices in (("set-target", ("hgw", "router")), ("set-hgw", ("rented", "none"))):
         cmd = subs.add_parser(verb)
         which = cmd.add_mutually_exclusive_group(required=True)
@@ -117,6 +131,25 @@ def _subscriber_parsers(sub: Any) -> None:
     which = show.add_mutually_exclusive_group(required=True)
     which.add_argument("--prefix")
     which.add_argument("--id")
+
+
+CLEARABLE = ("aftr", "ipip", "update")
+MAX_PASSWORD_FILE = 4096
+MECHANISM_OPTIONS = ("order", "aftr", "ipip_remote", "ipip_ipv4", "ipip_interface_id",
+                     "update_user")  # fmt: skip
+
+
+def _mechanism_options(cmd: Any) -> None:
+    cmd.add_argument("--order", metavar="LIST", help="mechanisms offered, in order: map_e, "
+                     "dslite, ipip, separated by commas (default map_e)")  # fmt: skip
+    cmd.add_argument("--aftr", metavar="NAME", help="DS-Lite AFTR: a DNS name or IPv6 address")
+    cmd.add_argument("--ipip-remote", metavar="ADDR", help="IPIP endpoint (IPv6)")
+    cmd.add_argument("--ipip-ipv4", metavar="ADDR[/LEN]", help="IPIP fixed address or prefix")
+    cmd.add_argument("--ipip-interface-id", metavar="IID", help="IPIP interface id, e.g. "
+                     "::1234:5678:9abc:def0")  # fmt: skip
+    cmd.add_argument("--update-user", metavar="USER", help="update endpoint user")
+    cmd.add_argument("--update-password-file", metavar="FILE", help="update endpoint "
+                     "password: the file's first line, or standard input with -")  # fmt: skip
 
 
 def database_url(args: argparse.Namespace) -> str:
@@ -244,11 +277,17 @@ def _token(args: argparse.Namespace, store: Store) -> int:
 def _subscriber(args: argparse.Namespace, store: Store) -> int:
     verb = args.verb
     if verb == "add":
-        entry = {"prefix": args.prefix, "target": args.target, "rules": args.rules, "id": args.id}
+        entry: dict[str, object] = {"prefix": args.prefix, "target": args.target,
+                                    "rules": args.rules, "id": args.id}  # fmt: skip
         if args.hgw is not None:
             entry["hgw_rental"] = args.hgw == "rented"
+        entry.update(_mechanism_values(args))
         store.add_subscribers([entry], ACTOR)
         return _show(args, store.subscriber(prefix=args.prefix.strip()))
+    if verb == "set-mechanisms":
+        changes = parse_model(MechanismsIn, _mechanism_changes(args))
+        sub = store.set_mechanisms(changes, ACTOR, sub_id=args.id, prefix=args.prefix)
+        return _show(args, sub)
     if verb == "set-target":
         return _show(args, store.set_target(Target(args.value), ACTOR, sub_id=args.id,
                                             prefix=args.prefix))  # fmt: skip
@@ -263,10 +302,60 @@ def _subscriber(args: argparse.Namespace, store: Store) -> int:
         offset = _int(args.offset, "offset", 0, 1_000_000_000)
         subs = [subscriber_json(s) for s in store.subscribers(limit, offset)]
         text = output.table(
-            [[str(s["id"]), str(s["prefix"]), str(s["target"]), str(s["hgw_rental"])] for s in subs]
-        )
+            [[str(s["id"]), str(s["prefix"]), str(s["target"]), str(s["hgw_rental"]),
+              ",".join(s["order"])] for s in subs]  # type: ignore[arg-type]
+        )  # fmt: skip
         return _done(args, {"subscribers": subs}, text or "(no subscribers)")
     return _import(args, store)
+
+
+def _mechanism_values(args: argparse.Namespace) -> dict[str, object]:
+    """The mechanism options given, as schema fields (the password read from its file)."""
+    values: dict[str, object] = {}
+    for name in MECHANISM_OPTIONS:
+        value = getattr(args, name)
+        if value is not None:
+            values[name] = value
+    if "order" in values:
+        values["order"] = [part for part in re.split(r"[\s,]+", str(values["order"])) if part]
+    if args.update_password_file is not None:
+        values["update_password"] = _read_password(args.update_password_file)
+    return values
+
+
+def _mechanism_changes(args: argparse.Namespace) -> dict[str, object]:
+    changes = _mechanism_values(args)
+    cleared = {"aftr": ("aftr",), "ipip": ("ipip_remote", "ipip_ipv4", "ipip_interface_id"),
+               "update": ("update_user",)}  # fmt: skip
+    for what in args.clear:
+        for name in cleared[what]:
+            if name in changes:
+                raise invalid("clear", f"--clear {what} and --{name.replace('_', '-')} contradict")
+            changes[name] = None
+    if not changes:
+        raise invalid("set-mechanisms", "nothing to change; give an option or --clear")
+    return changes
+
+
+def _read_password(source: str) -> str:
+    """The password's first line, from a regular file or standard input (``-``)."""
+    if source == "-":
+        data = sys.stdin.buffer.read(MAX_PASSWORD_FILE + 1)
+        if len(data) > MAX_PASSWORD_FILE:
+            raise invalid("update-password-file", f"more than {MAX_PASSWORD_FILE} bytes")
+    else:
+        try:
+            data = read_bytes_file(source, what="update-password-file",
+                                   max_bytes=MAX_PASSWORD_FILE)  # fmt: skip
+        except FileNotFoundError:
+            why = f"update-password-file: cannot read {source}: no such file"
+            raise ServerError("data.file_unreadable", why, field="update-password-file") from None
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise invalid("update-password-file", "not UTF-8 text") from None
+    lines = text.splitlines()
+    return lines[0] if lines else ""
 
 
 def _import(args: argparse.Namespace, store: Store) -> int:
