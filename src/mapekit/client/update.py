@@ -6,12 +6,18 @@ Operators publish a URL to call (GET) with the subscriber's credentials. The URL
 each filled in URL-encoded; without ``{user}``/``{password}`` the credentials go as HTTP
 Basic authentication. The credentials come from the configuration only, are sent over
 verified TLS when the URL is https, and never appear in a log line or the status: what is
-logged is the URL with them masked, and the first line of the answer.
+logged is the URL with them masked, and the first line of the answer. httpx logs every
+request's URL (logger ``httpx``, level INFO); during the call that line shows the masked
+URL too.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -50,7 +56,7 @@ def call_update(update: UpdateUrl, address: str, prefix: str, http: HttpSettings
     url = update.url(address, prefix)
     shown = update.url(address, prefix, masked=True)
     try:
-        with make_client(http) as client:
+        with make_client(http) as client, _masked(url, shown, update.password):
             reply = get(client, url, headers=update.headers(), settings=http)
     except ProvisionError as exc:
         raise ProvisionError(exc.reason_code, f"{shown}: {exc.message.replace(url, shown)}",
@@ -61,3 +67,34 @@ def call_update(update: UpdateUrl, address: str, prefix: str, http: HttpSettings
         raise ProvisionError("update.refused", f"{shown}: HTTP {reply.status} {first}",
                              field="update_url")  # fmt: skip
     return f"HTTP {reply.status} {first}".strip()
+
+
+class _Mask(logging.Filter):
+    """Replaces the URL with credentials by the masked one in log records (and the
+    password in any other form the logger may print it)."""
+
+    def __init__(self, url: str, shown: str, password: str | None) -> None:
+        super().__init__()
+        self.url, self.shown = url, shown
+        forms = [quote(password, safe=""), password] if password else []
+        self.password = [re.compile(re.escape(form), re.IGNORECASE) for form in forms]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = original = record.getMessage()
+        text = text.replace(self.url, self.shown)
+        for form in self.password:  # escapes in either case
+            text = form.sub(MASK, text)
+        if text != original:
+            record.msg, record.args = text, ()
+        return True
+
+
+@contextmanager
+def _masked(url: str, shown: str, password: str | None) -> Iterator[None]:
+    logger = logging.getLogger("httpx")
+    mask = _Mask(url, shown, password)
+    logger.addFilter(mask)
+    try:
+        yield
+    finally:
+        logger.removeFilter(mask)
