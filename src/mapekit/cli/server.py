@@ -27,6 +27,7 @@ from mapekit.server.schemas import (
     RuleImportIn,
     VendorIn,
     bounded_int,
+    hb46pp_name,
     invalid,
     parse_model,
     path_value,
@@ -91,6 +92,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--rate-limit", type=float, default=5.0, help="requests/s per client")
     serve.add_argument("--burst", type=float, default=20.0)
     serve.add_argument("--no-access-log", action="store_true")
+    serve.add_argument("--enabler-name", metavar="NAME", help="HB46PP enabler_name (the VNE; "
+                       "default mapekit)")  # fmt: skip
+    serve.add_argument("--service-name", metavar="NAME", help="HB46PP service_name (default: "
+                       "the subscriber's rule set)")  # fmt: skip
+    serve.add_argument("--isp-name", metavar="NAME", help="HB46PP isp_name (default: none)")
     serve.add_argument("--tls-cert", metavar="FILE")
     serve.add_argument("--tls-key", metavar="FILE")
 
@@ -386,6 +392,8 @@ def _serve(args: argparse.Namespace, url: str) -> int:
 
     host, port = parse_listen(args.listen)
     trusted = _trusted(args)
+    names = {key: hb46pp_name(getattr(args, key), key.replace("_", "-"))
+             for key in ("enabler_name", "service_name", "isp_name")}  # fmt: skip
     Store(url).check_ready()
     os.environ.update(
         {
@@ -399,6 +407,7 @@ def _serve(args: argparse.Namespace, url: str) -> int:
             "MAPEKIT_SERVER_HEADER_TIMEOUT": str(args.header_timeout),
             "MAPEKIT_SERVER_BODY_TIMEOUT": str(args.body_timeout),
             "MAPEKIT_SERVER_PER_PEER": str(args.per_peer_connections),
+            **{f"MAPEKIT_SERVER_{key.upper()}": value or "" for key, value in names.items()},
         }
     )
     start = {"listen": f"{args.listen}", "db": _safe(url), "workers": args.workers}

@@ -12,6 +12,7 @@ models, so the description and the checks cannot drift apart.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from typing import Annotated, Literal, TypeVar
 
@@ -36,6 +37,7 @@ USER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,47}$"
 MIN_PREFIX_LEN, MAX_PREFIX_LEN = 32, 64
 GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
 MAX_LIMIT, MAX_OFFSET = 10_000, 1_000_000_000
+MAX_NAME_BYTES = 256  # an HB46PP name with its quotes (the specification's limit)
 _DIGITS = re.compile(r"[0-9]{1,10}")
 
 SubscriberId = Annotated[str, Field(pattern=ID_PATTERN, description="1-64 of [A-Za-z0-9_-]")]
@@ -374,6 +376,17 @@ def bounded_int(text: str | None, field: str, default: int, low: int, high: int)
     if not low <= value <= high:
         raise invalid(field, f"{value} is outside {low}-{high}")
     return value
+
+
+def hb46pp_name(text: str | None, field: str) -> str | None:
+    """An HB46PP name (``enabler_name`` …): printable, at most 256 bytes as a JSON string."""
+    if text is None:
+        return None
+    if not text.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise invalid(field, "needs printable characters (no control characters)")
+    if len(json.dumps(text)) > MAX_NAME_BYTES:
+        raise invalid(field, f"longer than {MAX_NAME_BYTES} bytes as a JSON string")
+    return text
 
 
 def path_value(text: str, pattern: str, field: str) -> str:
