@@ -15,7 +15,6 @@ from mapekit.cli.ruleopts import add_rule_options, rules_from_args
 from mapekit.cli.tunnel import add_serve_options, serve
 from mapekit.core.addr import parse_ipv6_address
 from mapekit.dataplane.plan import check_ifname
-from mapekit.dataplane.userspace import UserspaceBr
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mapekit.dataplane.userspace import UserspaceBr
+
     rules = rules_from_args(args).rules
     stats = Path(args.stats) if args.stats else None
     address = args.address or next((str(r.br) for r in rules if r.br is not None), None)

@@ -14,15 +14,11 @@ from mapekit.agent.config import (
     load_config,
 )
 from mapekit.agent.control import ask_agent
-from mapekit.agent.detect import DEFAULT_PD_FILE, detect_prefix, detect_wan
-from mapekit.agent.prefix import current_prefix, source_in_prefix
-from mapekit.agent.providers import hgw_url, provider_config
 from mapekit.cli import output
 from mapekit.core.errors import MapeError
 from mapekit.core.files import load_json_file
 from mapekit.core.tables import builtin_rules, load_rule_file
 from mapekit.diag.checks import cause, diagnose
-from mapekit.diag.gather import gather
 from mapekit.diag.model import Facts, Finding, Severity
 from mapekit.lab.netns import exec_interactive
 from mapekit.lab.network import node_agent
@@ -107,6 +103,10 @@ def run(args: argparse.Namespace) -> int:
 
 def configured(config: AgentConfig) -> Facts:
     """The facts of a CE set up with ``config``."""
+    from mapekit.agent.prefix import current_prefix, source_in_prefix
+    from mapekit.agent.providers import hgw_url, provider_config
+    from mapekit.diag.gather import gather
+
     prefix, source = current_prefix(config, set())
     rules_file = config.rules_file
     fallback = load_rule_file(rules_file) if rules_file else builtin_rules()
@@ -133,6 +133,9 @@ def configured(config: AgentConfig) -> Facts:
 def unconfigured(path: str) -> Facts:
     """What can be seen without a configuration: the detected WAN and prefix, the HGW, the
     built-in table's mapping, the WAN's MTU."""
+    from mapekit.agent.detect import DEFAULT_PD_FILE, detect_prefix, detect_wan
+    from mapekit.diag.gather import gather
+
     wan = detect_wan()
     prefix, source = detect_prefix(wan, DEFAULT_PD_FILE)
     facts = gather(

@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from mapekit.agent.control import ask_agent
 from mapekit.cli import output
+from mapekit.cli.extras import require
 from mapekit.cli.statusview import render_status
 from mapekit.core.errors import MapeError
 from mapekit.core.files import load_json_file, read_text_file
@@ -144,6 +145,7 @@ def scenario(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    require("lab", "lab", args.lang)
     if args.action == "scenario":
         return scenario(args)
     _late_options(args)

@@ -7,6 +7,7 @@ import sys
 
 from mapekit.cli.exitcodes import OK, exit_code
 from mapekit.core.errors import MapeError
+from mapekit.core.messages import say
 
 __all__ = ["OK", "UsageError", "emit", "emit_json", "exit_code", "report_error", "table"]
 
@@ -29,12 +30,24 @@ def emit_raw(text: str) -> None:
     sys.stdout.flush()
 
 
-def report_error(exc: MapeError, json_mode: bool) -> int:
+def error_line(exc: MapeError, lang: str = "en") -> str:
+    """The one line an error is on standard error: in Japanese, the reason's explanation
+    with the (English) detail that names the field and value."""
+    if lang == "ja":
+        text = say("error.detail", lang, explanation=exc.reason.ja, detail=exc.message)
+    else:
+        text = exc.message
+    return f"{say('error.prefix', lang)}{text} [{exc.reason_code}]"
+
+
+def report_error(exc: MapeError, json_mode: bool, lang: str = "en") -> int:
     """Print ``exc`` once (one line, or ``{"error": …}`` with --json) and pick the exit."""
     if json_mode:
-        emit_json({"error": exc.to_dict()})
+        doc = exc.to_dict()
+        doc["explanation"] = exc.reason.ja if lang == "ja" else exc.reason.en
+        emit_json({"error": doc})
     else:
-        sys.stderr.write(f"mape: error: {exc.message} [{exc.reason_code}]\n")
+        sys.stderr.write(error_line(exc, lang) + "\n")
     return exit_code(exc.reason.category)
 
 

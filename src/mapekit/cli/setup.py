@@ -16,9 +16,9 @@ import stat
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mapekit.agent.config import PROVIDERS, parse_config
-from mapekit.agent.detect import DEFAULT_HGW, Detected, detect, prefix_text
 from mapekit.agent.proposal import NeedsAnswer, Proposal, Seen, Wishes, propose
 from mapekit.agent.setup_files import (
     UNIT_NAME,
@@ -35,6 +35,9 @@ from mapekit.core.errors import MapeError
 from mapekit.core.ruleset import RuleSet
 from mapekit.core.tables import builtin_rules, load_rule_file
 from mapekit.dataplane.plan import check_ifname
+
+if TYPE_CHECKING:
+    from mapekit.agent.detect import Detected
 
 HOOK = Path(__file__).resolve().parents[1] / "agent" / "data" / "dhcpcd-hook"
 
@@ -137,6 +140,8 @@ def _status(file: PlannedFile, config: bool = False) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mapekit.agent.detect import DEFAULT_HGW, detect
+
     for name in ("wan", "lan"):
         if getattr(args, name):
             check_ifname(getattr(args, name), name)
@@ -182,6 +187,8 @@ def report(
     args: argparse.Namespace, found: Detected, proposal: Proposal, *,
     states: list[tuple[PlannedFile, str]], written: bool, layout: Layout,
 ) -> None:  # fmt: skip
+    from mapekit.agent.detect import prefix_text
+
     ja = args.lang == "ja"
     steps = _next_steps(found, written, layout)
     if args.json:

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from mapekit.cli import output
 from mapekit.cli.ruleopts import (
@@ -22,9 +23,10 @@ from mapekit.cli.ruleopts import (
     rules_from_args,
 )
 from mapekit.core.addr import parse_end_user_prefix
-from mapekit.dataplane.backend import choose_backend, make_backend
-from mapekit.dataplane.forwarder import Forwarder
 from mapekit.dataplane.plan import make_plan
+
+if TYPE_CHECKING:
+    from mapekit.dataplane.forwarder import Forwarder
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +81,8 @@ def wait_for_signal() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mapekit.dataplane.backend import choose_backend, make_backend
+
     source = rules_from_args(args)
     stats = Path(args.stats) if args.stats else None
     prefix, length = parse_end_user_prefix(args.prefix)

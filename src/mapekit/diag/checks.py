@@ -278,7 +278,7 @@ def check_rules(facts: Facts) -> list[Finding]:
     fixes = {
         "forbidden": (
             "The request did not come from an address inside the subscriber's "
-            "prefix: set the WAN address (--wan-address / prefix source).",
+            "prefix: set the source address (--source-address / prefix source).",
             "要求元が契約プレフィックス内のアドレスではありません。WAN アドレスの設定を確認"
             "してください。",
         ),
