@@ -17,7 +17,6 @@ from mapekit.core.messages import say
 EXTRA_MODULES: dict[str, str] = {
     "starlette": "server",
     "uvicorn": "server",
-    "h11": "server",
     "httptools": "server",
     "pydantic": "server",
     "pydantic_core": "server",
