@@ -19,8 +19,10 @@ from mapekit.dataplane.plan import check_ifname
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", metavar="ADDR", help="BR IPv6 address (default: rules')")
-    parser.add_argument("--device", metavar="IF", help="put the address on this interface")
-    parser.add_argument("--tun", default="mapebr0", metavar="NAME")
+    parser.add_argument("--device", metavar="IFACE", help="put the address on this interface")
+    parser.add_argument(
+        "--tun", default="mapebr0", metavar="IFACE", help="the TUN device (mapebr0)"
+    )
     add_serve_options(parser)
     add_rule_options(parser)
 

@@ -44,7 +44,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="the running lab (mape lab up --dir)",
     )
-    parser.add_argument("--lang", choices=("en", "ja"), default="en")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 

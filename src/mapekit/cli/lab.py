@@ -43,7 +43,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("rest", nargs=argparse.REMAINDER, help="exec: NODE -- CMD …")
     parser.add_argument("--keep-logs", metavar="DIR", help="demo: keep every node's log in DIR")
-    parser.add_argument("--dir", default=STATE_DIR, help=f"up/down/status: state ({STATE_DIR})")
+    parser.add_argument("--dir", default=STATE_DIR, metavar="DIR",
+                        help=f"up/down/status/exec: the lab's folder ({STATE_DIR})")  # fmt: skip
     parser.add_argument(
         "--topology",
         metavar="FILE",

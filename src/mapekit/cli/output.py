@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+import unicodedata
 
 from mapekit.cli.exitcodes import OK, exit_code
 from mapekit.core.errors import MapeError
 from mapekit.core.messages import say
+
+_ESCAPES = re.compile(r"\x1b\[[0-9;]*m")
 
 __all__ = ["OK", "UsageError", "emit", "emit_json", "exit_code", "report_error", "table"]
 
@@ -51,13 +55,23 @@ def report_error(exc: MapeError, json_mode: bool, lang: str = "en") -> int:
     return exit_code(exc.reason.category)
 
 
+def width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: East Asian wide characters take two, colour
+    sequences none."""
+    plain = _ESCAPES.sub("", text)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in plain)
+
+
 def table(rows: list[list[str]], indent: str = "") -> str:
-    """Left-aligned columns."""
+    """Left-aligned columns (aligned on the terminal, Japanese labels included)."""
     if not rows:
         return ""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
-        indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        indent
+        + "  ".join(
+            cell + " " * (w - width(cell)) for cell, w in zip(row, widths, strict=True)
+        ).rstrip()
         for row in rows
     ]
     return "\n".join(lines)

@@ -54,10 +54,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--prefix", metavar="PREFIX", help="the End-user prefix (default: detected)"
     )
-    parser.add_argument("--aftr", metavar="NAME", help="dslite: the AFTR's name or address")
+    parser.add_argument("--aftr", metavar="NAME|ADDR", help="dslite: the AFTR's name or address")
     parser.add_argument("--remote", metavar="ADDR", help="ipip: the operator's tunnel endpoint")
-    parser.add_argument("--ipv4", metavar="ADDR", help="ipip: the fixed IPv4 address or prefix")
-    parser.add_argument("--interface-id", metavar="ID", help="ipip: the CE's interface id")
+    parser.add_argument(
+        "--ipv4", metavar="ADDR[/LEN]", help="ipip: the fixed IPv4 address or prefix"
+    )
+    parser.add_argument("--interface-id", metavar="IID", help="ipip: the CE's interface id")
     parser.add_argument("--update-url", metavar="URL", help="ipip: the operator's update URL")
     parser.add_argument("--update-user", metavar="NAME",
                         help="ipip: its user (update_password: in the file, by hand)")  # fmt: skip
@@ -71,9 +73,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="show what would be written, write nothing"
     )
     parser.add_argument("--yes", action="store_true", help="write without asking")
-    parser.add_argument(
-        "--lang", choices=("en", "ja"), default="en", help="language of the explanation"
-    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
