@@ -17,18 +17,12 @@ from mapekit.agent.control import ask_agent
 from mapekit.cli import output
 from mapekit.core.errors import MapeError
 from mapekit.core.files import load_json_file
+from mapekit.core.messages import say
 from mapekit.core.tables import builtin_rules, load_rule_file
 from mapekit.diag.checks import cause, diagnose
 from mapekit.diag.model import Facts, Finding, Severity
 from mapekit.lab.netns import exec_interactive
 from mapekit.lab.network import node_agent
-
-MARKS = {
-    Severity.OK: "ok  ",
-    Severity.INFO: "info",
-    Severity.WARNING: "WARN",
-    Severity.ERROR: "FAIL",
-}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -149,11 +143,13 @@ def unconfigured(path: str) -> Facts:
 
 
 def render(findings: list[Finding], named: Finding | None, lang: str) -> str:
-    lines = [f"[{MARKS[f.severity]}] {f.code:20} {f.evidence}" for f in findings]
+    rows = [[f"[{say(f'doctor.mark.{f.severity.value}', lang)}]", f.code, f.evidence_in(lang)]
+            for f in findings]  # fmt: skip
+    lines = [output.table(rows)]
     if named is not None:
-        lines += ["", ("Cause: " if lang == "en" else "原因: ") + named.explanation.get(lang)]
+        lines += ["", say("doctor.cause", lang) + named.explanation.get(lang)]
         if named.fix is not None:
-            lines.append(("Fix: " if lang == "en" else "対処: ") + named.fix.get(lang))
+            lines.append(say("doctor.fix", lang) + named.fix.get(lang))
     else:
-        lines += ["", "No problem found." if lang == "en" else "問題は見つかりませんでした。"]
+        lines += ["", say("doctor.nothing", lang)]
     return "\n".join(lines)

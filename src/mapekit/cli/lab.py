@@ -41,7 +41,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"demo: replay the blank-rules story; scenario NAME ({', '.join(SCENARIOS)}); "
         "up/down: keep a lab running; status; exec NODE -- CMD",
     )
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help="exec: NODE -- CMD …")
+    parser.add_argument(
+        "rest", nargs=argparse.REMAINDER, metavar="ARG", help="scenario: NAME; exec: NODE -- CMD …"
+    )
     parser.add_argument("--keep-logs", metavar="DIR", help="demo: keep every node's log in DIR")
     parser.add_argument("--dir", default=STATE_DIR, metavar="DIR",
                         help=f"up/down/status/exec: the lab's folder ({STATE_DIR})")  # fmt: skip

@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from mapekit.cli.extras import require
-from mapekit.cli.parsing import json_option
+from mapekit.cli.parsing import add_deprecated, json_option
 
 DEFAULT_DATA_DIR = "/var/lib/mapekit"
 PAGE_LIMIT = "1-10000"  # mapekit.server.schemas.MAX_LIMIT checks it
@@ -98,7 +98,8 @@ def _subscriber_parsers(sub: Any) -> None:
                      help="the subscriber's End-user prefix (/32 to /64)")  # fmt: skip
     add.add_argument("--target", choices=("hgw", "router"), required=True,
                      help="where its rules are delivered (the deployment target)")  # fmt: skip
-    add.add_argument("--rules", required=True, metavar="NAME", help="its rule set's name")
+    add.add_argument("--rule-set", metavar="NAME", help="its rule set's name (required)")
+    add_deprecated(add, "--rules", "--rule-set", "rule_set")
     add.add_argument("--id", metavar="ID", help="its id (default: made from the prefix)")
     add.add_argument("--hgw", choices=("rented", "none"), help="HGW rental (default: rented "
                      "when the target is hgw)")  # fmt: skip

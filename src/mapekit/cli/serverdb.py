@@ -159,7 +159,11 @@ def _token(args: argparse.Namespace, store: Store) -> int:
 def _subscriber(args: argparse.Namespace, store: Store) -> int:
     verb = args.verb
     if verb == "add":
-        entry = {"prefix": args.prefix, "target": args.target, "rules": args.rules, "id": args.id}
+        if not args.rule_set:
+            raise ServerError("usage.invalid_arguments", "rule-set: required (--rule-set NAME)",
+                              field="rule-set")  # fmt: skip
+        entry = {"prefix": args.prefix, "target": args.target, "rules": args.rule_set,
+                 "id": args.id}  # fmt: skip
         if args.hgw is not None:
             entry["hgw_rental"] = args.hgw == "rented"
         store.add_subscribers([entry], ACTOR)

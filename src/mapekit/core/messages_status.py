@@ -42,11 +42,11 @@ STATUS: Mapping[str, tuple[str, str]] = MappingProxyType(
             "{ipv4}、PSID {psid}（{bits} ビット）、{ports} ポート",
         ),
         "status.ce_ipv6": ("CE IPv6 address", "CE の IPv6 アドレス"),
-        "status.br": ("BR", "BR"),
+        "status.br": ("BR", "BR アドレス"),
         "status.softwire": ("Softwire", "ソフトワイヤー"),
         "status.softwire_line": (
             "{mechanism}: {local} → {remote}",
-            "{mechanism}: {local} → {remote}",
+            "{mechanism}: 自側 {local} → 対向 {remote}",
         ),
         "status.softwire_ipv4": ("{ipv4} ({how})", "{ipv4}（{how}）"),
         "status.nat": ("NATed to it", "NAT で使用"),

@@ -137,7 +137,7 @@ def server_down(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
 def renumber(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     net = build_network(lab, work, Topology(target="router"))
     rule_server(lab, net.db, "subscriber", "add", "--prefix", NEW_PREFIX, "--target", "router",
-                "--rules", "lab")  # fmt: skip
+                "--rule-set", "lab")  # fmt: skip
     first = _up(lab, net)
     before = fetch_page(lab)
     services.kea_delegate(work, NEW_PREFIX)
