@@ -100,7 +100,9 @@ def test_the_locale_chooses_the_language(environ: dict[str, str], expected: str)
     assert language.choose(["calc", "--lang=ja"], environ) == "ja"
 
 
-def test_lang_ja_by_environment(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_lang_ja_by_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LANG", "ja_JP.UTF-8")
     assert main(["calc", "240b:10:3f6c:d400::/56", "--iid", "nope"]) == 3
     err = capsys.readouterr().err
@@ -110,5 +112,6 @@ def test_lang_ja_by_environment(capsys: pytest.CaptureFixture[str], monkeypatch:
 
 def test_state_names_in_japanese_event_lines() -> None:
     line = LogEntry(0.0, "MAPE.022", {"old": "waiting", "new": "established"}).message("ja")
-    assert line == f"MAP-E 状態が {say('state.waiting', 'ja')} から {say('state.established', 'ja')} に変化"  # fmt: skip
+    waiting, established = say("state.waiting", "ja"), say("state.established", "ja")
+    assert line == f"MAP-E 状態が {waiting} から {established} に変化"
     assert "waiting" not in line
