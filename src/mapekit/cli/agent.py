@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         return output.OK
     from mapekit.agent.daemon import Agent, Reload, Stop
 
-    journal = Journal(sys.stdout, journald=bool(os.environ.get("JOURNAL_STREAM")))
+    journald = bool(os.environ.get("JOURNAL_STREAM"))
+    journal = Journal(sys.stdout, journald=journald, lang=args.lang)  # a ja_JP locale: Japanese
     agent = Agent(config, Path(args.config), journal=journal, notifier=Notifier.from_environ())
 
     def stop(signum: int, _frame: FrameType | None) -> None:
