@@ -13,8 +13,10 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from mapekit.cli import output
+from mapekit.cli.plan import DEFAULT_WAN
 from mapekit.cli.ruleopts import (
     add_forward_option,
     add_rule_options,
@@ -22,18 +24,24 @@ from mapekit.cli.ruleopts import (
     rules_from_args,
 )
 from mapekit.core.addr import parse_end_user_prefix
-from mapekit.dataplane.backend import choose_backend, make_backend
-from mapekit.dataplane.forwarder import Forwarder
 from mapekit.dataplane.plan import make_plan
+
+if TYPE_CHECKING:
+    from mapekit.dataplane.forwarder import Forwarder
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("prefix", metavar="PREFIX")
-    parser.add_argument("--wan", required=True, metavar="IF")
-    parser.add_argument("--lan", metavar="IF")
-    parser.add_argument("--tunnel", default="mape0", metavar="NAME")
+    parser.add_argument("prefix", metavar="PREFIX", help="End-user IPv6 prefix")
+    parser.add_argument("--wan", default=DEFAULT_WAN, metavar="IFACE",
+                        help=f"WAN interface ({DEFAULT_WAN})")  # fmt: skip
+    parser.add_argument("--lan", metavar="IFACE", help="LAN interface")
+    parser.add_argument("--tunnel", default="mape0", metavar="IFACE", help="tunnel name (mape0)")
     add_forward_option(parser)
-    parser.add_argument("--replace-default-route", action="store_true")
+    parser.add_argument(
+        "--replace-default-route",
+        action="store_true",
+        help="route IPv4 through the tunnel even if a default route exists",
+    )
     parser.add_argument(
         "--backend",
         choices=("auto", "kernel", "userspace"),
@@ -79,6 +87,8 @@ def wait_for_signal() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mapekit.dataplane.backend import choose_backend, make_backend
+
     source = rules_from_args(args)
     stats = Path(args.stats) if args.stats else None
     prefix, length = parse_end_user_prefix(args.prefix)

@@ -342,7 +342,7 @@ def _ngn(lab: Lab, net: Network, rule: dict[str, object]) -> None:
     rule_server(lab, net.db, "vendor", "add", ROUTER_CODE, "--name", "router maker")
     rule_server(lab, net.db, "vendor", "add", HGW_CODE, "--name", "HGW maker", "--kind", "hgw")
     rule_server(lab, net.db, "subscriber", "add", "--prefix", PREFIX, "--target", topo.target,
-                "--rules", "lab")  # fmt: skip
+                "--rule-set", "lab")  # fmt: skip
     if topo.tls:
         net.ca, cert, key = services.lab_ca(work, [RULES_NAME])
         net.server_tls = ["--tls-cert", str(cert), "--tls-key", str(key)]
