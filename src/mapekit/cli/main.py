@@ -41,6 +41,8 @@ COMMANDS: dict[str, str] = {
     "ports": "ports",
     "tunnel": "tunnel",
     "br": "br",
+    "aftr": "aftr",
+    "ipip-endpoint": "ipip_endpoint",
     "provision": "provision",
     "doctor": "doctor",
     "setup": "setup",

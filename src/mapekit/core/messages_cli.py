@@ -61,6 +61,14 @@ CLI: Mapping[str, tuple[str, str]] = MappingProxyType(
             "マッピングの CE データプレーンを起動（カーネル ip6tnl またはユーザー空間 TUN）",
         ),
         "command.br": ("run a userspace MAP-E border relay", "ユーザー空間の MAP-E BR を起動"),
+        "command.aftr": (
+            "run a userspace DS-Lite AFTR (for labs and tests)",
+            "ユーザー空間の DS-Lite AFTR を起動（ラボ・試験用）",
+        ),
+        "command.ipip-endpoint": (
+            "run a userspace IPIP fixed-address endpoint (labs, tests)",
+            "ユーザー空間の IPIP 固定 IP 終端装置を起動（ラボ・試験用）",
+        ),
         "command.provision": (
             "check for an HGW, fetch, validate and report MAP-E rules",
             "HGW の確認、MAP-E ルールの取得・検証・通知",
