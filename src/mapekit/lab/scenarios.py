@@ -18,6 +18,7 @@ it observed (tests assert on it).
   the rule arrives as RFC 7598 S46 options from Kea, through dhcpcd's hook).
 - ``spoof``: a rogue host on the access network forges tunnel packets; the BR and the CE
   drop and count them and nothing reaches ``inet`` or ``lan``.
+- ``dslite``, ``ipip-fixed``, ``hb46pp-order``: DS-Lite and IPIP (:mod:`mapekit.lab.softwires`).
 - ``fresh-router``: no mapekit configuration on the CE; ``mape setup`` writes it, dhcpcd and
   the agent start from those files (:mod:`mapekit.lab.fresh`).
 """
@@ -43,6 +44,7 @@ from mapekit.lab.network import (
     start_rule_server,
 )
 from mapekit.lab.ports import dns_burst, port_hog
+from mapekit.lab.softwires import SOFTWIRE_SCENARIOS
 from mapekit.lab.story import Say, agent_status, blank_rules, doctor, fetch_page, retry, summary
 
 Scenario = Callable[[Lab, Path, Say], dict[str, Any]]
@@ -358,4 +360,5 @@ SCENARIOS: dict[str, Scenario] = {
     "fresh-router": fresh_router,
     "port-hog": port_hog,
     "dns-burst": dns_burst,
+    **SOFTWIRE_SCENARIOS,
 }
