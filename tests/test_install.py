@@ -2,7 +2,7 @@
 environment, no extras (the versions of requirements/ce.txt, from the machine's package
 index). The gate: at most 20 MB in site-packages beyond pip and setuptools; the CE's
 commands work (``mape calc``, ``mape setup --dry-run``), the server's say which extra
-they need, and the wheel brought the manual pages, completions and contrib files.
+they need, and the wheel brought the manual pages, completions, contrib files and the data tables.
 
 bench/bench_install.py measures the same install with and without the extras."""
 
@@ -99,7 +99,7 @@ def test_a_command_of_an_extra_names_it(router_env: Path, command: str, extra: s
     assert mape(router_env, command, "--help").returncode == 0  # the help needs no extra
 
 
-def test_the_wheel_carries_pages_completions_and_contrib(router_env: Path) -> None:
+def test_the_wheel_carries_pages_completions_contrib_and_tables(router_env: Path) -> None:
     share = router_env / "share"
     pages = {p.name for p in (share / "man" / "man1").glob("mape*.1")}
     assert {"mape.1", "mape-calc.1", "mape-agent.1", "mape-server.1"} <= pages
@@ -111,3 +111,5 @@ def test_the_wheel_carries_pages_completions_and_contrib(router_env: Path) -> No
     assert hook == (ROOT / "contrib" / "dhcpcd-hook").read_text()
     examples = {p.name for p in (share / "mapekit" / "examples").glob("agent-*.toml")}
     assert examples == {p.name for p in (ROOT / "contrib").glob("agent-*.toml")}
+    tables = {p.name for p in (site_packages(router_env) / "mapekit" / "core" / "data").iterdir()}
+    assert {"jp_rules.json", "aftr_names.json", "PROVENANCE.md"} <= tables

@@ -31,6 +31,7 @@ from mapekit.cli import output
 from mapekit.cli.output import UsageError
 from mapekit.client.state import write_atomically
 from mapekit.core.addr import parse_end_user_prefix
+from mapekit.core.aftr_names import listing
 from mapekit.core.errors import MapeError
 from mapekit.core.messages import say
 from mapekit.core.ruleset import RuleSet
@@ -55,7 +56,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--prefix", metavar="PREFIX", help="the End-user prefix (default: detected)"
     )
-    parser.add_argument("--aftr", metavar="NAME|ADDR", help="dslite: the AFTR's name or address")
+    parser.add_argument(
+        "--aftr", metavar="NAME|ADDR", help=f"dslite: the AFTR's name or address ({listing()})"
+    )
     parser.add_argument("--remote", metavar="ADDR", help="ipip: the operator's tunnel endpoint")
     parser.add_argument(
         "--ipv4", metavar="ADDR[/LEN]", help="ipip: the fixed IPv4 address or prefix"

@@ -62,5 +62,23 @@ DIAG: Mapping[str, tuple[str, str]] = MappingProxyType(
         "setup.status.changed": ("changed", "変更"),
         "setup.status.unchanged": ("unchanged", "変更なし"),
         "setup.confirm": ("Write these files? [y/N] ", "これらのファイルを書き込みますか? [y/N] "),
+        # mape setup's reasons about a DS-Lite AFTR (core/data/aftr_names.json)
+        "setup.aftr.known": (
+            "{aftr} is the AFTR of {service} ({operator}).",
+            "{aftr} は {service}（{operator}）の AFTR です。",
+        ),
+        "setup.aftr.unknown": (
+            "{aftr} is none of the AFTR names mapekit knows ({known}); that is fine when "
+            "your operator gave it.",
+            "{aftr} は mapekit が知っている AFTR 名（{known}）のどれでもありません。"
+            "事業者から通知された名前であれば問題ありません。",
+        ),
+        "setup.aftr.none": (
+            "No AFTR name was given: the agent takes the one DHCPv6 option 64 brings. If none "
+            "arrives, set your operator's (mape setup --aftr NAME, or dslite.aftr): {known}.",
+            "AFTR 名の指定がないため、DHCPv6 オプション 64 で通知される名前を使います。"
+            "通知がない場合は事業者の AFTR 名を指定してください（mape setup --aftr NAME "
+            "または dslite.aftr）: {known}",
+        ),
     }
 )
