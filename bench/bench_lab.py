@@ -110,7 +110,7 @@ def convergence(work: Path) -> dict[str, float]:
         out["prefix_to_first_page_s"] = _first_page(lab, "192.0.2.18") - pd.stat().st_mtime
         new = "2001:db8:13:3500::/56"
         rule_server(lab, net.db, "subscriber", "add", "--prefix", new, "--target", "router",
-                    "--hgw", "rented", "--rules", "lab")  # fmt: skip
+                    "--hgw", "rented", "--rule-set", "lab")  # fmt: skip
         services.kea_delegate(work, new)
         services.dhcpcd_rebind(lab, "ce", net.ce_dhcp, "wan0")
         wait_for(lambda: "3500" in pd.read_text(), timeout=30, what="the new prefix")

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Create .venv (once) and install mapekit with its development tools into it.
-# Idempotent and quiet; safe to run on a fresh machine as root or as a user.
+# Create .venv (once) and install mapekit with its development tools into it, at the exact
+# versions of requirements/dev.txt (hashes checked; scripts/lock.sh makes that file from
+# the ranges in pyproject.toml). Idempotent and quiet; safe on a fresh machine as root or
+# as a user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +16,12 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 stamp=.venv/.mapekit-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    echo "setup: installing mapekit and its development tools into .venv" >&2
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements/dev.txt -nt "$stamp" ] \
+    || [ setup.py -nt "$stamp" ]; then
+    echo "setup: installing mapekit and its development tools into .venv (requirements/dev.txt)" >&2
+    pip=(.venv/bin/python -m pip --quiet --disable-pip-version-check)
+    "${pip[@]}" install --require-hashes -r requirements/dev.txt
+    # mapekit itself, built with the locked setuptools, argparse-manpage and shtab
+    "${pip[@]}" install --no-deps --no-build-isolation -e .
     touch "$stamp"
 fi

@@ -47,7 +47,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "agent": set(),
     "diag": set(),
     "lab": {"trustme"},
-    "cli": set(),
+    "cli": {"argparse_manpage", "shtab"},  # manuals.py, at build time only
 }
 
 

@@ -92,6 +92,39 @@ def test_an_aftr_option_means_dslite() -> None:
         propose(question, Wishes(), TABLE, NAME)
 
 
+def test_a_known_aftr_is_named_as_its_service() -> None:
+    found = propose(seen("2409:10:2a0:3400::/56", aftr="gw.transix.jp"), Wishes(), TABLE, NAME)
+    assert found.provider == "dslite" and found.settings == {}
+    said = found.reasons[1]
+    assert said.en == "gw.transix.jp is the AFTR of transix (Internet Multifeed)."
+    assert "インターネットマルチフィード" in said.ja
+    asked = propose(seen(None), Wishes("dslite", aftr="DGW.XPASS.JP."), TABLE, NAME)
+    assert asked.settings == {"aftr": "DGW.XPASS.JP."}  # kept as given; resolved as a name
+    assert "dgw.xpass.jp is the AFTR of Xpass (ARTERIA Networks)" in asked.reasons[1].en
+    assert "クロスパス（アルテリア・ネットワークス）" in asked.reasons[1].ja
+    v6connect = propose(seen(None, aftr="dslite.v6connect.net"), Wishes("dslite"), TABLE, NAME)
+    assert "v6 コネクト（朝日ネット）" in v6connect.reasons[1].ja
+
+
+def test_an_unknown_aftr_or_none_offers_the_published_names() -> None:
+    other = propose(seen(None, aftr="gw.transix.example"), Wishes(), TABLE, NAME)
+    assert "none of the AFTR names mapekit knows" in other.reasons[1].en
+    assert "(transix: gw.transix.jp; Xpass: dgw.xpass.jp; v6 connect" in other.reasons[1].en
+    nothing = propose(seen(None), Wishes("dslite"), TABLE, NAME)
+    assert "DHCPv6 option 64" in nothing.reasons[1].en
+    assert "v6 コネクト: dslite.v6connect.net" in nothing.reasons[1].ja
+    address = propose(seen(None), Wishes("dslite", aftr="2001:db8:aff::1"), TABLE, NAME)
+    assert not any("AFTR name" in r.en or "the AFTR of" in r.en for r in address.reasons)
+    static = propose(seen(None, aftr="gw.transix.jp"), Wishes("static"), TABLE, NAME)
+    assert not any("transix" in r.en for r in static.reasons)  # not DS-Lite: nothing said
+
+
+def test_the_question_lists_the_published_names() -> None:
+    with pytest.raises(NeedsAnswer) as info:
+        propose(seen("2001:db8:77::/56"), Wishes(), TABLE, NAME)
+    assert "--aftr NAME (transix: gw.transix.jp; Xpass: dgw.xpass.jp;" in info.value.message
+
+
 def test_the_order_of_methods() -> None:
     v6plus = "240b:10:3f6c:d400::/56"
     code = "0123456789abcdef0123456789abcdef"

@@ -79,7 +79,7 @@ def test_setup_on_a_fresh_router(router: Lab, tmp_path: Path) -> None:
     human = mape(
         router, "setup", "--root", str(root), "--no-hgw-check", "--dry-run", "--lang", "ja"
     )
-    assert human.returncode == 0 and "静的ルール" in human.stdout and "unchanged" in human.stdout
+    assert human.returncode == 0 and "静的ルール" in human.stdout and "変更なし" in human.stdout
 
 
 def test_a_prefix_nobody_knows_asks_what_to_pass(router: Lab, tmp_path: Path) -> None:

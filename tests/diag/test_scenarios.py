@@ -192,3 +192,47 @@ def test_dns_burst(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert doc["kernel_defaults"]["failed"] > 0  # type: ignore[index]
     assert doc["mapekit_policy"]["failed"] == 0  # type: ignore[index]
     assert doc["mapekit_policy"]["answered"] == doc["queries"]  # type: ignore[index]
+
+
+def test_dslite(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    doc = scenario(capsys, tmp_path, "dslite")
+    healthy(doc)
+    assert doc["mechanism"] == "dslite" and doc["ce2_mechanism"] == "dslite"
+    assert doc["aftr_from_option_64"] == "aftr.isp.example"  # Kea → dhcpcd's hook
+    assert doc["aftr"] == "2001:db8:ffff::2"  # the name, resolved
+    assert doc["ce2_provider"] == "hb46pp"
+    for page in doc["pages"].values():  # type: ignore[attr-defined]
+        assert "you came from 198.51.100.1:" in page  # NATed by the AFTR
+    # both hosts at once, from 192.168.1.2:40000 behind two B4s: two connections
+    pages = doc["same_port_pages"]
+    assert set(pages) == {"lan", "lan2"}  # type: ignore[arg-type]
+    ports = {p.rsplit(":", 1)[1] for p in pages.values()}  # type: ignore[attr-defined]
+    assert all("you came from 198.51.100.1:" in p for p in pages.values())  # type: ignore[attr-defined]
+    assert len(ports) == 2
+    connections = doc["aftr_connections"]
+    assert len({c["zone"] for c in connections}) == 2  # type: ignore[attr-defined]
+    assert {c["public_port"] for c in connections} == ports  # type: ignore[attr-defined]
+    assert doc["nat_on_ce"] is False  # the B4s translate nothing
+    assert len(doc["aftr_softwires"]) == 2  # type: ignore[arg-type]
+
+
+def test_ipip_fixed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    doc = scenario(capsys, tmp_path, "ipip-fixed")
+    healthy(doc)
+    assert doc["mechanism"] == "ipip"
+    before, after = doc["locals"]  # type: ignore[misc]
+    assert before.startswith("2001:db8:12:3400:") and before.endswith(":1234:5678:9abc:def0")
+    assert after.startswith("2001:db8:13:3500:") and after.endswith(":1234:5678:9abc:def0")
+    for page in doc["pages"]:  # type: ignore[attr-defined]
+        assert "you came from 203.0.113.9:" in page  # the fixed address, before and after
+    assert [r["local"] for r in doc["records"]] == [after]  # type: ignore[attr-defined]
+    assert doc["log_has_password"] is False
+
+
+def test_hb46pp_order(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    doc = scenario(capsys, tmp_path, "hb46pp-order")
+    healthy(doc)
+    assert doc["first"] == "dslite" and doc["aftr"] == "2001:db8:ffff::2"
+    assert doc["first_page_from"] == "198.51.100.1"  # the AFTR's NAT
+    assert doc["preferred"] == "map_e"
+    assert doc["second_page_from"].startswith("192.0.2.")  # type: ignore[attr-defined]

@@ -53,7 +53,7 @@ def jpne(
         state,
         "--provider",
         "jpne",
-        "--wan-prefix",
+        "--prefix",
         V6PLUS_PREFIX,
         "--url",
         url,
@@ -197,7 +197,7 @@ def test_hgw_url_conflicts_with_no_hgw_check(
             "provision",
             "--provider",
             "jpne",
-            "--wan-prefix",
+            "--prefix",
             V6PLUS_PREFIX,
             "--no-hgw-check",
             "--hgw-url",
@@ -264,7 +264,7 @@ def ocn(capsys: pytest.CaptureFixture[str], state: Path, url: str) -> tuple[int,
         state,
         "--provider",
         "ocn",
-        "--wan-prefix",
+        "--prefix",
         OCN_PREFIX,
         "--url",
         f"{url}/ocn/",
@@ -298,7 +298,7 @@ def hb(
         state,
         "--provider",
         "hb46pp",
-        "--wan-prefix",
+        "--prefix",
         LAB_PREFIX,
         "--no-hgw-check",
         *extra,
@@ -401,7 +401,7 @@ def test_dhcpv6_options(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
         tmp_path,
         "--provider",
         "dhcpv6",
-        "--wan-prefix",
+        "--prefix",
         LAB_PREFIX,
         "--no-hgw-check",
         "--dhcpv6-options",
@@ -413,7 +413,7 @@ def test_dhcpv6_options(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
         tmp_path,
         "--provider",
         "dhcpv6",
-        "--wan-prefix",
+        "--prefix",
         LAB_PREFIX,
         "--no-hgw-check",
         "--dhcpv6-options",
@@ -430,10 +430,10 @@ def test_wan_address_must_be_inside_the_prefix(
             "provision",
             "--provider",
             "jpne",
-            "--wan-prefix",
+            "--prefix",
             V6PLUS_PREFIX,
             "--once",
-            "--wan-address",
+            "--source-address",
             "2001:db8::1",
             "--json",
             "--state-dir",
@@ -441,7 +441,7 @@ def test_wan_address_must_be_inside_the_prefix(
         ]
     )
     error = json.loads(capsys.readouterr().out)["error"]
-    assert code == 3 and error["field"] == "wan-address"
+    assert code == 3 and error["field"] == "source-address"
 
 
 def test_status_reads_the_saved_status(

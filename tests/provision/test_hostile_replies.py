@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def jpne_args(url: str, *extra: str) -> list[str]:
-    return ["--provider", "jpne", "--wan-prefix", V6PLUS_PREFIX, "--url", url,
+    return ["--provider", "jpne", "--prefix", V6PLUS_PREFIX, "--url", url,
             "--vendor-code", CODE, "--no-hgw-check", *extra]  # fmt: skip
 
 
@@ -131,7 +131,7 @@ def test_same_host_redirect_is_followed_for_jpne(
 
 
 def hb46pp_args(url: str) -> list[str]:
-    return ["--provider", "hb46pp", "--wan-prefix", "2001:db8:12:3400::/56", "--url", url,
+    return ["--provider", "hb46pp", "--prefix", "2001:db8:12:3400::/56", "--url", url,
             "--no-hgw-check"]  # fmt: skip
 
 

@@ -60,7 +60,7 @@ def test_requests_leave_from_the_wan_address(netns: str, tmp_path: Path) -> None
         url = f"http://[::1]:{port_file.read_text()}"
         done = subprocess.run(
             ["ip", "netns", "exec", netns, sys.executable, "-m", "mapekit", "provision",
-             "--provider", "jpne", "--wan-prefix", PREFIX, "--wan-address", SOURCE,
+             "--provider", "jpne", "--prefix", PREFIX, "--source-address", SOURCE,
              "--url", url, "--vendor-code", CODE, "--no-hgw-check", "--once", "--json",
              "--state-dir", str(tmp_path / "state")],
             env=env, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,

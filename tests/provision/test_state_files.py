@@ -89,7 +89,7 @@ def test_state_dir_that_is_a_file(
     state.write_text("not a directory")
     code = main(
         ["provision", "--once", "--json", "--state-dir", str(state), "--provider", "jpne",
-         "--wan-prefix", "240b:10:3f6c:d400::/56", "--url", server,
+         "--prefix", "240b:10:3f6c:d400::/56", "--url", server,
          "--vendor-code", "0123456789abcdef0123456789abcdef", "--no-hgw-check"]
     )  # fmt: skip
     doc = json.loads(capsys.readouterr().out)

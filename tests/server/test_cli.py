@@ -41,7 +41,7 @@ def test_admin_commands(capsys: pytest.CaptureFixture[str], db_url: str, tmp_pat
     code, doc = mape(capsys, db_url, "token", "add", "alice")
     assert code == 0 and len(doc["token"]) > 30  # type: ignore[index]
     code, doc = mape(capsys, db_url, "subscriber", "add", "--prefix", "240b:10:3f6c:d400::/56",
-                     "--target", "hgw", "--rules", "v6plus")  # fmt: skip
+                     "--target", "hgw", "--rule-set", "v6plus")  # fmt: skip
     assert code == 0 and doc["target"] == "hgw" and doc["hgw_rental"] is True  # type: ignore[index]
     code, doc = mape(capsys, db_url, "subscriber", "set-target", "--prefix",
                      "240b:10:3f6c:d400::/56", "router")  # fmt: skip

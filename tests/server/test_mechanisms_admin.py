@@ -216,24 +216,24 @@ def test_cli_subscribers_with_mechanisms(
     assert doc["ipip_local"] == "2001:db8:7:100:1234:5678:9abc:def0"
     assert store.update_login("alice", PASSWORD) is not None
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"from-standard-input\n")))
-    code, doc = mape(capsys, store, "subscriber", "set-mechanisms", "--id", "ip", "--order",
+    code, doc = mape(capsys, store, "subscriber", "set", "--id", "ip", "--order",
                      "dslite", "--clear", "ipip", "--update-password-file", "-")  # fmt: skip
     assert code == 0 and doc["order"] == ["dslite"] and doc["ipip_remote"] is None
     assert store.update_login("alice", "from-standard-input") is not None
     code, doc = mape(capsys, store, "subscriber", "show", "--id", "ip")
     assert doc["aftr"] == "aftr.example.net" and doc["update_password_set"] is True
-    code, doc = mape(capsys, store, "subscriber", "set-mechanisms", "--prefix",
+    code, doc = mape(capsys, store, "subscriber", "set", "--prefix",
                      "2001:db8:7:100::/56", "--clear", "update")  # fmt: skip
     assert code == 0 and doc["update_user"] is None and doc["update_password_set"] is False
     code, doc = mape(capsys, store, "subscriber", "add", "--prefix", "240b:10:1:100::/56",
-                     "--target", "router", "--rules", "v6plus")  # fmt: skip
+                     "--target", "router", "--rule-set", "v6plus")  # fmt: skip
     assert code == 0 and doc["order"] == ["map_e"]  # as before
 
 
 @pytest.mark.parametrize(
     ("argv", "exit_code", "field", "words"),
     [(["--order", "dslite"], 2, "aftr", "aftr: required when order has dslite"),
-     ([], 2, "rules", "rules: required when order has map_e"),
+     ([], 2, "rule-set", "rule-set: required when the order has map_e"),
      (["--order", "ipip", "--ipip-remote", "2001:db8::1", "--ipip-ipv4", "203.0.113.9/33",
        "--ipip-interface-id", "::7"], 2, "ipip_ipv4", "203.0.113.9/33 is not an IPv4 prefix"),
      (["--order", "dslite,lw4o6", "--aftr", "a.example"], 2, "order.1", "'map_e', 'dslite'"),
@@ -258,14 +258,14 @@ def test_cli_errors_name_the_field(
 def test_cli_set_mechanisms_errors(capsys: pytest.CaptureFixture[str], store: Store) -> None:
     store.add_subscribers([DSLITE], "t")
     cases: list[tuple[list[str], str]] = [
-        ([], "set-mechanisms"),
+        ([], "set"),
         (["--aftr", "x.example", "--clear", "aftr"], "clear"),
         (["--clear", "aftr"], "aftr"),
     ]
     for argv, field in cases:
-        code, doc = mape(capsys, store, "subscriber", "set-mechanisms", "--id", "ds", *argv)
+        code, doc = mape(capsys, store, "subscriber", "set", "--id", "ds", *argv)
         assert code == 2 and doc["error"]["field"] == field, doc
-    code, doc = mape(capsys, store, "subscriber", "set-mechanisms", "--id", "nobody",
+    code, doc = mape(capsys, store, "subscriber", "set", "--id", "nobody",
                      "--aftr", "x.example")  # fmt: skip
     assert code == 5
 

@@ -38,7 +38,7 @@ def lab(store: Store) -> Iterator[tuple[Store, str, dict[str, str]]]:
 
 def provision(capsys: pytest.CaptureFixture[str], tmp: Path, *argv: str) -> dict[str, object]:
     main(["provision", "--once", "--json", "--no-hgw-check", "--state-dir", str(tmp),
-          "--wan-prefix", "::/64", *argv])  # fmt: skip
+          "--prefix", "::/64", *argv])  # fmt: skip
     return dict(json.loads(capsys.readouterr().out))
 
 
@@ -99,7 +99,7 @@ def test_prefix_without_subscriber_is_forbidden(
 ) -> None:
     _, url, _ = lab
     main(["provision", "--once", "--json", "--no-hgw-check", "--state-dir", str(tmp_path),
-          "--wan-prefix", "0:0:0:1::/64", "--provider", "ocn", "--url", f"{url}/",
+          "--prefix", "0:0:0:1::/64", "--provider", "ocn", "--url", f"{url}/",
           "--vendor-code", ROUTER_CODE])  # fmt: skip
     doc = json.loads(capsys.readouterr().out)
     assert (doc["outcome"], doc["reason_code"]) == ("forbidden", "rules.forbidden")

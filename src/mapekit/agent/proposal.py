@@ -5,7 +5,9 @@ The order: what the user asked for (a provider, or a rule file: static rules); R
 options from the DHCPv6 server; an HB46PP record; a vendor code the user gave (the JPNE or
 OCN API); else the built-in rule table when it covers the prefix — named for what it is:
 static rules, no rule server. A prefix no table covers, with nothing else found, is a
-question for the user.
+question for the user. For DS-Lite, the AFTR's name is told as its service's when it is
+one the operators publish (``mapekit.core.aftr_names``), and those names are offered
+when there is none yet.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mapekit.core.addr import ipv6_text
+from mapekit.core.aftr_names import KnownAftr, listing, service_of
 from mapekit.core.errors import MapeError
 from mapekit.core.mapping import Mapping
+from mapekit.core.messages import say
 from mapekit.core.ruleset import RuleSet
 
 OPERATOR_NAMES = {"v6plus": "v6plus (JPNE)", "biglobe": "BIGLOBE", "ocn": "OCN Virtual Connect"}
@@ -128,7 +132,33 @@ def propose(seen: Seen, wishes: Wishes, table: RuleSet, table_name: str) -> Prop
     source, why_source = prefix_source(seen)
     reasons = [*_hgw_reason(seen), why_source]
     provider, settings, why = _method(seen, wishes, operator, table_name)
-    return Proposal(provider, source, operator, mapping, (why, *reasons), settings)
+    about_aftr = _aftr_reasons(settings.get("aftr", seen.aftr)) if provider == "dslite" else []
+    return Proposal(provider, source, operator, mapping, (why, *about_aftr, *reasons), settings)
+
+
+def _aftr_reasons(aftr: object) -> list[Reason]:
+    """Whose AFTR the name is (the operators' published names), or the names to choose
+    from when there is none yet; nothing to say of an IPv6 address."""
+    if aftr is None:
+        return [_aftr_reason("setup.aftr.none", "", None)]
+    name = str(aftr)
+    if ":" in name:
+        return []
+    known = service_of(name)
+    if known is None:
+        return [_aftr_reason("setup.aftr.unknown", name, None)]
+    return [_aftr_reason("setup.aftr.known", known.aftr, known)]
+
+
+def _aftr_reason(key: str, aftr: str, known: KnownAftr | None) -> Reason:
+    def text(lang: str) -> str:
+        ja = lang == "ja"
+        service = "" if known is None else known.service_ja if ja else known.service
+        operator = "" if known is None else known.operator_ja if ja else known.operator
+        return say(key, lang, aftr=aftr, service=service, operator=operator,
+                   known=listing(lang))  # fmt: skip
+
+    return Reason(text("en"), text("ja"))
 
 
 def _method(
@@ -193,7 +223,7 @@ def _method(
         f"prefix: no rule of the {table_name} covers {_text(seen.prefix)} and no HB46PP record "
         "or DHCPv6 option was found; say how rules arrive: --provider jpne|ocn with --url and "
         "--vendor-code, --provider hb46pp --url URL, --provider dslite --aftr NAME "
-        "(transix, Xpass, v6 connect), --provider ipip --remote ADDR --ipv4 ADDR "
+        f"({listing()}), --provider ipip --remote ADDR --ipv4 ADDR "
         "--interface-id ID (a fixed IPv4 address), or --rules FILE",
         field="provider",
     )

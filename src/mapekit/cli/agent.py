@@ -14,7 +14,6 @@ from pathlib import Path
 from types import FrameType
 
 from mapekit.agent.config import DEFAULT_PATH, load_config
-from mapekit.agent.daemon import Agent, Reload, Stop
 from mapekit.agent.journal import Journal
 from mapekit.agent.notify import Notifier
 from mapekit.cli import output
@@ -42,7 +41,10 @@ def run(args: argparse.Namespace) -> int:
             for note in config.notes:
                 output.emit(f"note: {note}")
         return output.OK
-    journal = Journal(sys.stdout, journald=bool(os.environ.get("JOURNAL_STREAM")))
+    from mapekit.agent.daemon import Agent, Reload, Stop
+
+    journald = bool(os.environ.get("JOURNAL_STREAM"))
+    journal = Journal(sys.stdout, journald=journald, lang=args.lang)  # a ja_JP locale: Japanese
     agent = Agent(config, Path(args.config), journal=journal, notifier=Notifier.from_environ())
 
     def stop(signum: int, _frame: FrameType | None) -> None:

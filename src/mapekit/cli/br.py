@@ -15,18 +15,21 @@ from mapekit.cli.ruleopts import add_rule_options, rules_from_args
 from mapekit.cli.tunnel import add_serve_options, serve
 from mapekit.core.addr import parse_ipv6_address
 from mapekit.dataplane.plan import check_ifname
-from mapekit.dataplane.userspace import UserspaceBr
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", metavar="ADDR", help="BR IPv6 address (default: rules')")
-    parser.add_argument("--device", metavar="IF", help="put the address on this interface")
-    parser.add_argument("--tun", default="mapebr0", metavar="NAME")
+    parser.add_argument("--device", metavar="IFACE", help="put the address on this interface")
+    parser.add_argument(
+        "--tun", default="mapebr0", metavar="IFACE", help="the TUN device (mapebr0)"
+    )
     add_serve_options(parser)
     add_rule_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from mapekit.dataplane.userspace import UserspaceBr
+
     rules = rules_from_args(args).rules
     stats = Path(args.stats) if args.stats else None
     address = args.address or next((str(r.br) for r in rules if r.br is not None), None)

@@ -14,25 +14,15 @@ from mapekit.agent.config import (
     load_config,
 )
 from mapekit.agent.control import ask_agent
-from mapekit.agent.detect import DEFAULT_PD_FILE, detect_prefix, detect_wan
-from mapekit.agent.prefix import current_prefix, source_in_prefix
-from mapekit.agent.providers import hgw_url, provider_config
 from mapekit.cli import output
 from mapekit.core.errors import MapeError
 from mapekit.core.files import load_json_file
+from mapekit.core.messages import say
 from mapekit.core.tables import builtin_rules, load_rule_file
 from mapekit.diag.checks import cause, diagnose
-from mapekit.diag.gather import gather
 from mapekit.diag.model import Facts, Finding, Severity
 from mapekit.lab.netns import exec_interactive
 from mapekit.lab.network import node_agent
-
-MARKS = {
-    Severity.OK: "ok  ",
-    Severity.INFO: "info",
-    Severity.WARNING: "WARN",
-    Severity.ERROR: "FAIL",
-}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +38,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="the running lab (mape lab up --dir)",
     )
-    parser.add_argument("--lang", choices=("en", "ja"), default="en")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -107,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
 
 def configured(config: AgentConfig) -> Facts:
     """The facts of a CE set up with ``config``."""
+    from mapekit.agent.prefix import current_prefix, source_in_prefix
+    from mapekit.agent.providers import hgw_url, provider_config
+    from mapekit.diag.gather import gather
+
     prefix, source = current_prefix(config, set())
     rules_file = config.rules_file
     fallback = load_rule_file(rules_file) if rules_file else builtin_rules()
@@ -133,6 +126,9 @@ def configured(config: AgentConfig) -> Facts:
 def unconfigured(path: str) -> Facts:
     """What can be seen without a configuration: the detected WAN and prefix, the HGW, the
     built-in table's mapping, the WAN's MTU."""
+    from mapekit.agent.detect import DEFAULT_PD_FILE, detect_prefix, detect_wan
+    from mapekit.diag.gather import gather
+
     wan = detect_wan()
     prefix, source = detect_prefix(wan, DEFAULT_PD_FILE)
     facts = gather(
@@ -147,11 +143,13 @@ def unconfigured(path: str) -> Facts:
 
 
 def render(findings: list[Finding], named: Finding | None, lang: str) -> str:
-    lines = [f"[{MARKS[f.severity]}] {f.code:20} {f.evidence}" for f in findings]
+    rows = [[f"[{say(f'doctor.mark.{f.severity.value}', lang)}]", f.code, f.evidence_in(lang)]
+            for f in findings]  # fmt: skip
+    lines = [output.table(rows)]
     if named is not None:
-        lines += ["", ("Cause: " if lang == "en" else "原因: ") + named.explanation.get(lang)]
+        lines += ["", say("doctor.cause", lang) + named.explanation.get(lang)]
         if named.fix is not None:
-            lines.append(("Fix: " if lang == "en" else "対処: ") + named.fix.get(lang))
+            lines.append(say("doctor.fix", lang) + named.fix.get(lang))
     else:
-        lines += ["", "No problem found." if lang == "en" else "問題は見つかりませんでした。"]
+        lines += ["", say("doctor.nothing", lang)]
     return "\n".join(lines)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from mapekit.cli import output
-from mapekit.cli.outfile import write_output
+from mapekit.cli.outfile import STDOUT, write_output
+from mapekit.cli.parsing import json_option
 from mapekit.cli.ruleopts import (
     add_forward_option,
     add_rule_options,
@@ -39,8 +40,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", required=True, metavar="FORMAT", help="output format (list below)"
     )
-    parser.add_argument("--wan", metavar="IF", help="WAN interface (default: per format)")
-    parser.add_argument("--lan", metavar="IF", help="LAN interface (default: per format)")
+    parser.add_argument(
+        "--wan", metavar="IFACE", help="WAN interface (default: eth0, router formats their own)"
+    )
+    parser.add_argument("--lan", metavar="IFACE", help="LAN interface (default: per format)")
     add_forward_option(parser)
     parser.add_argument(
         "--mode",
@@ -48,7 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="routers: fetch the rules themselves (auto) or use the computed values "
         "(static; the default where the format has it)",
     )
-    parser.add_argument("--voip-bridge", metavar="IF", help="ix: bridge the line to this port")
+    parser.add_argument("--voip-bridge", metavar="IFACE", help="ix: bridge the line to this port")
     parser.add_argument(
         "--full",
         action="store_true",
@@ -72,6 +75,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="write to FILE atomically (a new path or a regular file; - is standard output)",
     )
     add_rule_options(parser)
+    json_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,10 +95,16 @@ def run(args: argparse.Namespace) -> int:
     prefix, length = parse_end_user_prefix(args.prefix)
     mapping = source.rules.map(prefix, length, iid_from_args(args))
     text = export(fmt.name, mapping, options, source.rules)
-    if args.output is None:
-        output.emit(text)
+    written = None
+    if args.output is not None and args.output != STDOUT:
+        written = args.output
+        write_output(args.output, text, 0o755 if fmt.name in EXECUTABLE else 0o644)
+    if args.json:
+        output.emit_json({"format": fmt.name, "label": fmt.label, "mode": options.mode.value,
+                          "output": written, "text": None if written else text,
+                          "mapping": mapping.to_dict()})  # fmt: skip
+    elif written:
+        output.emit(f"wrote {written} ({fmt.label})")
     else:
-        mode = 0o755 if fmt.name in EXECUTABLE else 0o644
-        if write_output(args.output, text, mode):
-            output.emit(f"wrote {args.output} ({fmt.label})")
+        output.emit(text)
     return output.OK

@@ -12,7 +12,8 @@ DEFAULT_STATE_DIR = "/var/lib/mapekit"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--state-dir", default=DEFAULT_STATE_DIR, metavar="DIR")
+    parser.add_argument("--state-dir", default=DEFAULT_STATE_DIR, metavar="DIR",
+                        help=f"the agent's state directory ({DEFAULT_STATE_DIR})")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 

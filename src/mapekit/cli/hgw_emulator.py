@@ -13,6 +13,7 @@ import json
 import sys
 
 from mapekit.cli import output
+from mapekit.cli.extras import require
 from mapekit.cli.listen import bind, parse_listen, shown
 
 DEFAULT_LISTEN = "0.0.0.0:8888"
@@ -54,6 +55,7 @@ def start_line(address: tuple[str, int], status: str, as_json: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    require("server", "hgw-emulator", args.lang)
     from mapekit.server.hgw_emulator import HgwEmulatorState, serve
 
     host, port = parse_listen(args.listen)

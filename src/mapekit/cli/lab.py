@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from mapekit.agent.control import ask_agent
 from mapekit.cli import output
+from mapekit.cli.extras import require
 from mapekit.cli.statusview import render_status
 from mapekit.core.errors import MapeError
 from mapekit.core.files import load_json_file, read_text_file
@@ -40,9 +41,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=f"demo: replay the blank-rules story; scenario NAME ({', '.join(SCENARIOS)}); "
         "up/down: keep a lab running; status; exec NODE -- CMD",
     )
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help="exec: NODE -- CMD …")
+    parser.add_argument(
+        "rest", nargs=argparse.REMAINDER, metavar="ARG", help="scenario: NAME; exec: NODE -- CMD …"
+    )
     parser.add_argument("--keep-logs", metavar="DIR", help="demo: keep every node's log in DIR")
-    parser.add_argument("--dir", default=STATE_DIR, help=f"up/down/status: state ({STATE_DIR})")
+    parser.add_argument("--dir", default=STATE_DIR, metavar="DIR",
+                        help=f"up/down/status/exec: the lab's folder ({STATE_DIR})")  # fmt: skip
     parser.add_argument(
         "--topology",
         metavar="FILE",
@@ -144,6 +148,7 @@ def scenario(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    require("lab", "lab", args.lang)
     if args.action == "scenario":
         return scenario(args)
     _late_options(args)

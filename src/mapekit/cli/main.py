@@ -1,7 +1,10 @@
 """Entry point of ``mape``: parse the command line, run one command, map errors to exits.
 
 Command modules are imported only when their command runs (or its ``--help`` is asked
-for), so a command pays only for what it uses.
+for), so a command pays only for what it uses. :func:`full_parser` configures every
+command at once — for the manual pages, the shell completions and the tests — and needs
+nothing but the standard library: each command module imports its heavy parts (the
+client, the data plane, the rule server) inside ``run``.
 """
 
 from __future__ import annotations
@@ -14,9 +17,13 @@ from collections.abc import Sequence
 from typing import NoReturn, Protocol
 
 from mapekit import __version__
+from mapekit.cli import lang as language
 from mapekit.cli import output
+from mapekit.cli.extras import missing_extra
 from mapekit.cli.output import UsageError
+from mapekit.cli.parsing import finish
 from mapekit.core.errors import MapeError
+from mapekit.core.messages import LANGS, say
 
 
 class _Command(Protocol):
@@ -25,67 +32,94 @@ class _Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
-# name → (module under mapekit.cli, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "calc": ("calc", "compute a MAP-E mapping (or the reverse, for a BR)"),
-    "rules": ("rules", "list or check rule tables"),
-    "plan": ("plan", "the tunnel, addresses, routes and nftables ruleset for a mapping"),
-    "export": (
-        "export",
-        "router configuration for a mapping (OpenWrt, Linux, NEC IX, Yamaha RTX, …)",
-    ),
-    "ports": ("ports", "the usable ports of a mapping, and checks for port forwards"),
-    "tunnel": ("tunnel", "run the CE data plane of a mapping (kernel ip6tnl or userspace TUN)"),
-    "br": ("br", "run a userspace MAP-E border relay"),
-    "provision": ("provision", "check for an HGW, fetch, validate and report MAP-E rules"),
-    "doctor": ("doctor", "diagnose a CE and name the cause of a failure in plain words"),
-    "setup": ("setup", "detect this router's line and write the agent's configuration and unit"),
-    "agent": ("agent", "run the CE daemon (provisioning + data plane + status socket)"),
-    "retry": ("retry", "ask the running agent to fetch rules now"),
-    "status": ("status", "show MAP-E status (from the agent, or the saved state)"),
-    "server": ("server", "run the rule server, or administer its database"),
-    "forget": ("forget", "erase the saved rules of the state directory"),
-    "states": ("states", "print the CE state diagram (Mermaid), generated from its table"),
-    "lab": ("lab", "replay the story in network namespaces (mape lab demo)"),
-    "hgw-emulator": ("hgw_emulator", "emulate an NTT home gateway's MAP-E check (port 8888)"),
+# name → module under mapekit.cli (the summaries are "command.NAME" in the catalogue)
+COMMANDS: dict[str, str] = {
+    "calc": "calc",
+    "rules": "rules",
+    "plan": "plan",
+    "export": "export",
+    "ports": "ports",
+    "tunnel": "tunnel",
+    "br": "br",
+    "aftr": "aftr",
+    "ipip-endpoint": "ipip_endpoint",
+    "provision": "provision",
+    "doctor": "doctor",
+    "setup": "setup",
+    "agent": "agent",
+    "retry": "retry",
+    "status": "status",
+    "server": "server",
+    "forget": "forget",
+    "states": "states",
+    "lab": "lab",
+    "hgw-emulator": "hgw_emulator",
 }
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError("usage.invalid_arguments", f"{self.prog}: {message}")
+        where = self.prog.removeprefix("mape").strip()
+        raise UsageError("usage.invalid_arguments", f"{where}: {message}" if where else message)
 
 
 def _load(name: str) -> _Command:
-    module = importlib.import_module(f"mapekit.cli.{COMMANDS[name][0]}")
+    module = importlib.import_module(f"mapekit.cli.{COMMANDS[name]}")
     command: _Command = module  # a module with configure() and run()
     return command
 
 
-def build_parser(selected: str | None) -> argparse.ArgumentParser:
+def build_parser(
+    selected: str | None, lang: str = "en", *, every: bool = False
+) -> argparse.ArgumentParser:
+    """The parser of ``mape``: every command named, only ``selected`` configured (all of
+    them with ``every``)."""
     parser = _Parser(
         prog="mape",
-        description="MAP-E (RFC 7597) toolkit for Japanese IPoE operators.",
+        description=say("cli.description", lang),
+        epilog=say("cli.epilog", lang),
     )
-    parser.add_argument("--version", action="version", version=f"mapekit {__version__}")
+    parser.add_argument(
+        "-V", "--version", action="version", version=f"mapekit {__version__}",
+        help=say("option.version", lang),
+    )  # fmt: skip
+    parser.add_argument(
+        "--lang", choices=LANGS, default=argparse.SUPPRESS, help=say("option.lang", lang)
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name, (_, summary) in COMMANDS.items():
+    for name in COMMANDS:
+        summary = say(f"command.{name}", lang)
         command_parser = sub.add_parser(name, help=summary, description=summary)
-        if name == selected:
+        if every or name == selected:
             _load(name).configure(command_parser)
+    finish(parser, lang)
     return parser
+
+
+def full_parser(lang: str = "en") -> argparse.ArgumentParser:
+    """The parser with every command configured (manual pages, completions, tests)."""
+    return build_parser(None, lang, every=True)
+
+
+def _before_separator(argv: Sequence[str]) -> list[str]:
+    return list(argv[: argv.index("--")] if "--" in argv else argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    json_mode = "--json" in args_list
-    selected = next((a for a in args_list if a in COMMANDS), None)
+    options = _before_separator(args_list)
+    json_mode = "--json" in options
+    lang = language.choose(options, os.environ)
+    selected = next((a for a in options if a in COMMANDS), None)
     try:
-        args = build_parser(selected).parse_args(args_list)
-        return _load(args.command).run(args)
+        args = build_parser(selected, lang).parse_args(args_list)
+        try:
+            return _load(args.command).run(args)
+        except ModuleNotFoundError as exc:
+            raise missing_extra(args.command, exc, lang) from None
     except MapeError as exc:
-        return output.report_error(exc, json_mode)
+        return output.report_error(exc, json_mode, lang)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -97,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "internal.error",
             f"unexpected {type(exc).__name__}: {exc} (set MAPE_DEBUG=1 for the traceback)",
         )
-        return output.report_error(bug, json_mode)
+        return output.report_error(bug, json_mode, lang)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+import unicodedata
 
 from mapekit.cli.exitcodes import OK, exit_code
 from mapekit.core.errors import MapeError
+from mapekit.core.messages import say
+
+_ESCAPES = re.compile(r"\x1b\[[0-9;]*m")
 
 __all__ = ["OK", "UsageError", "emit", "emit_json", "exit_code", "report_error", "table"]
 
@@ -29,22 +34,44 @@ def emit_raw(text: str) -> None:
     sys.stdout.flush()
 
 
-def report_error(exc: MapeError, json_mode: bool) -> int:
+def error_line(exc: MapeError, lang: str = "en") -> str:
+    """The one line an error is on standard error: in Japanese, the reason's explanation
+    with the (English) detail that names the field and value."""
+    if lang == "ja":
+        text = say("error.detail", lang, explanation=exc.reason.ja, detail=exc.message)
+    else:
+        text = exc.message
+    return f"{say('error.prefix', lang)}{text} [{exc.reason_code}]"
+
+
+def report_error(exc: MapeError, json_mode: bool, lang: str = "en") -> int:
     """Print ``exc`` once (one line, or ``{"error": …}`` with --json) and pick the exit."""
     if json_mode:
-        emit_json({"error": exc.to_dict()})
+        doc = exc.to_dict()
+        doc["explanation"] = exc.reason.ja if lang == "ja" else exc.reason.en
+        emit_json({"error": doc})
     else:
-        sys.stderr.write(f"mape: error: {exc.message} [{exc.reason_code}]\n")
+        sys.stderr.write(error_line(exc, lang) + "\n")
     return exit_code(exc.reason.category)
 
 
+def width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: East Asian wide characters take two, colour
+    sequences none."""
+    plain = _ESCAPES.sub("", text)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in plain)
+
+
 def table(rows: list[list[str]], indent: str = "") -> str:
-    """Left-aligned columns."""
+    """Left-aligned columns (aligned on the terminal, Japanese labels included)."""
     if not rows:
         return ""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
-        indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        indent
+        + "  ".join(
+            cell + " " * (w - width(cell)) for cell, w in zip(row, widths, strict=True)
+        ).rstrip()
         for row in rows
     ]
     return "\n".join(lines)

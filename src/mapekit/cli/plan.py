@@ -15,12 +15,15 @@ from mapekit.core.addr import parse_end_user_prefix
 from mapekit.dataplane.nftables import render
 from mapekit.dataplane.plan import make_plan
 
+DEFAULT_WAN = "eth0"  # as export's Linux formats (docs/cli.md, "Vocabulary")
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("prefix", metavar="PREFIX", help="End-user IPv6 prefix")
-    parser.add_argument("--wan", required=True, metavar="IF", help="WAN interface")
-    parser.add_argument("--lan", metavar="IF", help="LAN interface")
-    parser.add_argument("--tunnel", default="mape0", metavar="NAME", help="tunnel name (mape0)")
+    parser.add_argument("--wan", default=DEFAULT_WAN, metavar="IFACE",
+                        help=f"WAN interface ({DEFAULT_WAN})")  # fmt: skip
+    parser.add_argument("--lan", metavar="IFACE", help="LAN interface")
+    parser.add_argument("--tunnel", default="mape0", metavar="IFACE", help="tunnel name (mape0)")
     add_forward_option(parser)
     parser.add_argument(
         "--no-default-route", action="store_true", help="do not route IPv4 by default"

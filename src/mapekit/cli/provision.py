@@ -6,164 +6,142 @@ import argparse
 import random
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mapekit import __version__
 from mapekit.cli import output
 from mapekit.cli.exitcodes import exit_code
 from mapekit.cli.forget import DEFAULT_STATE_DIR
 from mapekit.cli.output import UsageError
-from mapekit.cli.ruleopts import add_rule_options, iid_from_args, rules_from_args
+from mapekit.cli.parsing import add_deprecated, json_option
+from mapekit.cli.ruleopts import add_rule_options
 from mapekit.cli.statusview import render_events, render_status
-from mapekit.client.fetch import (
-    Dhcpv6Source,
-    Hb46ppSource,
-    JpneSource,
-    OcnSource,
-    ProviderConfig,
-    StaticSource,
-    source_note,
-)
-from mapekit.client.http import HttpSettings
-from mapekit.client.runner import Runner
-from mapekit.client.state import StateStore
-from mapekit.core.addr import ipv6_text, mask, parse_end_user_prefix, parse_ipv6_address
-from mapekit.core.errors import InputError
-from mapekit.core.files import read_bytes_file
+from mapekit.core.addr import parse_end_user_prefix
 from mapekit.core.reasons import Category
-from mapekit.core.rule import IidFormat
-from mapekit.provision.hb46pp import ClientIdentity
 from mapekit.provision.hgw import BIGLOBE_PATH, DEFAULT_URL
-from mapekit.provision.machine import CeMachine, Start, TimerFired
 from mapekit.provision.model import Provider
-from mapekit.provision.status import CeStatus, status_of
-from mapekit.provision.timers import TimerPolicy
 
-MAX_OPTIONS_FILE = 256 << 10  # hex of a DHCPv6 reply (at most 64 KiB), with separators
+if TYPE_CHECKING:
+    from mapekit.client.runner import Runner
+    from mapekit.provision.status import CeStatus
+
+PROVIDERS = tuple(p.value for p in Provider)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--provider", required=True, choices=[p.value for p in Provider], help="rule source"
+        "--provider",
+        required=True,
+        choices=PROVIDERS,
+        help="how the rules (or the softwire) arrive",
     )
-    parser.add_argument("--wan-prefix", required=True, metavar="PREFIX", help="End-user prefix")
     parser.add_argument(
-        "--wan-address",
+        "--prefix",
+        metavar="PREFIX",
+        help="the End-user IPv6 prefix, required (e.g. 240b:10:3f6c:d400::/56)",
+    )
+    parser.add_argument(
+        "--source-address",
         metavar="ADDR",
         help="send rule requests from this address (must be inside the prefix)",
     )
-    parser.add_argument("--url", help="base URL of the provider's rule API")
-    parser.add_argument("--vendor-code", metavar="HEX32", help="manufacturer / vendor code")
+    add_deprecated(parser, "--wan-prefix", "--prefix", "prefix")
+    add_deprecated(parser, "--wan-address", "--source-address", "source_address")
+    parser.add_argument("--url", metavar="URL", help="base URL of the provider's rule API")
+    parser.add_argument(
+        "--vendor-code",
+        metavar="HEX",
+        help="jpne: the 32-hex manufacturer code; ocn: the vendor code",
+    )
     hgw = parser.add_mutually_exclusive_group()
-    hgw.add_argument("--hgw-url", default=DEFAULT_URL, help=f"HGW check URL ({DEFAULT_URL})")
+    hgw.add_argument(
+        "--hgw-url", default=DEFAULT_URL, metavar="URL", help=f"HGW check URL ({DEFAULT_URL})"
+    )
     hgw.add_argument("--no-hgw-check", action="store_true", help="do not look for an HGW")
-    parser.add_argument("--dhcpv6-options", metavar="HEX|@FILE", help="DHCPv6 S46 options")
-    parser.add_argument("--state-dir", default=DEFAULT_STATE_DIR, metavar="DIR")
+    parser.add_argument(
+        "--dhcpv6-options", metavar="HEX|@FILE", help="dhcpv6: the DHCPv6 reply's S46 options"
+    )
+    _softwire_options(parser)
+    parser.add_argument(
+        "--state-dir",
+        default=DEFAULT_STATE_DIR,
+        metavar="DIR",
+        help=f"where the last good rules are kept ({DEFAULT_STATE_DIR})",
+    )
     parser.add_argument("--ca-file", metavar="FILE", help="extra CA certificate (PEM)")
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="S", help="per request")
-    parser.add_argument("--dns-server", metavar="ADDR", help="resolver for HB46PP discovery")
-    parser.add_argument("--dns-port", type=int, default=53, metavar="PORT")
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, metavar="S", help="seconds for a whole exchange (10)"
+    )
+    parser.add_argument(
+        "--dns-server", metavar="ADDR", help="resolver for the HB46PP record and the AFTR's name"
+    )
+    parser.add_argument(
+        "--dns-port", type=int, default=53, metavar="N", help="hb46pp: the resolver's port (53)"
+    )
     parser.add_argument(
         "--insecure-discovery",
         action="store_true",
-        help="honour t=a (no TLS verification) from the HB46PP TXT record for https URLs",
+        help="hb46pp: honour t=a (no TLS verification) from the TXT record for https URLs",
     )
-    parser.add_argument("--hb46pp-vendorid", default="000000-mapekit", metavar="OUI[-ID]")
-    parser.add_argument("--hb46pp-product", default="mapekit", metavar="NAME")
-    parser.add_argument("--timer-scale", type=float, default=1.0, help="scale every delay")
+    parser.add_argument(
+        "--hb46pp-vendorid",
+        default="000000-mapekit",
+        metavar="OUI[-ID]",
+        help="hb46pp: the vendorid sent (000000-mapekit)",
+    )
+    parser.add_argument(
+        "--hb46pp-product",
+        default="mapekit",
+        metavar="NAME",
+        help="hb46pp: the product sent (mapekit)",
+    )
+    parser.add_argument(
+        "--timer-scale",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="multiply every retry delay (e.g. 0.001 in a lab)",
+    )
     parser.add_argument("--once", action="store_true", help="run one cycle and exit")
     parser.add_argument("--report", action="store_true", help="with --once: send acct_report")
-    parser.add_argument("--lang", choices=("en", "ja"), default="en")
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     add_rule_options(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    json_option(parser)
 
 
-def _dhcpv6_bytes(text: str | None) -> bytes | None:
-    if text is None:
-        return None
-    if text.startswith("@"):
-        path = Path(text[1:])
-        try:
-            raw = read_bytes_file(path, what="dhcpv6-options", max_bytes=MAX_OPTIONS_FILE)
-        except FileNotFoundError:
-            raise InputError(
-                "input.value_range",
-                f"dhcpv6-options: cannot read {path}: no such file",
-                field="dhcpv6-options",
-            ) from None
-        try:
-            text = raw.decode("ascii")
-        except UnicodeDecodeError:
-            return raw  # binary options
-    cleaned = "".join(text.split()).replace(":", "")
-    try:
-        return bytes.fromhex(cleaned)
-    except ValueError:
-        raise InputError(
-            "input.value_range",
-            "dhcpv6-options: not hexadecimal (give the options as hex, or @FILE)",
-            field="dhcpv6-options",
-        ) from None
-
-
-def _required(args: argparse.Namespace, name: str) -> str:
-    value: str | None = getattr(args, name)
-    if not value:
-        flag = name.replace("_", "-")
-        raise UsageError(
-            "usage.invalid_arguments",
-            f"{flag}: required for provider {args.provider}",
-            field=flag,
-        )
-    return value
-
-
-def _source_address(args: argparse.Namespace, prefix: tuple[int, int]) -> str | None:
-    if args.wan_address is None:
-        return None
-    address = int(parse_ipv6_address(args.wan_address, "wan-address"))
-    if address & mask(128, prefix[1]) != prefix[0]:
-        raise InputError(
-            "input.value_range",
-            f"wan-address: {args.wan_address} is outside the prefix "
-            f"{ipv6_text(prefix[0])}/{prefix[1]}; the rule server identifies the "
-            "subscriber by the request's source address",
-            field="wan-address",
-            value=args.wan_address,
-        )
-    return str(args.wan_address)
-
-
-def provider_config(args: argparse.Namespace, prefix: tuple[int, int]) -> ProviderConfig:
-    """The provider's settings from the command line; a missing flag is a usage error
-    here, never a failure fed to the retry machine."""
-    provider = Provider(args.provider)
-    http = HttpSettings(
-        timeout=args.timeout, ca_file=args.ca_file, source_address=_source_address(args, prefix)
+def _softwire_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--aftr", metavar="NAME|ADDR", help="dslite: the AFTR's name or IPv6 address"
     )
-    isp = None if args.isp == "auto" else args.isp
-    iid = iid_from_args(args) or IidFormat.LEGACY
-    if provider is Provider.STATIC:
-        return StaticSource(rules_from_args(args).rules)
-    if provider is Provider.DHCPV6:
-        return Dhcpv6Source(options=_dhcpv6_bytes(_required(args, "dhcpv6_options")))
-    if provider is Provider.HB46PP:
-        version = __version__.replace(".", "_")
-        return Hb46ppSource(
-            ClientIdentity(args.hb46pp_vendorid, args.hb46pp_product, version),
-            url=args.url,
-            dns_server=args.dns_server,
-            dns_port=args.dns_port,
-            allow_insecure_discovery=args.insecure_discovery,
-            http=http,
-        )
-    source = JpneSource if provider is Provider.JPNE else OcnSource
-    url, code = _required(args, "url"), _required(args, "vendor_code")
-    return source(url, code, isp=isp, iid=iid, http=http)
+    parser.add_argument(
+        "--aftr-file",
+        metavar="FILE",
+        help="dslite: a file with the AFTR name of DHCPv6 option 64 (as the hook writes it)",
+    )
+    parser.add_argument("--remote", metavar="ADDR", help="ipip: the operator's tunnel endpoint")
+    parser.add_argument(
+        "--ipv4",
+        metavar="ADDR[/LEN]",
+        help="ipip: the fixed IPv4 address (NATed to) or prefix (routed)",
+    )
+    parser.add_argument(
+        "--interface-id",
+        metavar="IID",
+        help="ipip: the lower 64 bits of the CE's tunnel address (::1234:5678:9abc:def0)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    prefix = parse_end_user_prefix(args.wan_prefix, "wan-prefix")
+    from mapekit.cli.sources import provider_config
+    from mapekit.client.fetch import source_note
+    from mapekit.client.runner import Runner
+    from mapekit.client.state import StateStore
+    from mapekit.provision.machine import CeMachine, Start
+    from mapekit.provision.timers import TimerPolicy
+
+    if args.prefix is None:
+        raise UsageError("usage.invalid_arguments", "prefix: required (--prefix PREFIX)",
+                         field="prefix")  # fmt: skip
+    prefix = parse_end_user_prefix(args.prefix, "prefix")
     config = provider_config(args, prefix)
     store = StateStore(Path(args.state_dir))
     saved, problem = store.load()
@@ -193,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _loop(runner: Runner, args: argparse.Namespace) -> None:
     """Keep provisioning on the machine's timers until interrupted."""
+    from mapekit.provision.machine import TimerFired
+
     shown = 0
     while True:
         if not args.json:
@@ -210,6 +190,8 @@ def _loop(runner: Runner, args: argparse.Namespace) -> None:
 
 
 def _status(runner: Runner) -> CeStatus:
+    from mapekit.provision.status import status_of
+
     clock = runner.clock
     return status_of(runner.machine, clock.monotonic(), clock.offset())
 

@@ -11,7 +11,8 @@ from mapekit.core.errors import MapeError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--socket", default=DEFAULT_SOCKET, metavar="PATH")
+    parser.add_argument("--socket", default=DEFAULT_SOCKET, metavar="PATH",
+                        help=f"the agent's socket ({DEFAULT_SOCKET})")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 

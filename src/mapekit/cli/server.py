@@ -1,448 +1,186 @@
-"""``mape server``: run the rule server, and administer its database directly."""
+"""``mape server``: run the rule server, and administer its database directly.
+
+This module only describes the command line; the work is in ``mapekit.cli.serverdb``,
+which needs the ``server`` extra (``pip install 'mapekit[server]'``).
+"""
 
 from __future__ import annotations
 
 import argparse
-import ipaddress
-import json
-import os
-import re
-import sys
-from pathlib import Path
 from typing import Any
 
-from mapekit.cli import output
-from mapekit.cli.listen import parse_listen
-from mapekit.core.errors import MapeError
-from mapekit.core.files import read_bytes_file
-from mapekit.core.tables import MAX_RULE_FILE, parse_rule_text
-from mapekit.provision import jpne
-from mapekit.provision.model import RuleDelivery
-from mapekit.server.admin import MAX_CSV, subscriber_json
-from mapekit.server.csvimport import parse_csv
-from mapekit.server.schemas import (
-    ID_PATTERN,
-    MAX_LIMIT,
-    MechanismsIn,
-    RuleImportIn,
-    VendorIn,
-    bounded_int,
-    hb46pp_name,
-    invalid,
-    parse_model,
-    path_value,
-)
-from mapekit.server.service import ServerError, Target, Vendor
-from mapekit.server.store import Store, rules_domain
+from mapekit.cli.extras import require
+from mapekit.cli.parsing import add_deprecated, json_option
 
 DEFAULT_DATA_DIR = "/var/lib/mapekit"
-ACTOR = "cli"
+PAGE_LIMIT = "1-10000"  # mapekit.server.schemas.MAX_LIMIT checks it
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", metavar="URL", help="database URL (sqlite:///… or postgresql://…)")
-    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR, metavar="DIR")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--db", metavar="URL", help="database URL (sqlite:///… or postgresql://…; "
+                        "default: sqlite:///DIR/server.db)")  # fmt: skip
+    parser.add_argument(
+        "--data-dir", default=DEFAULT_DATA_DIR, metavar="DIR",
+        help=f"folder of the default SQLite database ({DEFAULT_DATA_DIR})",
+    )  # fmt: skip
+    json_option(parser)
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    sub.add_parser("init", help="create or migrate the database")
-    rules = sub.add_parser("rules", help="rule sets").add_subparsers(dest="verb", required=True)
-    imp = rules.add_parser("import", help="import a rule file or a get_rules reply")
-    imp.add_argument("file")
-    imp.add_argument("--name", required=True)
+    json_option(sub.add_parser("init", help="create or migrate the database"), nested=True)
+    _rules_parsers(sub)
+    _vendor_parsers(sub)
+    _token_parsers(sub)
+    _subscriber_parsers(sub)
+    _serve_parser(sub)
+
+
+def _leaf(sub: Any, name: str, summary: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=summary, description=summary)
+    json_option(parser, nested=True)
+    return parser
+
+
+def _rules_parsers(sub: Any) -> None:
+    rules = sub.add_parser("rules", help="rule sets").add_subparsers(
+        dest="verb", metavar="VERB", required=True
+    )
+    imp = _leaf(rules, "import", "import a rule file or a saved get_rules reply")
+    imp.add_argument("file", metavar="FILE", help="a rule file (JSON or TOML) or a get_rules reply")
+    imp.add_argument("--name", required=True, metavar="NAME", help="the rule set's name")
     imp.add_argument("--dmr", metavar="ADDR", help="BR address (default: the rules' own)")
     imp.add_argument("--fixlen", default="56", metavar="0-64", help="ipv6_fixlen to announce")
-    rules.add_parser("list")
+    _leaf(rules, "list", "the rule sets' names")
+
+
+def _vendor_parsers(sub: Any) -> None:
     vendor = sub.add_parser("vendor", help="manufacturer codes").add_subparsers(
-        dest="verb", required=True
+        dest="verb", metavar="VERB", required=True
     )
-    add = vendor.add_parser("add")
-    add.add_argument("code")
-    add.add_argument("--name", required=True)
-    add.add_argument("--kind", choices=("router", "hgw"), default="router")
+    add = _leaf(vendor, "add", "register a manufacturer code")
+    add.add_argument("code", metavar="CODE", help="the 32-hex manufacturer code")
+    add.add_argument("--name", required=True, metavar="NAME", help="the manufacturer's name")
+    add.add_argument("--kind", choices=("router", "hgw"), default="router",
+                     help="whose code it is: a router maker's or an HGW's (router)")  # fmt: skip
     for verb in ("enable", "disable"):
-        vendor.add_parser(verb).add_argument("code")
-    vendor.add_parser("list")
+        _leaf(vendor, verb, f"{verb} a code").add_argument(
+            "code", metavar="CODE", help="the 32-hex manufacturer code"
+        )
+    _leaf(vendor, "list", "the registered codes")
+
+
+def _token_parsers(sub: Any) -> None:
     token = sub.add_parser("token", help="admin API tokens").add_subparsers(
-        dest="verb", required=True
+        dest="verb", metavar="VERB", required=True
     )
-    token_add = token.add_parser("add", help="a new token, shown once")
-    token_add.add_argument("name")
+    token_add = _leaf(token, "add", "a new token, shown once")
+    token_add.add_argument("name", metavar="NAME", help="the token's name")
     token_add.add_argument(
-        "--scope",
-        action="append",
-        choices=("read", "write"),
-        help="read (every GET) and/or write (changes); default both",
+        "--scope", action="append", choices=("read", "write"),
+        help="read (every GET) and/or write (changes); repeatable; default both",
+    )  # fmt: skip
+    _leaf(token, "list", "names, scopes and creation times (never the tokens)")
+    _leaf(token, "revoke", "delete a token").add_argument(
+        "name", metavar="NAME", help="the token's name"
     )
-    token.add_parser("list", help="names, scopes and creation times (never the tokens)")
-    token.add_parser("revoke", help="delete a token").add_argument("name")
-    _subscriber_parsers(sub)
-    serve = sub.add_parser("serve", help="run the HTTP server")
-    serve.add_argument("--listen", default="[::]:8080", metavar="HOST:PORT")
-    serve.add_argument(
-        "--client-address-header",
-        metavar="NAME",
-        help="take the client address from this header, on connections from --trusted-proxy",
-    )
-    serve.add_argument("--trusted-proxy", action="append", metavar="CIDR", default=[])
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--max-header-bytes", type=int, default=16384, metavar="N")
-    serve.add_argument("--header-timeout", type=float, default=10.0, metavar="S")
-    serve.add_argument("--body-timeout", type=float, default=60.0, metavar="S")
-    serve.add_argument("--per-peer-connections", type=int, default=32, metavar="N")
-    serve.add_argument("--rate-limit", type=float, default=5.0, help="requests/s per client")
-    serve.add_argument("--burst", type=float, default=20.0)
-    serve.add_argument("--no-access-log", action="store_true")
-    serve.add_argument("--enabler-name", metavar="NAME", help="HB46PP enabler_name (the VNE; "
-                       "default mapekit)")  # fmt: skip
-    serve.add_argument("--service-name", metavar="NAME", help="HB46PP service_name (default: "
-                       "the subscriber's rule set)")  # fmt: skip
-    serve.add_argument("--isp-name", metavar="NAME", help="HB46PP isp_name (default: none)")
-    serve.add_argument("--tls-cert", metavar="FILE")
-    serve.add_argument("--tls-key", metavar="FILE")
+
+
+def _which(parser: argparse.ArgumentParser) -> None:
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--prefix", metavar="PREFIX", help="the subscriber's prefix")
+    which.add_argument("--id", metavar="ID", help="the subscriber's id")
+
+
+CLEARABLE = ("aftr", "ipip", "update")
+
+
+def _mechanism_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--order", metavar="LIST", help="mechanisms offered, most preferred first: "
+                     "map_e, dslite, ipip, separated by commas (map_e)")  # fmt: skip
+    cmd.add_argument("--aftr", metavar="NAME", help="DS-Lite: the AFTR, a DNS name or IPv6 address")
+    cmd.add_argument("--ipip-remote", metavar="ADDR", help="IPIP: the endpoint (IPv6)")
+    cmd.add_argument("--ipip-ipv4", metavar="ADDR[/LEN]",
+                     help="IPIP: the fixed address, or a prefix /24 to /32")  # fmt: skip
+    cmd.add_argument("--ipip-interface-id", metavar="IID", help="IPIP: the lower 64 bits of the "
+                     "CE's tunnel address, e.g. ::1234:5678:9abc:def0")  # fmt: skip
+    cmd.add_argument("--update-user", metavar="USER", help="the IPIP update endpoint's user")
+    cmd.add_argument("--update-password-file", metavar="FILE", help="its password: the first "
+                     "line of FILE, or of standard input with -")  # fmt: skip
 
 
 def _subscriber_parsers(sub: Any) -> None:
     subs = sub.add_parser("subscriber", help="subscribers").add_subparsers(
-        dest="verb", required=True
+        dest="verb", metavar="VERB", required=True
     )
-    add = subs.add_parser("add")
-    add.add_argument("--prefix", required=True)
-    add.add_argument("--target", choices=("hgw", "router"), required=True)
-    add.add_argument("--rules", metavar="NAME", help="MAP-E rule set (required with map_e)")
-    add.add_argument("--id")
+    add = _leaf(subs, "add", "add a subscriber")
+    add.add_argument("--prefix", required=True, metavar="PREFIX",
+                     help="the subscriber's End-user prefix (/32 to /64)")  # fmt: skip
+    add.add_argument("--target", choices=("hgw", "router"), required=True,
+                     help="where its rules are delivered (the deployment target)")  # fmt: skip
+    add.add_argument("--rule-set", metavar="NAME",
+                     help="its MAP-E rule set (required when the order has map_e)")  # fmt: skip
+    add_deprecated(add, "--rules", "--rule-set", "rule_set")
+    add.add_argument("--id", metavar="ID", help="its id (default: made from the prefix)")
     add.add_argument("--hgw", choices=("rented", "none"), help="HGW rental (default: rented "
                      "when the target is hgw)")  # fmt: skip
     _mechanism_options(add)
-    change = subs.add_parser("set-mechanisms", help="change the mechanisms (options given "
-                             "replace, --clear removes, the rest stays)")  # fmt: skip
-    which = change.add_mutually_exclusive_group(required=True)
-    which.add_argument("--prefix")
-    which.add_argument("--id")
+    change = _leaf(subs, "set", "change the mechanisms and their parameters (options given "
+                   "replace, --clear removes, the rest stays)")  # fmt: skip
+    _which(change)
     _mechanism_options(change)
     change.add_argument("--clear", action="append", choices=CLEARABLE, default=[],
-                        help="remove the AFTR, the IPIP parameters or the update "
-                        "credentials")  # fmt: skip
-    for verb, choices in (("set-target", ("hgw", "router")), ("set-hgw", ("rented", "none"))):
-        cmd = subs.add_parser(verb)
-        which = cmd.add_mutually_exclusive_group(required=True)
-        which.add_argument("--prefix")
-        which.add_argument("--id")
-        cmd.add_argument("value", choices=choices)
-    imp = subs.add_parser("import", help="CSV with columns prefix,target,rules[,id,hgw_rental]")
-    imp.add_argument("file")
-    lst = subs.add_parser("list")
-    lst.add_argument("--limit", default="100", metavar=f"1-{MAX_LIMIT}")
-    lst.add_argument("--offset", default="0", metavar="N")
-    show = subs.add_parser("show")
-    which = show.add_mutually_exclusive_group(required=True)
-    which.add_argument("--prefix")
-    which.add_argument("--id")
+                        metavar="|".join(CLEARABLE),
+                        help="remove the AFTR, the IPIP parameters or the update credentials "
+                        "(repeatable)")  # fmt: skip
+    for verb, choices, what in (
+        ("set-target", ("hgw", "router"), "the deployment target"),
+        ("set-hgw", ("rented", "none"), "the HGW rental"),
+    ):
+        cmd = _leaf(subs, verb, f"change {what}")
+        _which(cmd)
+        cmd.add_argument("value", choices=choices, help=f"the new {what}")
+    imp = _leaf(subs, "import", "CSV with columns prefix,target,rules[,id,hgw_rental,order,aftr,"
+                "ipip_remote,ipip_ipv4,ipip_interface_id,update_user,update_password]")  # fmt: skip
+    imp.add_argument("file", metavar="FILE", help="the CSV file (a header row names the columns)")
+    lst = _leaf(subs, "list", "list subscribers")
+    lst.add_argument("--limit", default="100", metavar=PAGE_LIMIT, help="at most this many (100)")
+    lst.add_argument("--offset", default="0", metavar="N", help="skip this many first (0)")
+    _which(_leaf(subs, "show", "one subscriber"))
 
 
-CLEARABLE = ("aftr", "ipip", "update")
-MAX_PASSWORD_FILE = 4096
-MECHANISM_OPTIONS = ("order", "aftr", "ipip_remote", "ipip_ipv4", "ipip_interface_id",
-                     "update_user")  # fmt: skip
-
-
-def _mechanism_options(cmd: Any) -> None:
-    cmd.add_argument("--order", metavar="LIST", help="mechanisms offered, in order: map_e, "
-                     "dslite, ipip, separated by commas (default map_e)")  # fmt: skip
-    cmd.add_argument("--aftr", metavar="NAME", help="DS-Lite AFTR: a DNS name or IPv6 address")
-    cmd.add_argument("--ipip-remote", metavar="ADDR", help="IPIP endpoint (IPv6)")
-    cmd.add_argument("--ipip-ipv4", metavar="ADDR[/LEN]", help="IPIP fixed address or prefix")
-    cmd.add_argument("--ipip-interface-id", metavar="IID", help="IPIP interface id, e.g. "
-                     "::1234:5678:9abc:def0")  # fmt: skip
-    cmd.add_argument("--update-user", metavar="USER", help="update endpoint user")
-    cmd.add_argument("--update-password-file", metavar="FILE", help="update endpoint "
-                     "password: the file's first line, or standard input with -")  # fmt: skip
-
-
-def database_url(args: argparse.Namespace) -> str:
-    if args.db:
-        return str(args.db)
-    return f"sqlite:///{Path(args.data_dir).resolve() / 'server.db'}"
+def _serve_parser(sub: Any) -> None:
+    serve = _leaf(sub, "serve", "run the HTTP server")
+    serve.add_argument("--listen", default="[::]:8080", metavar="HOST:PORT",
+                       help="address and port ([::]:8080; IPv6 as [ADDR]:PORT)")  # fmt: skip
+    serve.add_argument(
+        "--client-address-header", metavar="NAME",
+        help="take the client address from this header, on connections from --trusted-proxy",
+    )  # fmt: skip
+    serve.add_argument("--trusted-proxy", action="append", metavar="CIDR", default=[],
+                       help="a proxy whose address header is believed (repeatable)")  # fmt: skip
+    serve.add_argument("--workers", type=int, default=1, metavar="N", help="processes (1)")
+    serve.add_argument("--max-header-bytes", type=int, default=16384, metavar="N",
+                       help="largest request head in bytes (16384)")  # fmt: skip
+    serve.add_argument("--header-timeout", type=float, default=10.0, metavar="S",
+                       help="seconds for a request head (10)")  # fmt: skip
+    serve.add_argument("--body-timeout", type=float, default=60.0, metavar="S",
+                       help="seconds for a request body (60)")  # fmt: skip
+    serve.add_argument("--per-peer-connections", type=int, default=32, metavar="N",
+                       help="open connections per IPv4 address or IPv6 /64 (32)")  # fmt: skip
+    serve.add_argument("--rate-limit", type=float, default=5.0, metavar="R",
+                       help="requests/s per subscriber or client (5; 0: no limit)")  # fmt: skip
+    serve.add_argument("--burst", type=float, default=20.0, metavar="B",
+                       help="requests allowed in a burst (20)")  # fmt: skip
+    serve.add_argument("--no-access-log", action="store_true", help="no JSON access log lines")
+    serve.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate")
+    serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key")
+    serve.add_argument("--enabler-name", metavar="NAME", help="HB46PP enabler_name, the VNE "
+                       "(mapekit)")  # fmt: skip
+    serve.add_argument("--service-name", metavar="NAME", help="HB46PP service_name (default: "
+                       "the subscriber's rule set)")  # fmt: skip
+    serve.add_argument("--isp-name", metavar="NAME", help="HB46PP isp_name (default: none)")
 
 
 def run(args: argparse.Namespace) -> int:
-    url = database_url(args)
-    if args.action == "serve":
-        return _serve(args, url)
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    store = Store(url)
-    if args.action == "init":
-        version = store.migrate()
-        return _done(args, {"db": _safe(url), "schema": version}, f"database ready: {_safe(url)}")
-    store.check_ready()
-    handler = {
-        "rules": _rules,
-        "vendor": _vendor,
-        "token": _token,
-        "subscriber": _subscriber,
-    }[args.action]
-    return handler(args, store)
+    require("server", "server", args.lang)
+    from mapekit.cli.serverdb import run_server
 
-
-def _safe(url: str) -> str:
-    """The URL without a password."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://…@{rest.rsplit('@', 1)[1]}"
-    return url
-
-
-def _done(args: argparse.Namespace, doc: dict[str, object], text: str) -> int:
-    if args.json:
-        output.emit_json(doc)
-    else:
-        output.emit(text)
-    return output.OK
-
-
-def _rules(args: argparse.Namespace, store: Store) -> int:
-    if args.verb == "list":
-        names = store.rule_set_names()
-        return _done(args, {"rule_sets": names}, "\n".join(names) or "(no rule sets)")
-    checked = parse_model(
-        RuleImportIn, {"name": args.name, "dmr": args.dmr, "fixlen": _int(args.fixlen, "fixlen")}
-    )
-    rules = _read_rules(Path(args.file))
-    domain = rules_domain(checked.name, rules, checked.dmr, checked.fixlen)
-    store.add_rule_set(domain, ACTOR)
-    return _done(
-        args,
-        {"name": checked.name, "rules": len(domain.rules), "dmr": domain.dmr},
-        f"rule set {checked.name}: {len(domain.rules)} rules, BR {domain.dmr}",
-    )
-
-
-def _int(text: str, field: str, low: int = 0, high: int = 64) -> int:
-    return bounded_int(text, field, 0, low, high)
-
-
-def _read_rules(path: Path) -> list[Any]:
-    """A rule file (jp_rules.json schema, JSON or TOML) or a saved get_rules reply."""
-    try:
-        data = read_bytes_file(path, what="file", max_bytes=MAX_RULE_FILE)
-    except FileNotFoundError:
-        raise ServerError(
-            "data.file_unreadable", f"file: cannot read {path}: no such file", field="file"
-        ) from None
-    head = data.lstrip()
-    if head[:1].isalpha() and b"(" in head[:64]:  # a saved JSONP reply
-        result = jpne.decode_get_rules(head)
-        if not isinstance(result, RuleDelivery):
-            raise ServerError("rules.blank", "rules: the reply is blank", field="file")
-        return list(result.rules)
-    try:
-        text = data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError:
-        raise ServerError("data.file_syntax", f"file: {path} is not UTF-8", field="file") from None
-    return list(parse_rule_text(text, str(path), "toml" if path.suffix == ".toml" else "json"))
-
-
-def _vendor(args: argparse.Namespace, store: Store) -> int:
-    if args.verb == "list":
-        vendors = store.vendors()
-        rows = [
-            {"code": v.code, "name": v.name, "kind": v.kind.value, "enabled": v.enabled}
-            for v in vendors
-        ]
-        text = output.table([[v.code, v.kind.value, str(v.enabled), v.name] for v in vendors])
-        return _done(args, {"vendors": rows}, text or "(no vendor codes)")
-    code = jpne.check_vendor_code(args.code)
-    if args.verb == "add":
-        parse_model(VendorIn, {"code": code, "name": args.name, "kind": args.kind})
-        store.add_vendor(Vendor(code, args.name, Target(args.kind)), ACTOR)
-        return _done(args, {"code": code, "kind": args.kind}, f"vendor code {code} ({args.kind})")
-    store.set_vendor_enabled(code, args.verb == "enable", ACTOR)
-    return _done(args, {"code": code, "enabled": args.verb == "enable"}, f"{code} {args.verb}d")
-
-
-def _token(args: argparse.Namespace, store: Store) -> int:
-    if args.verb == "list":
-        tokens = store.tokens()
-        doc = [{"name": t.name, "scopes": list(t.scopes), "created_at": t.created_at}
-               for t in tokens]  # fmt: skip
-        rows = [[t.name, ",".join(t.scopes)] for t in tokens]
-        return _done(args, {"tokens": doc}, output.table(rows) or "(no tokens)")
-    name = path_value(args.name, ID_PATTERN, "name")
-    if args.verb == "revoke":
-        store.revoke_token(name, ACTOR)
-        return _done(args, {"name": name, "revoked": True}, f"admin token {name} revoked")
-    scopes = sorted(set(args.scope or ("read", "write")))
-    token = store.add_token(name, ACTOR, scopes)
-    return _done(
-        args,
-        {"name": name, "scopes": scopes, "token": token},
-        f"admin token {name} ({', '.join(scopes)}), shown once, store it now:\n{token}",
-    )
-
-
-def _subscriber(args: argparse.Namespace, store: Store) -> int:
-    verb = args.verb
-    if verb == "add":
-        entry: dict[str, object] = {"prefix": args.prefix, "target": args.target,
-                                    "rules": args.rules, "id": args.id}  # fmt: skip
-        if args.hgw is not None:
-            entry["hgw_rental"] = args.hgw == "rented"
-        entry.update(_mechanism_values(args))
-        store.add_subscribers([entry], ACTOR)
-        return _show(args, store.subscriber(prefix=args.prefix.strip()))
-    if verb == "set-mechanisms":
-        changes = parse_model(MechanismsIn, _mechanism_changes(args))
-        sub = store.set_mechanisms(changes, ACTOR, sub_id=args.id, prefix=args.prefix)
-        return _show(args, sub)
-    if verb == "set-target":
-        return _show(args, store.set_target(Target(args.value), ACTOR, sub_id=args.id,
-                                            prefix=args.prefix))  # fmt: skip
-    if verb == "set-hgw":
-        sub = store.set_hgw_rental(args.value == "rented", ACTOR, sub_id=args.id,
-                                   prefix=args.prefix)  # fmt: skip
-        return _show(args, sub)
-    if verb == "show":
-        return _show(args, store.subscriber(sub_id=args.id, prefix=args.prefix))
-    if verb == "list":
-        limit = _int(args.limit, "limit", 1, MAX_LIMIT)
-        offset = _int(args.offset, "offset", 0, 1_000_000_000)
-        subs = [subscriber_json(s) for s in store.subscribers(limit, offset)]
-        text = output.table(
-            [[str(s["id"]), str(s["prefix"]), str(s["target"]), str(s["hgw_rental"]),
-              ",".join(s["order"])] for s in subs]  # type: ignore[arg-type]
-        )  # fmt: skip
-        return _done(args, {"subscribers": subs}, text or "(no subscribers)")
-    return _import(args, store)
-
-
-def _mechanism_values(args: argparse.Namespace) -> dict[str, object]:
-    """The mechanism options given, as schema fields (the password read from its file)."""
-    values: dict[str, object] = {}
-    for name in MECHANISM_OPTIONS:
-        value = getattr(args, name)
-        if value is not None:
-            values[name] = value
-    if "order" in values:
-        values["order"] = [part for part in re.split(r"[\s,]+", str(values["order"])) if part]
-    if args.update_password_file is not None:
-        values["update_password"] = _read_password(args.update_password_file)
-    return values
-
-
-def _mechanism_changes(args: argparse.Namespace) -> dict[str, object]:
-    changes = _mechanism_values(args)
-    cleared = {"aftr": ("aftr",), "ipip": ("ipip_remote", "ipip_ipv4", "ipip_interface_id"),
-               "update": ("update_user",)}  # fmt: skip
-    for what in args.clear:
-        for name in cleared[what]:
-            if name in changes:
-                raise invalid("clear", f"--clear {what} and --{name.replace('_', '-')} contradict")
-            changes[name] = None
-    if not changes:
-        raise invalid("set-mechanisms", "nothing to change; give an option or --clear")
-    return changes
-
-
-def _read_password(source: str) -> str:
-    """The password's first line, from a regular file or standard input (``-``)."""
-    if source == "-":
-        data = sys.stdin.buffer.read(MAX_PASSWORD_FILE + 1)
-        if len(data) > MAX_PASSWORD_FILE:
-            raise invalid("update-password-file", f"more than {MAX_PASSWORD_FILE} bytes")
-    else:
-        try:
-            data = read_bytes_file(source, what="update-password-file",
-                                   max_bytes=MAX_PASSWORD_FILE)  # fmt: skip
-        except FileNotFoundError:
-            why = f"update-password-file: cannot read {source}: no such file"
-            raise ServerError("data.file_unreadable", why, field="update-password-file") from None
-    try:
-        text = data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError:
-        raise invalid("update-password-file", "not UTF-8 text") from None
-    lines = text.splitlines()
-    return lines[0] if lines else ""
-
-
-def _import(args: argparse.Namespace, store: Store) -> int:
-    path = Path(args.file)
-    try:
-        data = read_bytes_file(path, what="file", max_bytes=MAX_CSV)
-    except FileNotFoundError:
-        raise ServerError(
-            "data.file_unreadable", f"file: cannot read {path}: no such file", field="file"
-        ) from None
-    parsed = parse_csv(data)
-    if not parsed.entries:
-        raise ServerError(
-            "usage.invalid_arguments", "row 2: no subscriber rows after the header", field="row 2"
-        )
-    added = store.add_subscribers(parsed.entries, ACTOR, parsed.label)
-    return _done(args, {"added": added}, f"{added} subscribers imported")
-
-
-def _show(args: argparse.Namespace, sub: Any) -> int:
-    doc = subscriber_json(sub)
-    text = output.table([[k, str(v)] for k, v in doc.items()])
-    return _done(args, doc, text)
-
-
-def _serve(args: argparse.Namespace, url: str) -> int:
-    from mapekit.server.asgi import run_workers
-
-    host, port = parse_listen(args.listen)
-    trusted = _trusted(args)
-    names = {key: hb46pp_name(getattr(args, key), key.replace("_", "-"))
-             for key in ("enabler_name", "service_name", "isp_name")}  # fmt: skip
-    Store(url).check_ready()
-    os.environ.update(
-        {
-            "MAPEKIT_SERVER_DB": url,
-            "MAPEKIT_SERVER_CLIENT_HEADER": args.client_address_header or "",
-            "MAPEKIT_SERVER_TRUSTED": ",".join(trusted),
-            "MAPEKIT_SERVER_RATE": str(args.rate_limit),
-            "MAPEKIT_SERVER_BURST": str(args.burst),
-            "MAPEKIT_SERVER_ACCESS_LOG": "0" if args.no_access_log else "1",
-            "MAPEKIT_SERVER_MAX_HEADER": str(args.max_header_bytes),
-            "MAPEKIT_SERVER_HEADER_TIMEOUT": str(args.header_timeout),
-            "MAPEKIT_SERVER_BODY_TIMEOUT": str(args.body_timeout),
-            "MAPEKIT_SERVER_PER_PEER": str(args.per_peer_connections),
-            **{f"MAPEKIT_SERVER_{key.upper()}": value or "" for key, value in names.items()},
-        }
-    )
-    start = {"listen": f"{args.listen}", "db": _safe(url), "workers": args.workers}
-    if args.json:
-        output.emit(json.dumps(start))
-    else:
-        output.emit(f"mapekit rule server on {args.listen} ({_safe(url)}, {args.workers} workers)")
-    run_workers(host, port, args.workers, args.tls_cert, args.tls_key)
-    return output.OK
-
-
-def _trusted(args: argparse.Namespace) -> list[str]:
-    """The trusted proxies; a client-address header needs them, and they need it."""
-    for cidr in args.trusted_proxy:
-        try:
-            ipaddress.ip_network(cidr, strict=False)
-        except ValueError:
-            raise ServerError(
-                "usage.invalid_arguments", f"trusted-proxy: {cidr!r} is not a CIDR",
-                field="trusted-proxy",
-            ) from None  # fmt: skip
-    if args.client_address_header and not args.trusted_proxy:
-        raise ServerError(
-            "usage.invalid_arguments",
-            "trusted-proxy: --client-address-header needs --trusted-proxy CIDR (the proxies "
-            "whose header is believed); no address is trusted by default",
-            field="trusted-proxy",
-        )
-    if args.trusted_proxy and not args.client_address_header:
-        raise ServerError(
-            "usage.invalid_arguments",
-            "client-address-header: --trusted-proxy needs --client-address-header NAME",
-            field="client-address-header",
-        )
-    return list(args.trusted_proxy)
-
-
-__all__ = ["MapeError", "configure", "run"]
+    return run_server(args)

@@ -16,9 +16,9 @@ import stat
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mapekit.agent.config import PROVIDERS, parse_config
-from mapekit.agent.detect import DEFAULT_HGW, Detected, detect, prefix_text
 from mapekit.agent.proposal import NeedsAnswer, Proposal, Seen, Wishes, propose
 from mapekit.agent.setup_files import (
     UNIT_NAME,
@@ -31,10 +31,15 @@ from mapekit.cli import output
 from mapekit.cli.output import UsageError
 from mapekit.client.state import write_atomically
 from mapekit.core.addr import parse_end_user_prefix
+from mapekit.core.aftr_names import listing
 from mapekit.core.errors import MapeError
+from mapekit.core.messages import say
 from mapekit.core.ruleset import RuleSet
 from mapekit.core.tables import builtin_rules, load_rule_file
 from mapekit.dataplane.plan import check_ifname
+
+if TYPE_CHECKING:
+    from mapekit.agent.detect import Detected
 
 HOOK = Path(__file__).resolve().parents[1] / "agent" / "data" / "dhcpcd-hook"
 
@@ -51,10 +56,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--prefix", metavar="PREFIX", help="the End-user prefix (default: detected)"
     )
-    parser.add_argument("--aftr", metavar="NAME", help="dslite: the AFTR's name or address")
+    parser.add_argument(
+        "--aftr", metavar="NAME|ADDR", help=f"dslite: the AFTR's name or address ({listing()})"
+    )
     parser.add_argument("--remote", metavar="ADDR", help="ipip: the operator's tunnel endpoint")
-    parser.add_argument("--ipv4", metavar="ADDR", help="ipip: the fixed IPv4 address or prefix")
-    parser.add_argument("--interface-id", metavar="ID", help="ipip: the CE's interface id")
+    parser.add_argument(
+        "--ipv4", metavar="ADDR[/LEN]", help="ipip: the fixed IPv4 address or prefix"
+    )
+    parser.add_argument("--interface-id", metavar="IID", help="ipip: the CE's interface id")
     parser.add_argument("--update-url", metavar="URL", help="ipip: the operator's update URL")
     parser.add_argument("--update-user", metavar="NAME",
                         help="ipip: its user (update_password: in the file, by hand)")  # fmt: skip
@@ -68,9 +77,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="show what would be written, write nothing"
     )
     parser.add_argument("--yes", action="store_true", help="write without asking")
-    parser.add_argument(
-        "--lang", choices=("en", "ja"), default="en", help="language of the explanation"
-    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -137,6 +143,8 @@ def _status(file: PlannedFile, config: bool = False) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mapekit.agent.detect import DEFAULT_HGW, detect
+
     for name in ("wan", "lan"):
         if getattr(args, name):
             check_ifname(getattr(args, name), name)
@@ -175,13 +183,15 @@ def _confirmed(args: argparse.Namespace, changes: list[PlannedFile]) -> bool:
     if not sys.stdin.isatty() or args.json:
         raise MapeError("setup.refused", f"{len(changes)} file(s) to write: add --yes to write "
                         "them (or --dry-run to see them)", field="yes")  # fmt: skip
-    return input("Write these files? [y/N] ").strip().lower() in ("y", "yes")
+    return input(say("setup.confirm", args.lang)).strip().lower() in ("y", "yes")
 
 
 def report(
     args: argparse.Namespace, found: Detected, proposal: Proposal, *,
     states: list[tuple[PlannedFile, str]], written: bool, layout: Layout,
 ) -> None:  # fmt: skip
+    from mapekit.agent.detect import prefix_text
+
     ja = args.lang == "ja"
     steps = _next_steps(found, written, layout)
     if args.json:
@@ -198,27 +208,30 @@ def report(
             "written": written, "next": steps,
         })  # fmt: skip
         return
-    rows = [["WAN", found.wan or "-"], ["LAN", found.lan or "-"],
-            ["Prefix", f"{prefix_text(found.prefix)} ({found.prefix_source})"],
-            ["Prefix arrives by", found.delivery], ["HGW", f"{found.hgw} ({found.hgw_how})"],
-            ["HB46PP record", found.hb46pp_url or "none"],
-            ["Provider", proposal.provider], ["Prefix source", proposal.prefix_source]]  # fmt: skip
+    lang = args.lang
+    hgw = "-" if found.hgw is None else say(f"hgw.{found.hgw}", lang)
+    rows = [[say("setup.wan", lang), found.wan or "-"], [say("setup.lan", lang), found.lan or "-"],
+            [say("setup.prefix", lang), f"{prefix_text(found.prefix)} ({found.prefix_source})"],
+            [say("setup.delivery", lang), found.delivery],
+            [say("setup.hgw", lang), f"{hgw} ({found.hgw_how})"],
+            [say("setup.hb46pp", lang), found.hb46pp_url or say("setup.none", lang)],
+            [say("setup.provider", lang), proposal.provider],
+            [say("setup.prefix_source", lang), proposal.prefix_source]]  # fmt: skip
     if proposal.mapping is not None:
         m = proposal.mapping
-        rows.append(["Mapping", f"{m.ipv4_text} PSID {m.psid}, {m.port_set.count} ports, "
-                                f"BR {m.rule.br}"])  # fmt: skip
-    output.emit(("検出結果と選択" if ja else "What was found and chosen") + "\n"
-                + output.table(rows, indent="  "))  # fmt: skip
-    output.emit("\n" + ("理由:" if ja else "Why:"))
+        rows.append([say("setup.mapping", lang), f"{m.ipv4_text} PSID {m.psid}, "
+                     f"{m.port_set.count} ports, BR {m.rule.br}"])  # fmt: skip
+    output.emit(say("setup.title", lang) + "\n" + output.table(rows, indent="  "))
+    output.emit("\n" + say("setup.why", lang))
     for reason in proposal.reasons:
         output.emit(f"  - {reason.ja if ja else reason.en}")
-    output.emit("\n" + ("ファイル:" if ja else "Files:"))
+    output.emit("\n" + say("setup.files", lang))
     for file, status in states:
-        output.emit(f"  {status:9} {file.path}")
+        output.emit(f"  {say(f'setup.status.{status}', lang):9} {file.path}")
         if args.dry_run and status != "unchanged":
             output.emit("".join(f"    | {line}\n" for line in file.text.splitlines()).rstrip())
     if written or not any(s != "unchanged" for _, s in states):
-        output.emit("\n" + ("次に:" if ja else "Next:"))
+        output.emit("\n" + say("setup.next", lang))
         for step in steps:
             output.emit(f"  {step}")
 

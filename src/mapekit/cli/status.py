@@ -12,49 +12,56 @@ from pathlib import Path
 
 from mapekit.agent.control import ask_agent
 from mapekit.cli import output
+from mapekit.cli.colour import wanted
 from mapekit.cli.forget import DEFAULT_STATE_DIR
+from mapekit.cli.parsing import json_option
 from mapekit.cli.statusview import render_event_dicts, render_status
 from mapekit.client.state import StateStore
 from mapekit.core.errors import MapeError
+from mapekit.core.messages import say
 
 DEFAULT_SOCKET = "/run/mapekit/agent.sock"
+RECENT = 10  # events shown
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--socket", metavar="PATH", help=f"agent socket ({DEFAULT_SOCKET})")
-    where.add_argument("--state-dir", metavar="DIR", help=f"state directory ({DEFAULT_STATE_DIR})")
-    parser.add_argument("--lang", choices=("en", "ja"), default="en")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--socket", metavar="PATH",
+        help=f"ask the agent on this socket first ({DEFAULT_SOCKET})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--state-dir", metavar="DIR",
+        help=f"when no agent answers, read the status saved here ({DEFAULT_STATE_DIR})",
+    )  # fmt: skip
+    json_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    doc = None
-    source = ""
-    if args.state_dir is None:
-        path = args.socket or DEFAULT_SOCKET
-        doc, source = ask_agent(path, "status"), f"agent at {path}"
-    if doc is None and args.socket is None:
-        directory = args.state_dir or DEFAULT_STATE_DIR
-        doc, source = StateStore(Path(directory)).load_status(), f"saved status in {directory}"
+    path = args.socket or DEFAULT_SOCKET
+    directory = args.state_dir or DEFAULT_STATE_DIR
+    doc, source = ask_agent(path, "status"), say("status.from_agent", args.lang, path=path)
+    if doc is None:
+        doc = StateStore(Path(directory)).load_status()
+        source = say("status.from_saved", args.lang, path=directory)
+        if doc is not None:
+            doc = not_running(doc)
     if doc is None:
         raise MapeError(
             "status.unavailable",
-            f"no agent answers on {args.socket or DEFAULT_SOCKET} and no saved status in "
-            f"{args.state_dir or DEFAULT_STATE_DIR}",
+            f"no agent answers on {path} and no saved status in {directory}",
             field="socket" if args.socket else "state-dir",
         )
-    if not source.startswith("agent"):
-        doc = not_running(doc)
     if args.json:
         output.emit_json({**doc, "source": source})
         return output.OK
-    output.emit(render_status(doc, args.lang))
+    output.emit(render_status(doc, args.lang, colour=wanted()))
     events = doc.get("events")
     if isinstance(events, list) and events:
-        output.emit("Recent events:")
-        output.emit(render_event_dicts(e for e in events[-20:] if isinstance(e, dict)))
-    output.emit(f"(from the {source})")
+        output.emit("\n" + say("status.events", args.lang))
+        output.emit(
+            render_event_dicts((e for e in events[-RECENT:] if isinstance(e, dict)), args.lang)
+        )
+    output.emit(say("status.from", args.lang, source=source))
     return output.OK
 
 

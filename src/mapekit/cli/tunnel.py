@@ -7,33 +7,43 @@ routes, nftables), forwards until SIGTERM or Ctrl-C, then removes it all.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import signal
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from mapekit.cli import output
+from mapekit.cli.plan import DEFAULT_WAN
 from mapekit.cli.ruleopts import (
     add_forward_option,
     add_rule_options,
     iid_from_args,
     rules_from_args,
 )
-from mapekit.core.addr import parse_end_user_prefix
-from mapekit.dataplane.backend import choose_backend, make_backend
-from mapekit.dataplane.forwarder import Forwarder
+from mapekit.core.addr import parse_end_user_prefix, parse_ipv6_address
 from mapekit.dataplane.plan import make_plan
+
+if TYPE_CHECKING:
+    from mapekit.core.softwire import Softwire
+    from mapekit.dataplane.forwarder import Forwarder
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("prefix", metavar="PREFIX")
-    parser.add_argument("--wan", required=True, metavar="IF")
-    parser.add_argument("--lan", metavar="IF")
-    parser.add_argument("--tunnel", default="mape0", metavar="NAME")
+    parser.add_argument("prefix", metavar="PREFIX", help="End-user IPv6 prefix")
+    parser.add_argument("--wan", default=DEFAULT_WAN, metavar="IFACE",
+                        help=f"WAN interface ({DEFAULT_WAN})")  # fmt: skip
+    parser.add_argument("--lan", metavar="IFACE", help="LAN interface")
+    parser.add_argument("--tunnel", default="mape0", metavar="IFACE", help="tunnel name (mape0)")
     add_forward_option(parser)
-    parser.add_argument("--replace-default-route", action="store_true")
+    parser.add_argument(
+        "--replace-default-route",
+        action="store_true",
+        help="route IPv4 through the tunnel even if a default route exists",
+    )
     parser.add_argument(
         "--backend",
         choices=("auto", "kernel", "userspace"),
@@ -43,8 +53,55 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep-tunnel", action="store_true", help="kernel backend: leave the tunnel up on exit"
     )
+    softwire = parser.add_argument_group(
+        "DS-Lite and IPIP", "a softwire instead of MAP-E (PREFIX is then the delegated prefix)"
+    )
+    softwire.add_argument("--aftr", metavar="ADDR", help="dslite: a B4 tunnelling to this AFTR")
+    softwire.add_argument("--remote", metavar="ADDR", help="ipip: the operator's tunnel endpoint")
+    softwire.add_argument("--ipv4", metavar="ADDR[/LEN]",
+                          help="ipip: the fixed IPv4 address or prefix")  # fmt: skip
+    softwire.add_argument("--interface-id", metavar="IID",
+                          help="ipip: the interface id completing subnet 0 of PREFIX")  # fmt: skip
     add_serve_options(parser)
     add_rule_options(parser)
+
+
+def _softwire(args: argparse.Namespace, prefix: int, length: int) -> Softwire | None:
+    """The softwire the options ask for, or None for MAP-E; errors name the option."""
+    from mapekit.agent import checks
+    from mapekit.provision.model import Provider, SoftwireDelivery
+    from mapekit.provision.softwire import select_softwire
+
+    ipip = ("remote", "ipv4", "interface_id")
+    given = [name for name in ipip if getattr(args, name) is not None]
+    if args.aftr is None and not given:
+        return None
+    if args.aftr is not None and given:
+        raise output.UsageError("usage.invalid_arguments",
+                                f"--aftr (DS-Lite) and --{given[0].replace('_', '-')} (IPIP): "
+                                "give one kind", field="aftr")  # fmt: skip
+    if args.aftr is not None:
+        parse_ipv6_address(args.aftr, "aftr")
+        delivery = SoftwireDelivery(Provider.DSLITE, "dslite", args.aftr)
+    else:
+        for name in ipip:
+            if getattr(args, name) is None:
+                raise output.UsageError("usage.invalid_arguments",
+                                        f"--{name.replace('_', '-')}: required for IPIP",
+                                        field=name)  # fmt: skip
+        parse_ipv6_address(args.remote, "remote")
+        for name, check in (("interface_id", checks.interface_id),
+                            ("ipv4", checks.ipv4_address_or_prefix)):  # fmt: skip
+            try:
+                check(getattr(args, name))
+            except ValueError as exc:
+                raise output.UsageError("usage.invalid_arguments",
+                                        f"--{name.replace('_', '-')}: {exc}",
+                                        field=name) from None  # fmt: skip
+        iid = int(ipaddress.IPv6Address(args.interface_id))
+        delivery = SoftwireDelivery(Provider.IPIP, "ipip", args.remote, interface_id=iid,
+                                    ipv4=args.ipv4)  # fmt: skip
+    return select_softwire(delivery, prefix, length)
 
 
 def add_serve_options(parser: argparse.ArgumentParser) -> None:
@@ -79,9 +136,14 @@ def wait_for_signal() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    source = rules_from_args(args)
+    from mapekit.dataplane.backend import choose_backend, make_backend
+
     stats = Path(args.stats) if args.stats else None
     prefix, length = parse_end_user_prefix(args.prefix)
+    softwire = _softwire(args, prefix, length)
+    if softwire is not None:
+        return _run_softwire(args, softwire, stats)
+    source = rules_from_args(args)
     mapping = source.rules.map(prefix, length, iid_from_args(args))
     plan = make_plan(
         mapping, args.wan, tunnel_name=args.tunnel, lan=args.lan, forwards=args.forward,
@@ -94,6 +156,28 @@ def run(args: argparse.Namespace) -> int:
         start = {"role": "ce", "backend": name, "why": why, "tunnel": plan.tunnel.name,
                  "ipv4": plan.ipv4_address, "ce_ipv6": plan.ce_address,
                  "br": plan.tunnel.remote, "notes": notes}  # fmt: skip
+        output.emit(
+            json.dumps(start) if args.json else " ".join(f"{k}={v}" for k, v in start.items())
+        )
+        wait_for_signal()
+    finally:
+        backend.down(keep_tunnel=args.keep_tunnel)
+    return output.OK
+
+
+def _run_softwire(args: argparse.Namespace, softwire: Softwire, stats: Path | None) -> int:
+    from mapekit.dataplane.backend import choose_backend, make_backend
+    from mapekit.dataplane.softwire import make_softwire_plan
+
+    plan = make_softwire_plan(softwire, args.wan, tunnel_name=args.tunnel, lan=args.lan)
+    name, why = choose_backend(args.backend)
+    backend = make_backend(name, args.replace_default_route, stats)
+    try:
+        notes = backend.up(plan)
+        start = {"role": softwire.mechanism, "backend": name, "why": why,
+                 "tunnel": plan.tunnel.name, "ipv4": plan.ipv4_address,
+                 "ce_ipv6": plan.ce_address, "remote": plan.tunnel.remote, "nat": plan.nat,
+                 "notes": notes}  # fmt: skip
         output.emit(
             json.dumps(start) if args.json else " ".join(f"{k}={v}" for k, v in start.items())
         )

@@ -373,5 +373,5 @@ def source_note(config: ProviderConfig, prefix: tuple[int, int] | None) -> str |
     return (
         f"rule requests would leave from {source}, outside the prefix "
         f"{ipv6_text(prefix[0])}/{prefix[1]}; the server identifies the subscriber by the "
-        "source address (set --wan-address to an address inside the prefix)"
+        "source address (set --source-address to an address inside the prefix)"
     )

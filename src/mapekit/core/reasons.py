@@ -666,6 +666,17 @@ _REASONS: tuple[Reason, ...] = (
         "ラボのフォルダーを使えません（ディレクトリでない、他のユーザーの所有、他人が書き"
         "込める、ラボ以外のファイルがある）。",
     ),
+    # --- install -----------------------------------------------------------------------
+    Reason(
+        "install.extra_missing",
+        Category.SYSTEM,
+        "This command needs an optional part of mapekit that is not installed: the rule "
+        "server (`mape server`, `mape hgw-emulator`) needs `mapekit[server]`, the lab "
+        "`mapekit[lab]`; the message names the pip command.",
+        "このコマンドには、インストールされていない mapekit の追加機能が必要です（`mape "
+        "server` と `mape hgw-emulator` には `mapekit[server]`、ラボには `mapekit[lab]`）。"
+        "インストール方法はメッセージを参照してください。",
+    ),
     # --- internal --------------------------------------------------------------------
     Reason(
         "internal.error",

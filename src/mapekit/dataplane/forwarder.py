@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from mapekit.dataplane.checks import BrChecks, Verdict
+from mapekit.dataplane.checks import Verdict
 from mapekit.dataplane.links import link_mtu, set_link
 from mapekit.dataplane.packets import frag_needed, parse
 
@@ -126,6 +126,14 @@ class TunnelChecks(Protocol):
     def outbound(self, data: bytes, now: float) -> Verdict: ...
 
 
+class BorderChecks(Protocol):
+    """What the operator's side asks of its checks (a MAP-E BR's, an IPIP endpoint's)."""
+
+    def from_ce(self, data: bytes, outer_src: int, now: float) -> Verdict: ...
+
+    def to_ce(self, data: bytes, now: float) -> Verdict: ...
+
+
 @dataclass
 class Forwarder:
     """Moves packets between ``tun_fd`` and ``raw`` for a CE (``ce``) or a BR (``br``)."""
@@ -134,7 +142,7 @@ class Forwarder:
     tun_fd: int
     raw: socket.socket
     ce: TunnelChecks | None = None
-    br: BrChecks | None = None
+    br: BorderChecks | None = None
     local: str | None = None  # our outer address, to recognise our packets in ICMPv6 errors
     icmp6: socket.socket | None = None
     stats: Stats = field(default_factory=Stats)

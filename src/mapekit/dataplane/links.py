@@ -7,6 +7,7 @@ state is already right, and reports failures as DataplaneError with the interfac
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import ipaddress
 import os
@@ -128,6 +129,35 @@ def ensure_route(destination: str, device: str, *, table: int = 254) -> None:
             raise DataplaneError(
                 "dataplane.setup", f"route {destination} via {device}: {exc}", field="route"
             ) from None
+
+
+def remove_route(destination: str, device: str) -> None:
+    """Remove the IPv4 route to ``destination`` through ``device``, if there is one."""
+    with netlink() as ipr:
+        found = ipr.link_lookup(ifname=device)
+        if not found:
+            return
+        with contextlib.suppress(NetlinkError):
+            ipr.route("del", dst=destination, oif=found[0], family=socket.AF_INET)
+
+
+def add_mark_rule(mark: int, table: int, priority: int) -> None:
+    """An IPv4 policy rule: packets marked ``mark`` use routing table ``table``."""
+    with netlink() as ipr:
+        try:
+            ipr.rule("add", family=socket.AF_INET, fwmark=mark, fwmask=0xFFFF, table=table,
+                     priority=priority)  # fmt: skip
+        except NetlinkError as exc:
+            if exc.code != errno.EEXIST:
+                raise DataplaneError(
+                    "dataplane.setup", f"rule fwmark {mark} table {table}: {exc}", field="rule"
+                ) from None
+
+
+def remove_mark_rule(mark: int, table: int, priority: int) -> None:
+    with netlink() as ipr, contextlib.suppress(NetlinkError):
+        ipr.rule("del", family=socket.AF_INET, fwmark=mark, fwmask=0xFFFF, table=table,
+                 priority=priority)  # fmt: skip
 
 
 def set_sysctl(path: str, value: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from mapekit.diag.configured import check_config, check_table, check_wan_mtu
 from mapekit.diag.model import Check, Facts, Finding, Severity, Text
+from mapekit.diag.model import said as _say
 from mapekit.diag.ports import check_port_use
 
 
@@ -17,7 +18,7 @@ def _unknown(code: str, what: str) -> list[Finding]:
         Finding(
             code,
             Severity.INFO,
-            "not checked",
+            _say("evidence.not_checked"),
             Text(f"{what} could not be checked.", f"{what}を確認できませんでした。"),
         )
     ]
@@ -31,7 +32,7 @@ def check_wan(facts: Facts) -> list[Finding]:
             Finding(
                 "wan.address",
                 Severity.ERROR,
-                f"{facts.wan}: no global IPv6 address",
+                _say("evidence.no_global", wan=facts.wan),
                 Text(
                     "The WAN interface has no global IPv6 address: the line gives no router "
                     "advertisement, or the interface is down.",
@@ -49,7 +50,7 @@ def check_wan(facts: Facts) -> list[Finding]:
         Finding(
             "wan.address",
             Severity.OK,
-            ", ".join(facts.wan_addresses) or "PD only",
+            ", ".join(facts.wan_addresses) or _say("evidence.pd_only"),
             Text("The WAN has IPv6.", "WAN に IPv6 があります。"),
         )
     ]
@@ -61,7 +62,7 @@ def check_prefix(facts: Facts) -> list[Finding]:
             Finding(
                 "prefix.none",
                 Severity.ERROR,
-                "no End-user prefix",
+                _say("evidence.no_prefix"),
                 Text(
                     "No IPv6 prefix: neither a delegated prefix (DHCPv6-PD) nor a router "
                     "advertisement gave one.",
@@ -92,7 +93,7 @@ def check_hgw(facts: Facts) -> list[Finding]:
             Finding(
                 "hgw.active",
                 Severity.WARNING,
-                facts.hgw_how or "HGW reports MAP-E ON",
+                facts.hgw_how or _say("evidence.hgw_on"),
                 Text(
                     "A home gateway (HGW) in front of this router runs MAP-E itself, so this "
                     "router stands down; IPv4 goes through the HGW.",
@@ -108,13 +109,13 @@ def check_hgw(facts: Facts) -> list[Finding]:
                 ),
             )
         ]
-    detail = "no HGW" if facts.hgw == "none" else "an HGW without MAP-E"
+    detail = _say("evidence.no_hgw" if facts.hgw == "none" else "evidence.hgw_off")
     return [
         Finding(
             "hgw",
             Severity.OK,
             facts.hgw_how or detail,
-            Text(f"Home gateway: {detail}.", f"ホームゲートウェイ: {detail}。"),
+            Text(f"Home gateway: {detail.en}.", f"ホームゲートウェイ: {detail.ja}。"),
         )
     ]
 
@@ -127,7 +128,7 @@ def check_server(facts: Facts) -> list[Finding]:
             Finding(
                 "server.dns",
                 Severity.ERROR,
-                f"{facts.rule_host} does not resolve",
+                _say("evidence.no_resolve", host=facts.rule_host),
                 Text(
                     "The rule server's name does not resolve.", "ルールサーバー名を解決できません。"
                 ),
@@ -142,7 +143,7 @@ def check_server(facts: Facts) -> list[Finding]:
             Finding(
                 "server.unreachable",
                 Severity.ERROR,
-                f"no connection to {facts.rule_host}",
+                _say("evidence.no_connection", host=facts.rule_host),
                 Text(
                     "The rule server cannot be reached over IPv6.",
                     "ルールサーバーに IPv6 で接続できません。",
@@ -230,7 +231,7 @@ def check_rules(facts: Facts) -> list[Finding]:
             Finding(
                 "rules.ok",
                 Severity.OK,
-                "rules delivered",
+                _say("evidence.delivered"),
                 Text(
                     "The operator delivers MAP-E rules to this router.",
                     "事業者はこのルーターに MAP-E ルールを配信しています。",
@@ -278,7 +279,7 @@ def check_rules(facts: Facts) -> list[Finding]:
     fixes = {
         "forbidden": (
             "The request did not come from an address inside the subscriber's "
-            "prefix: set the WAN address (--wan-address / prefix source).",
+            "prefix: set the source address (--source-address / prefix source).",
             "要求元が契約プレフィックス内のアドレスではありません。WAN アドレスの設定を確認"
             "してください。",
         ),
@@ -373,7 +374,7 @@ def check_tunnel(facts: Facts) -> list[Finding]:
             Finding(
                 "tunnel.down",
                 Severity.ERROR,
-                "no tunnel device",
+                _say("evidence.no_tunnel"),
                 Text("The MAP-E tunnel is not up.", "MAP-E トンネルが動いていません。"),
                 Text(
                     "Start the agent (mape agent) or mape tunnel.",
@@ -417,7 +418,7 @@ def check_tunnel(facts: Facts) -> list[Finding]:
             Finding(
                 "mss.missing",
                 Severity.WARNING,
-                "no MSS clamping",
+                _say("evidence.no_mss"),
                 Text(
                     "TCP MSS is not clamped; some sites will stall.",
                     "TCP MSS が調整されていません。",
@@ -443,7 +444,7 @@ def check_nat(facts: Facts) -> list[Finding]:
             Finding(
                 "nat.missing",
                 Severity.ERROR,
-                "no NAT into the port set",
+                _say("evidence.no_nat"),
                 Text("Nothing NATs into the port set.", "ポートセットへの NAT がありません。"),
                 Text(
                     "Load the ruleset of `mape plan --nft`.",
@@ -457,7 +458,7 @@ def check_nat(facts: Facts) -> list[Finding]:
             Finding(
                 "nat.outside",
                 Severity.ERROR,
-                f"{len(outside)} ports outside the set",
+                _say("evidence.outside", count=len(outside)),
                 Text(
                     "The NAT uses ports of other CEs: their traffic and yours will clash.",
                     "NAT が他の CE のポートを使っています。",
@@ -473,7 +474,7 @@ def check_nat(facts: Facts) -> list[Finding]:
             Finding(
                 "nat.partial",
                 Severity.WARNING,
-                f"{len(have)} of {len(want)} ports",
+                _say("evidence.some_ports", have=len(have), want=len(want)),
                 Text(
                     "The NAT uses only part of the port set (the common 'first block "
                     "only' setup): many connections to one site will fail.",
@@ -489,7 +490,7 @@ def check_nat(facts: Facts) -> list[Finding]:
         Finding(
             "nat.ok",
             Severity.OK,
-            f"{len(have)} ports",
+            _say("evidence.ports", count=len(have)),
             Text("The NAT covers the port set.", "NAT はポートセット全体を使っています。"),
         )
     ]

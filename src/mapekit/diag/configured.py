@@ -9,7 +9,7 @@ command to run.
 from __future__ import annotations
 
 from mapekit.core.mapping import TUNNEL_MTU
-from mapekit.diag.model import Facts, Finding, Severity, Text
+from mapekit.diag.model import Facts, Finding, Severity, Text, said
 
 
 def check_config(facts: Facts) -> list[Finding]:
@@ -20,7 +20,7 @@ def check_config(facts: Facts) -> list[Finding]:
         Finding(
             "config.none",
             Severity.WARNING,
-            f"no agent configuration ({facts.config_path})",
+            said("evidence.no_config", path=facts.config_path),
             Text(
                 "mapekit is not set up on this router; the checks below use only what can "
                 "be seen from here.",
@@ -50,7 +50,7 @@ def check_table(facts: Facts) -> list[Finding]:
             Finding(
                 "table.no_rule",
                 Severity.ERROR,
-                f"{facts.prefix}: no rule in the {facts.fallback_source}",
+                said("evidence.no_rule", prefix=facts.prefix, source=facts.fallback_source),
                 Text(
                     "No rule of the table covers this prefix: it is not a v6plus, BIGLOBE or "
                     "OCN MAP-E prefix, or the operator added rules the table does not have.",

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mapekit.core.mapping import Mapping
+from mapekit.core.messages import both
 
 
 class Severity(enum.Enum):
@@ -25,19 +26,27 @@ class Text:
         return self.ja if lang == "ja" else self.en
 
 
+def said(key: str, /, **values: object) -> Text:
+    """A message of the catalogue (``mapekit.core.messages``) in both languages."""
+    return Text(*both(key, **values))
+
+
 @dataclass(frozen=True)
 class Finding:
     code: str
     severity: Severity
-    evidence: str
+    evidence: str | Text  # what was seen: values as they are, words from the catalogue
     explanation: Text
     fix: Text | None = None
+
+    def evidence_in(self, lang: str = "en") -> str:
+        return self.evidence.get(lang) if isinstance(self.evidence, Text) else self.evidence
 
     def to_dict(self, lang: str = "en") -> dict[str, object]:
         return {
             "code": self.code,
             "severity": self.severity.value,
-            "evidence": self.evidence,
+            "evidence": self.evidence_in(lang),
             "explanation": self.explanation.get(lang),
             "fix": None if self.fix is None else self.fix.get(lang),
         }

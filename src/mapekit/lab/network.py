@@ -22,6 +22,7 @@ RFC 1918 LANs of a home); no namespace is linked to the host's network.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shutil
@@ -62,7 +63,18 @@ http.server.ThreadingHTTPServer(("198.51.100.7", 80), Page).serve_forever()
 """
 
 HGW_MODES = ("none", "on", "off")
-PROVIDERS = ("jpne", "ocn", "hb46pp", "dhcpv6", "static")
+PROVIDERS = ("jpne", "ocn", "hb46pp", "dhcpv6", "static", "dslite", "ipip")
+# the softwire side of the operator, on the BR's node: the AFTR (found by name) and the IPIP
+# fixed-address endpoint, whose peers are what the rule server's update URL recorded
+AFTR_NAME = "aftr.isp.example"
+AFTR = "2001:db8:ffff::2"
+IPIP_ENDPOINT = "2001:db8:ffff::3"
+FIXED_IPV4 = "203.0.113.9"
+IPIP_IID = "::1234:5678:9abc:def0"
+UPDATE_USER, UPDATE_PASSWORD = "lab-subscriber", "lab-update-secret"
+# a second B4 on its own access link, with a fixed prefix, asking HB46PP
+CE2_PREFIX = "2001:db8:12:3500::/56"
+CE2_ACCESS, CE2_NGN = "2001:db8:104::2", "2001:db8:104::1"
 TARGETS = ("hgw", "router")
 
 
@@ -78,6 +90,7 @@ class Topology:
     hgw_pd: bool = False  # the HGW also delegates a /60 of its /56 on its LAN
     timer_scale: float = 0.002  # the CE's timers (0.002: 500 times faster)
     fresh: bool = False  # the CE has no mapekit configuration and no DHCPv6 client running
+    second_b4: bool = False  # ce2 + lan2: a second CE (same LAN addresses), HB46PP, DS-Lite
 
 
 def parse_topology(text: str, source: str = "topology") -> Topology:
@@ -169,8 +182,11 @@ def write_toml(path: Path, values: dict[str, object]) -> None:
 # the lab's provider keys → where they live in the agent's configuration (docs/agent.md)
 _PROVIDER_KEYS = {
     "url": ("jpne", "ocn", "hb46pp"), "vendor_code": ("jpne", "ocn"), "iid": ("jpne", "ocn"),
-    "ca_file": ("jpne", "ocn", "hb46pp"), "dns_server": ("hb46pp",), "isp": ("jpne", "static"),
-    "report": ("jpne",),
+    "ca_file": ("jpne", "ocn", "hb46pp", "ipip"), "dns_server": ("hb46pp", "dslite"),
+    "isp": ("jpne", "static"),
+    "report": ("jpne",), "aftr_file": ("dslite",), "prefer": ("hb46pp",),
+    "remote": ("ipip",), "interface_id": ("ipip",), "ipv4": ("ipip",), "update_url": ("ipip",),
+    "update_user": ("ipip",), "update_password": ("ipip",),
 }  # fmt: skip
 
 
@@ -272,7 +288,7 @@ def rule_server(lab: Lab, db: str, *args: str) -> None:
 def node_agent(work: Path, node: str) -> tuple[Path, Path]:
     """The configuration and the status socket of ``node``'s agent (the CE's, or the HGW's
     own agent when the HGW runs MAP-E)."""
-    name = "hgw-agent" if node == "hgw" else "agent"
+    name = {"hgw": "hgw-agent", "ce2": "ce2-agent"}.get(node, "agent")
     return work / f"{name}.toml", work / f"{name}.sock"
 
 
@@ -297,6 +313,8 @@ def build_network(lab: Lab, work: Path, topology: Topology | None = None) -> Net
     net.nodes = ["lan", "ce", *(["hgw"] if topo.hgw != "none" else []), "ngn", "br", "inet"]
     if topo.rogue:
         net.nodes.append("rogue")
+    if topo.second_b4:
+        net.nodes += ["ce2", "lan2"]
     lab.add(*net.nodes)
     for node in net.nodes:  # no duplicate address detection: addresses work at once
         for scope in ("all", "default"):
@@ -308,10 +326,12 @@ def build_network(lab: Lab, work: Path, topology: Topology | None = None) -> Net
     lab.link("ngn", "br0", "br", "ngn0")
     lab.link("br", "inet0", "inet", "eth0")
     _ngn(lab, net, rule)
-    _br_inet(lab, work, rule)
+    _br_inet(lab, work, rule, net.db)
     if topo.hgw != "none":  # before the CE's DHCP client starts asking it
         _hgw(lab, net)
     _lan_ce(lab, net)
+    if topo.second_b4:
+        _second_b4(lab, net)
     if topo.rogue:
         lab.link("rogue", "eth0", "ngn", "rogue0")
         lab.run("ngn", "ip", "-6", "addr", "add", "2001:db8:103::1/64", "dev", "rogue0")
@@ -330,10 +350,12 @@ def _ngn(lab: Lab, net: Network, rule: dict[str, object]) -> None:
     run("ngn", "ip", "-6", "route", "add", "2001:db8:ffff::/48", "via", CORE_BR)
     services.start_radvd(lab, "ngn", work, "ce0", ACCESS)
     services.start_kea(lab, "ngn", work, interface="ce0", subnet=ACCESS, delegated=PREFIX,
-                       rule=rule if topo.provider == "dhcpv6" else None)  # fmt: skip
+                       rule=rule if topo.provider == "dhcpv6" else None,
+                       aftr=AFTR_NAME if topo.provider == "dslite" else None)  # fmt: skip
     txt = f"v=v6mig-1 url={net.url}config t={'b' if topo.tls else 'a'}"
     services.start_dnsmasq(lab, "ngn", work, name="dns-ngn", listen=NGN, options=[
         f"--host-record={RULES_NAME},{RULES_ADDRESS}",
+        f"--host-record={AFTR_NAME},{AFTR}",
         f"--txt-record=4over6.info,{txt}",
     ])  # fmt: skip
     _netns_file(lab, "ngn", "resolv.conf", f"nameserver {NGN}\n")
@@ -342,7 +364,7 @@ def _ngn(lab: Lab, net: Network, rule: dict[str, object]) -> None:
     rule_server(lab, net.db, "vendor", "add", ROUTER_CODE, "--name", "router maker")
     rule_server(lab, net.db, "vendor", "add", HGW_CODE, "--name", "HGW maker", "--kind", "hgw")
     rule_server(lab, net.db, "subscriber", "add", "--prefix", PREFIX, "--target", topo.target,
-                "--rules", "lab")  # fmt: skip
+                "--rule-set", "lab")  # fmt: skip
     if topo.tls:
         net.ca, cert, key = services.lab_ca(work, [RULES_NAME])
         net.server_tls = ["--tls-cert", str(cert), "--tls-key", str(key)]
@@ -357,20 +379,27 @@ def start_rule_server(lab: Lab, net: Network, log: str = "server.log") -> None:
     wait_for(lambda: f":{port} " in lab.run("ngn", "ss", "-ltn").stdout, what="the rule server")
 
 
-def _br_inet(lab: Lab, work: Path, rule: dict[str, object]) -> None:
+def _br_inet(lab: Lab, work: Path, rule: dict[str, object], db: str) -> None:
     lab.run("br", "ip", "-6", "addr", "add", f"{CORE_BR}/64", "dev", "ngn0")
     lab.run("br", "ip", "-6", "route", "add", "default", "via", CORE_NGN)
     lab.run("br", "ip", "addr", "add", "198.51.100.1/24", "dev", "inet0")
     lab.run("inet", "ip", "addr", "add", f"{INET}/24", "dev", "eth0")
     lab.run("inet", "ip", "route", "add", "192.0.2.0/24", "via", "198.51.100.1")
+    lab.run("inet", "ip", "route", "add", "203.0.113.0/24", "via", "198.51.100.1")
     (work / "br-rules.json").write_text(json.dumps([rule]))
     lab.mape("br", "br", "--rules", str(work / "br-rules.json"), "--device", "ngn0",
              "--stats", str(work / "br.json"), log=work / "br.log")  # fmt: skip
+    lab.mape("br", "aftr", "--address", AFTR, "--device", "ngn0", "--public", "inet0",
+             "--stats", str(work / "aftr.json"), log=work / "aftr.log")  # fmt: skip
+    lab.mape("br", "ipip-endpoint", "--address", IPIP_ENDPOINT, "--device", "ngn0",
+             "--db", db, "--poll", "0.3", "--stats", str(work / "ipip-endpoint.json"),
+             log=work / "ipip-endpoint.log")  # fmt: skip
     lab.start("inet", sys.executable, "-c", WEB, log=work / "web.log")
     if shutil.which("iperf3"):  # for throughput through the lab by hand
         lab.start("inet", "iperf3", "--server", "--bind", INET, log=work / "iperf3.log")
     wait_for(lambda: ":80 " in lab.run("inet", "ss", "-ltn").stdout, what="the web server")
-    wait_for((work / "br.json").exists, what="the BR")
+    for name in ("br", "aftr", "ipip-endpoint"):
+        wait_for((work / f"{name}.json").exists, what=f"the {name}")
 
 
 def _lan_ce(lab: Lab, net: Network) -> None:
@@ -404,6 +433,12 @@ def _lan_ce(lab: Lab, net: Network) -> None:
     }
     if topo.provider == "hb46pp":
         provider["url"] = None  # found by discovery: the 4over6.info TXT record
+    if topo.provider == "dslite":  # the AFTR's name from DHCPv6 option 64, via the hook
+        provider["aftr_file"] = str(net.ce_dhcp / "aftr")
+    if topo.provider == "ipip":
+        provider.update(remote=IPIP_ENDPOINT, interface_id=IPIP_IID, ipv4=FIXED_IPV4,
+                        update_url=update_url(net), update_user=UPDATE_USER,
+                        update_password=UPDATE_PASSWORD)  # fmt: skip
     agent_config(
         work,
         topo.provider,
@@ -415,6 +450,37 @@ def _lan_ce(lab: Lab, net: Network) -> None:
         },
         dataplane={"backend": "userspace", "replace_default_route": behind_hgw},
     )
+
+
+def update_url(net: Network) -> str:
+    """The rule server's IPIP update URL (credentials go as HTTP Basic authentication)."""
+    return f"{'https' if net.topology.tls else 'http'}://{RULES_NAME}/update"
+
+
+def _second_b4(lab: Lab, net: Network) -> None:
+    """ce2 and lan2: a second CE on its own access link with a fixed prefix, the same LAN
+    addresses as the first, and a DS-Lite subscription it learns from HB46PP."""
+    run = lab.run
+    lab.link("lan2", "eth0", "ce2", "lan0")
+    lab.link("ce2", "wan0", "ngn", "ce2")
+    run("ngn", "ip", "-6", "addr", "add", f"{CE2_NGN}/64", "dev", "ce2")
+    run("ngn", "ip", "-6", "route", "add", CE2_PREFIX, "via", CE2_ACCESS)
+    run("ce2", "ip", "-6", "addr", "add", f"{CE2_ACCESS}/64", "dev", "wan0")
+    run("ce2", "ip", "-6", "route", "add", "default", "via", CE2_NGN)
+    first = ipaddress.IPv6Network(CE2_PREFIX)[1]
+    run("ce2", "ip", "-6", "addr", "add", f"{first}/64", "dev", "lan0")
+    run("ce2", "ip", "addr", "add", "192.168.1.1/24", "dev", "lan0")
+    run("ce2", "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    run("lan2", "ip", "addr", "add", "192.168.1.2/24", "dev", "eth0")
+    run("lan2", "ip", "route", "add", "default", "via", "192.168.1.1")
+    _netns_file(lab, "ce2", "resolv.conf", f"nameserver {NGN}\n")
+    rule_server(lab, net.db, "subscriber", "add", "--prefix", CE2_PREFIX, "--target", "router",
+                "--rule-set", "lab", "--order", "dslite", "--aftr", AFTR_NAME)  # fmt: skip
+    tls = {"ca_file": str(net.ca)} if net.ca else {}
+    agent_config(net.work, "hb46pp", net.topology.timer_scale, name="ce2-agent",
+                 provider={"url": None, "dns_server": NGN, **tls},
+                 prefix={"source": "static", "static": CE2_PREFIX, "pd_file": None},
+                 dataplane={"backend": "userspace"})  # fmt: skip
 
 
 def _hgw(lab: Lab, net: Network) -> None:

@@ -18,6 +18,7 @@ it observed (tests assert on it).
   the rule arrives as RFC 7598 S46 options from Kea, through dhcpcd's hook).
 - ``spoof``: a rogue host on the access network forges tunnel packets; the BR and the CE
   drop and count them and nothing reaches ``inet`` or ``lan``.
+- ``dslite``, ``ipip-fixed``, ``hb46pp-order``: DS-Lite and IPIP (:mod:`mapekit.lab.softwires`).
 - ``fresh-router``: no mapekit configuration on the CE; ``mape setup`` writes it, dhcpcd and
   the agent start from those files (:mod:`mapekit.lab.fresh`).
 """
@@ -43,11 +44,18 @@ from mapekit.lab.network import (
     start_rule_server,
 )
 from mapekit.lab.ports import dns_burst, port_hog
+from mapekit.lab.softwires import SOFTWIRE_SCENARIOS
 from mapekit.lab.story import Say, agent_status, blank_rules, doctor, fetch_page, retry, summary
-from mapekit.server.store import Store
 
 Scenario = Callable[[Lab, Path, Say], dict[str, Any]]
 NEW_PREFIX = "2001:db8:13:3500::/56"
+
+
+def _reports(db: str) -> list[tuple[object, object]]:
+    """The rule server's stored reports, oldest first (the server extra, imported here)."""
+    from mapekit.server.store import Store  # noqa: PLC0415
+
+    return [(r["action"], r["reason"]) for r in reversed(Store(db).reports())]
 
 
 def _up(lab: Lab, net: Network, state: str = "established") -> dict[str, Any]:
@@ -131,7 +139,7 @@ def server_down(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
 def renumber(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     net = build_network(lab, work, Topology(target="router"))
     rule_server(lab, net.db, "subscriber", "add", "--prefix", NEW_PREFIX, "--target", "router",
-                "--rules", "lab")  # fmt: skip
+                "--rule-set", "lab")  # fmt: skip
     first = _up(lab, net)
     before = fetch_page(lab)
     services.kea_delegate(work, NEW_PREFIX)
@@ -144,7 +152,7 @@ def renumber(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
         what="the new mapping",
     )
     after = fetch_page(lab)
-    reports = [(r["action"], r["reason"]) for r in reversed(Store(net.db).reports())]
+    reports = _reports(net.db)
     say(f"Before: {before}\nAfter: {after}\nReports received: {reports}")
     return {
         "prefixes": [_prefix(first), _prefix(agent_status(work))],
@@ -174,7 +182,7 @@ def hgw_active(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     say(f"Traffic flows through the HGW's MAP-E: {page}")
     found = doctor(lab, net.work)
     _say_doctor(say, found)
-    reports = [(r["action"], r["reason"]) for r in reversed(Store(net.db).reports())]
+    reports = _reports(net.db)
     return {
         "state": doc["outcome"],
         "hgw_state": hgw["state"],
@@ -352,4 +360,5 @@ SCENARIOS: dict[str, Scenario] = {
     "fresh-router": fresh_router,
     "port-hog": port_hog,
     "dns-burst": dns_burst,
+    **SOFTWIRE_SCENARIOS,
 }

@@ -100,9 +100,15 @@ def kea_config(
     subnet: str,
     delegated: str,
     rule: dict[str, object] | None,
+    aftr: str | None = None,
 ) -> dict[str, object]:
     """Kea's DHCPv6 configuration: one delegated prefix (``delegated``) on ``interface``,
-    the S46 MAP-E container when ``rule`` is given."""
+    the S46 MAP-E container when ``rule`` is given, the AFTR-Name option (RFC 6334, Kea's
+    ``aftr-name``) when ``aftr`` is."""
+    options = s46_option_data(rule) if rule else []
+    if aftr is not None:
+        options.append({"space": "dhcp6", "name": "aftr-name", "data": aftr,
+                        "always-send": True})  # fmt: skip
     pool = ipaddress.IPv6Network(delegated)
     hooks = [
         {
@@ -131,7 +137,7 @@ def kea_config(
                             "delegated-len": pool.prefixlen,
                         }
                     ],
-                    "option-data": s46_option_data(rule) if rule else [],
+                    "option-data": options,
                 }
             ],
             "loggers": [
@@ -154,6 +160,7 @@ def start_kea(
     subnet: str,
     delegated: str,
     rule: dict[str, object] | None,
+    aftr: str | None = None,
 ) -> None:
     script = work / "kea-route.sh"
     script.write_text(ROUTE_SCRIPT)
@@ -161,7 +168,9 @@ def start_kea(
     config = work / "kea.json"
     config.write_text(
         json.dumps(
-            kea_config(work, interface=interface, subnet=subnet, delegated=delegated, rule=rule),
+            kea_config(
+                work, interface=interface, subnet=subnet, delegated=delegated, rule=rule, aftr=aftr
+            ),
             indent=1,
         )
     )
@@ -310,7 +319,7 @@ def start_dhcpcd(
         "# the lab's DHCP client (mapekit's hook is the only hook)\n"
         + ("noarp\n" if ipv4 else "ipv6only\n")  # noarp: no 5 s RFC 5227 probe in a lab
         + "define6 94 binhex s46_cont_mape\noption s46_cont_mape\n"
-        + "option domain_name_servers\n"
+        + "option domain_name_servers\noption aftr_name\n"
         + f"allowinterfaces {wan}\n"
         + f"interface {wan}\n  ipv6rs\n"
         + (delegate if pd else "")
@@ -329,6 +338,8 @@ def start_dhcpcd(
             f"mapekit_pd_file={node_dir / 'pd'}",
             "--env",
             f"mapekit_s46_file={node_dir / 's46.hex'}",
+            "--env",
+            f"mapekit_aftr_file={node_dir / 'aftr'}",
             "--env",
             f"mapekit_wan={wan}",
             "--debug",

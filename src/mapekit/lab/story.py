@@ -58,18 +58,19 @@ def doctor(lab: Lab, work: Path, node: str = "ce") -> dict[str, Any]:
     return dict(json.loads(done.stdout))
 
 
-def fetch_page(lab: Lab, timeout: float = 30) -> str:
-    """A page from ``inet`` fetched by ``lan`` through MAP-E, retried while the path settles."""
+def fetch_page(lab: Lab, timeout: float = 30, node: str = "lan") -> str:
+    """A page from ``inet`` fetched by ``node`` (``lan``) through the tunnel, retried while
+    the path settles."""
     pages: list[str] = []
 
     def fetched() -> bool:
         try:
-            pages.append(lab.python("lan", FETCH, timeout=15).strip())
+            pages.append(lab.python(node, FETCH, timeout=15).strip())
         except RuntimeError:
             return False
         return True
 
-    wait_for(fetched, timeout=timeout, what="a page through MAP-E")
+    wait_for(fetched, timeout=timeout, what=f"a page for {node} through the tunnel")
     return pages[-1]
 
 

@@ -80,3 +80,45 @@ def plain_path(lab: Lab) -> None:
     lab.run("ce", "ip", "route", "add", "default", "via", "192.0.2.2")
     lab.run("br", "ip", "route", "add", "192.168.1.0/24", "via", "192.0.2.1")
     lab.run("inet", "ip", "route", "add", "192.168.1.0/24", "via", "198.51.100.1")
+
+
+# The softwire path (DS-Lite and IPIP): two CEs behind one operator core, the AFTR and the
+# IPIP endpoint on one node, each CE's LAN with the same private address.
+#
+#   lan1 ─ ce1 ─┐
+#               core ─ aftr (AFTR 2001:db8:ffff::2, IPIP endpoint ::3 | 198.51.100.1) ─ inet
+#   lan2 ─ ce2 ─┘
+AFTR_ADDRESS = "2001:db8:ffff::2"
+IPIP_ENDPOINT = "2001:db8:ffff::3"
+FIXED_IPV4 = "203.0.113.9"
+SOFTWIRE_CES = {"ce1": "2001:db8:12:3400::/56", "ce2": "2001:db8:12:3500::/56"}
+
+
+def softwire_wire(lab: Lab) -> None:
+    """Wire the seven nodes: no tunnel runs yet (``mape tunnel --aftr …`` in a CE,
+    ``mape aftr`` and ``mape ipip-endpoint`` in ``aftr`` start them)."""
+    lab.add("lan1", "ce1", "lan2", "ce2", "core", "aftr", "inet")
+    lab.link("core", "aftr0", "aftr", "core0")
+    lab.link("aftr", "inet0", "inet", "eth0")
+    for node in ("core", "aftr"):
+        lab.run(node, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+    lab.run("core", "ip", "-6", "addr", "add", "2001:db8:3::1/64", "dev", "aftr0", "nodad")
+    lab.run("core", "ip", "-6", "route", "add", "2001:db8:ffff::/48", "via", "2001:db8:3::2")
+    lab.run("aftr", "ip", "-6", "addr", "add", "2001:db8:3::2/64", "dev", "core0", "nodad")
+    lab.run("aftr", "ip", "-6", "route", "add", "default", "via", "2001:db8:3::1")
+    lab.run("aftr", "ip", "addr", "add", "198.51.100.1/24", "dev", "inet0")
+    lab.run("inet", "ip", "addr", "add", f"{INET}/24", "dev", "eth0")
+    lab.run("inet", "ip", "route", "add", "203.0.113.0/24", "via", "198.51.100.1")
+    for number, (ce, prefix) in enumerate(SOFTWIRE_CES.items(), start=1):
+        lan = f"lan{number}"
+        lab.link(lan, "eth0", ce, "lan0")
+        lab.link(ce, "wan0", "core", ce)
+        lab.run(lan, "ip", "addr", "add", "192.168.1.2/24", "dev", "eth0")
+        lab.run(lan, "ip", "route", "add", "default", "via", "192.168.1.1")
+        lab.run(ce, "ip", "addr", "add", "192.168.1.1/24", "dev", "lan0")
+        lab.run(ce, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        link = f"2001:db8:{number}::"
+        lab.run(ce, "ip", "-6", "addr", "add", f"{link}2/64", "dev", "wan0", "nodad")
+        lab.run(ce, "ip", "-6", "route", "add", "default", "via", f"{link}1")
+        lab.run("core", "ip", "-6", "addr", "add", f"{link}1/64", "dev", ce, "nodad")
+        lab.run("core", "ip", "-6", "route", "add", prefix, "via", f"{link}2")

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from mapekit.core.messages import MESSAGES as NAMES
+from mapekit.core.messages import say
+
 # code → (English, Japanese); {placeholders} are filled from the entry's params
 MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
@@ -151,6 +154,19 @@ SEVERITY: Mapping[str, str] = MappingProxyType(
 )
 
 
+# values that are names, said in Japanese in a Japanese line: the CE's states (MAPE.022,
+# MAPE.002) and the HGW's (MAPE.013, MAPE.028), as the status shows them
+_NAMED = {"old": ("state", "hgw"), "new": ("state", "hgw"), "hgw": ("hgw",)}
+
+
+def _named(key: str, value: object) -> object:
+    for kind in _NAMED.get(key, ()):
+        name = f"{kind}.{value}"
+        if name in NAMES:
+            return say(name, "ja")
+    return value
+
+
 @dataclass(frozen=True)
 class LogEntry:
     """One event: when, which code, and the values its message needs."""
@@ -161,7 +177,9 @@ class LogEntry:
 
     def message(self, lang: str = "en") -> str:
         en, ja = MESSAGES[self.code]
-        return (ja if lang == "ja" else en).format(**self.params)
+        if lang != "ja":
+            return en.format(**self.params)
+        return ja.format(**{k: _named(k, v) for k, v in self.params.items()})
 
     @property
     def severity(self) -> str:
@@ -173,4 +191,6 @@ class LogEntry:
             "code": self.code,
             "severity": self.severity,
             "message": self.message(lang),
-        }
+            "params": {k: v if isinstance(v, int | float | str) else str(v)
+                       for k, v in self.params.items()},
+        }  # fmt: skip
