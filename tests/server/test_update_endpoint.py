@@ -6,6 +6,7 @@ password appears in no answer, log line or audit entry."""
 from __future__ import annotations
 
 import base64
+import ipaddress
 import logging
 import warnings
 from collections.abc import Iterator
@@ -218,3 +219,68 @@ def test_without_an_address_the_source_counts(store: Store) -> None:
         update = UpdateUrl(f"http://[::1]:{port}/update", "alice", PASSWORD)
         assert call_update(update, "::7", "::/64", HttpSettings()) == "HTTP 200 OK ::1"
     assert store.subscriber(sub_id="lo").mechanisms.ipip_current == "::1"
+
+
+# --- renumbered lines (mape server serve --update-moves-prefix) ---------------------------
+
+
+def test_a_renumbered_line_moves_its_prefix_when_allowed(lines: Store) -> None:
+    strict = client(lines).get("/update", params={"address": "2001:db8:7:300::7"},
+                               headers=basic("alice", PASSWORD))  # fmt: skip
+    assert strict.status_code == 400 and "not inside the subscriber's prefix" in strict.text
+    c = client(lines, update_moves_prefix=True)
+    reply = c.get("/update", params={"address": "2001:db8:7:300::7"},
+                  headers=basic("alice", PASSWORD))  # fmt: skip
+    assert reply.status_code == 200
+    assert reply.text == "OK 2001:db8:7:300::7\nprefix moved from 2001:db8:7:100::/56\n"
+    sub = lines.subscriber(sub_id="ip")
+    assert sub.prefix_text == "2001:db8:7:300::/56"
+    assert lines.subscriber_by_address(int(ipaddress.IPv6Address("2001:db8:7:3ff::1"))) == sub
+    assert lines.subscriber_by_address(int(ipaddress.IPv6Address("2001:db8:7:100::1"))) is None
+    changes = {(e.field, e.old, e.new) for e in lines.audit(5) if e.actor == "update:alice"}
+    assert ("prefix", "2001:db8:7:100::/56", "2001:db8:7:300::/56") in changes
+    assert ("ipip_local", None, "2001:db8:7:300::7") in changes
+    (tunnel,) = lines.ipip_tunnels()
+    assert tunnel.local == "2001:db8:7:300::7"
+    assert c.get("/config").status_code == 403  # the old prefix is no subscriber's any more
+    config = client(lines, "2001:db8:7:300::7").get("/config")  # found at the new prefix
+    assert config.json()["ipip"][0]["ipv6_local"] == "2001:db8:7:300::7"
+    metrics = c.get("/metrics").text
+    assert 'mapekit_requests_total{endpoint="update",outcome="moved"} 1.0' in metrics
+
+
+@pytest.mark.parametrize(
+    ("address", "status", "words"),
+    [("2001:db8:8:100::7", 409, "2001:db8:8:100::/56 belongs to another subscriber"),
+     ("2001:db8:8:1ff::7", 409, "belongs to another subscriber"),
+     ("fd00::7", 400, "fd00::/56 is not global unicast")],
+)  # fmt: skip
+def test_a_prefix_does_not_move_onto_another_line(
+    lines: Store, address: str, status: int, words: str
+) -> None:
+    reply = client(lines, update_moves_prefix=True).get(
+        "/update", params={"address": address}, headers=basic("alice", PASSWORD))  # fmt: skip
+    assert reply.status_code == status and reply.text.startswith("ERROR address: ")
+    assert words in reply.text and "ds" not in reply.text.split()  # no other subscriber's id
+    assert lines.subscriber(sub_id="ip").prefix_text == "2001:db8:7:100::/56"
+    assert current(lines) is None
+
+
+def test_a_prefix_with_a_rule_set_moves_only_where_it_fits(store: Store) -> None:
+    store.add_subscribers([{**IPIP, "prefix": "240b:10:1:100::/56", "rules": "v6plus"}], "t")
+    c = client(store, update_moves_prefix=True)
+    outside = c.get("/update", params={"address": "2001:db8:1:100::7"},
+                    headers=basic("alice", PASSWORD))  # fmt: skip
+    assert outside.status_code == 400 and "does not fit the subscriber's rule set" in outside.text
+    inside = c.get("/update", params={"address": "240b:10:2:200::7"},
+                   headers=basic("alice", PASSWORD))  # fmt: skip
+    assert inside.status_code == 200 and "prefix moved" in inside.text
+    assert store.subscriber(sub_id="ip").prefix_text == "240b:10:2:200::/56"
+
+
+def test_the_workers_learn_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mapekit.server.asgi import config_from_env
+
+    assert config_from_env()[1].update_moves_prefix is False
+    monkeypatch.setenv("MAPEKIT_SERVER_UPDATE_MOVES_PREFIX", "1")
+    assert config_from_env()[1].update_moves_prefix is True

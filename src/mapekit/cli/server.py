@@ -177,6 +177,9 @@ def _serve_parser(sub: Any) -> None:
     serve.add_argument("--service-name", metavar="NAME", help="HB46PP service_name (default: "
                        "the subscriber's rule set)")  # fmt: skip
     serve.add_argument("--isp-name", metavar="NAME", help="HB46PP isp_name (default: none)")
+    serve.add_argument("--update-moves-prefix", action="store_true", help="an IPIP update from "
+                       "outside the subscriber's prefix moves the prefix there (renumbered "
+                       "lines; default: refused)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

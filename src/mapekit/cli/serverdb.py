@@ -296,6 +296,7 @@ def _serve(args: argparse.Namespace, url: str) -> int:
             "MAPEKIT_SERVER_BODY_TIMEOUT": str(args.body_timeout),
             "MAPEKIT_SERVER_PER_PEER": str(args.per_peer_connections),
             **{f"MAPEKIT_SERVER_{key.upper()}": value or "" for key, value in names.items()},
+            "MAPEKIT_SERVER_UPDATE_MOVES_PREFIX": "1" if args.update_moves_prefix else "0",
         }
     )
     start = {"listen": f"{args.listen}", "db": _safe(url), "workers": args.workers}

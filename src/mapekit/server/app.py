@@ -63,6 +63,7 @@ class ServerConfig:
     access_log: bool = True
     auth_limit: bool = True  # limit failed authentications (off only in tests)
     names: service.Hb46ppNames = field(default_factory=service.Hb46ppNames)  # HB46PP answers
+    update_moves_prefix: bool = False  # an IPIP update outside the prefix moves it
 
     @property
     def rule(self) -> ClientRule:
@@ -105,7 +106,7 @@ class RuleServer:
         self.limiter = RateLimiter(config.rate, config.burst)
         self.pools = Pools()
         self.admin = AdminApi(store, self.address_of, config.auth_limit, self.pools)
-        self.updates = UpdateApi(store, self.pools, config.auth_limit)
+        self.updates = UpdateApi(store, self.pools, config.auth_limit, config.update_moves_prefix)
 
     def address_of(self, request: Request) -> Address | None:
         peer = request.client.host if request.client else ""

@@ -6,7 +6,7 @@ MAPEKIT_SERVER_DB (database URL), MAPEKIT_SERVER_CLIENT_HEADER, MAPEKIT_SERVER_T
 (comma-separated CIDRs), MAPEKIT_SERVER_RATE, MAPEKIT_SERVER_BURST,
 MAPEKIT_SERVER_ACCESS_LOG (0 or 1), the names of HB46PP answers
 (MAPEKIT_SERVER_ENABLER_NAME, MAPEKIT_SERVER_SERVICE_NAME, MAPEKIT_SERVER_ISP_NAME; empty:
-the default), and the connection limits of
+the default), MAPEKIT_SERVER_UPDATE_MOVES_PREFIX (0 or 1), and the connection limits of
 :mod:`mapekit.server.guard` (MAPEKIT_SERVER_MAX_HEADER, MAPEKIT_SERVER_HEADER_TIMEOUT,
 MAPEKIT_SERVER_BODY_TIMEOUT, MAPEKIT_SERVER_PER_PEER).
 
@@ -53,6 +53,7 @@ def config_from_env() -> tuple[str, ServerConfig]:
         rate=float(env.get("MAPEKIT_SERVER_RATE", "5")),
         burst=float(env.get("MAPEKIT_SERVER_BURST", "20")),
         access_log=env.get("MAPEKIT_SERVER_ACCESS_LOG", "1") == "1",
+        update_moves_prefix=env.get("MAPEKIT_SERVER_UPDATE_MOVES_PREFIX", "0") == "1",
         names=Hb46ppNames(
             env.get("MAPEKIT_SERVER_ENABLER_NAME") or "mapekit",
             env.get("MAPEKIT_SERVER_SERVICE_NAME") or None,

@@ -186,6 +186,13 @@ class Placement:
                 why = f"{found} belongs to another subscriber"
                 raise self._error(row["_index"], "update_user", why, "server.exists")
 
+    def check_free(self, prefix: int, length: int) -> None:
+        """One prefix overlaps no subscriber (where a renumbered line moves to)."""
+        row = {"_value": prefix, "prefix_len": length, "prefix": f"{ipv6_text(prefix)}/{length}",
+               "_index": 0}  # fmt: skip
+        for known in sorted(set(self.conn.scalars(sa.select(t.prefix_lengths.c.prefix_len)))):
+            self._probe(row, known)
+
     def _probe(self, row: dict[str, Any], length: int) -> None:
         c = t.subscribers.c
         if length <= row["prefix_len"]:

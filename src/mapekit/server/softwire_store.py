@@ -13,13 +13,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from mapekit.core.addr import ipv6_text, mask
+from mapekit.core.errors import MapeError
 from mapekit.server import tables as t
 from mapekit.server.cache import TtlCache
 from mapekit.server.passwords import hash_password, verify_password
-from mapekit.server.placement import mechanism_columns
-from mapekit.server.rows import mechanisms_of, subscriber_of
-from mapekit.server.schemas import MechanismsIn, invalid
-from mapekit.server.service import ServerError, Subscriber
+from mapekit.server.placement import Placement, RuleSetLookup, mechanism_columns
+from mapekit.server.rows import mechanisms_of, prefix_key, subscriber_of
+from mapekit.server.schemas import MechanismsIn, check_prefix, invalid
+from mapekit.server.service import RuleDomain, ServerError, Subscriber
 from mapekit.server.softwires import (
     FieldProblem,
     IpipTunnel,
@@ -60,6 +62,11 @@ class SoftwireStore:
 
     def _update(self, conn: Connection, row: Any, actor: str, **values: object) -> None:
         raise NotImplementedError
+
+    def domain_by_id(self, set_id: int) -> RuleDomain:
+        raise NotImplementedError
+
+    _rule_set_by_name: RuleSetLookup
 
     # --- admin ------------------------------------------------------------------------
 
@@ -109,21 +116,63 @@ class SoftwireStore:
             return None
         return subscriber_of(row)
 
-    def record_ipip_address(self, sub_id: str, address: str, actor: str) -> str | None:
-        """Record the CE's new tunnel address (audited when it changed); the old one."""
+    def record_ipip_address(
+        self, sub_id: str, address: str, actor: str, *, move: bool = False
+    ) -> str | None:
+        """Record the CE's new tunnel address (audited when it changed); the old one.
+
+        An address outside the subscriber's prefix is refused, unless ``move``: then the
+        line was renumbered and the prefix moves to the one of the same length around the
+        address — if that is a delegated prefix, overlaps no other subscriber and fits the
+        subscriber's rule set (a ServerError naming ``address`` otherwise)."""
         c = t.subscribers.c
         now = time.time()
         with self._tx() as conn:
             row = self._find(conn, sub_id, None)
             old = row.ipip_local_current
             values: dict[str, object] = {"ipip_local_current": address, "ipip_updated_at": now}
-            if old != address:
+            moved = self._moved_prefix(conn, row, address, move)
+            if moved is not None:
+                values.update(prefix=moved[0], prefix_hi=moved[1])
+            if old != address or moved is not None:
                 values.update(version=c.version + 1, updated_at=now)
             conn.execute(t.subscribers.update().where(c.id == sub_id).values(**values))
+            if moved is not None:
+                self._audit(conn, actor, ("subscriber", sub_id, "prefix"), row.prefix, moved[0])
             if old != address:
                 self._audit(conn, actor, ("subscriber", sub_id, "ipip_local"), old, address)
                 bump(conn)
         return str(old) if old is not None else None
+
+    def _moved_prefix(
+        self, conn: Connection, row: Any, address: str, move: bool
+    ) -> tuple[str, int] | None:
+        """None when ``address`` is inside the row's prefix; else where the prefix moves."""
+        length = int(row.prefix_len)
+        value = int(ipaddress.IPv6Address(address)) & mask(128, length)
+        text = f"{ipv6_text(value)}/{length}"
+        if text == row.prefix:
+            return None
+        if not move:
+            raise invalid("address", f"{address} is not inside the subscriber's prefix "
+                          f"{row.prefix}")  # fmt: skip
+        try:
+            check_prefix(text)
+        except ValueError as exc:
+            raise invalid("address", f"{address}: {text} is {exc}") from None
+        try:
+            Placement(conn, self._rule_set_by_name, lambda _: "").check_free(value, length)
+        except ServerError:  # never tell a CE whose prefix it is
+            raise ServerError("server.exists", f"address: {text} belongs to another "
+                              "subscriber", field="address") from None  # fmt: skip
+        if row.rule_set_id is not None:
+            domain = self.domain_by_id(int(row.rule_set_id))
+            try:
+                domain.rules.map(value, length, domain.iid)
+            except MapeError:
+                raise invalid("address", f"{text} does not fit the subscriber's rule set "
+                              f"{domain.name!r}") from None  # fmt: skip
+        return text, prefix_key(value, length)
 
     # --- the IPIP endpoint ------------------------------------------------------------
 

@@ -5,7 +5,10 @@ Authentication: the subscriber's update credentials, as HTTP Basic authenticatio
 the query parameters ``user`` and ``pass`` (what operators' update URLs use; when either
 is present the header is not read). ``address`` is the CE's new IPv6 tunnel address; without
 it the request's source address (:mod:`mapekit.server.identity`) is taken. The address must
-lie inside the subscriber's delegated prefix.
+lie inside the subscriber's delegated prefix — unless the server follows renumbered lines
+(``moves_prefix``, ``mape server serve --update-moves-prefix``): then an address outside
+moves the subscriber's prefix to the one of the same length around it, provided that
+prefix is free and fits the subscriber's rule set.
 
 Answers are plain text; the first line is what a CE logs: ``OK <address>`` (200), or
 ``ERROR <field>: <reason>`` with 400 (the address), 401 (credentials, with
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field
 
 from mapekit.server.identity import Address, limit_key, parse_address
 from mapekit.server.ratelimit import RateLimiter
-from mapekit.server.service import Answer, Subscriber
+from mapekit.server.service import Answer, ServerError, Subscriber
 from mapekit.server.store import Store
 from mapekit.server.threads import Pools
 
@@ -71,8 +74,11 @@ def credentials(query: Mapping[str, str], authorization: str | None) -> Credenti
     return Credentials(user, password)
 
 
-def tunnel_address(sub: Subscriber, given: str | None, client: Address | None) -> str | Answer:
-    """The new tunnel address of ``sub``: ``given``, else the client's; or the refusal."""
+def tunnel_address(
+    sub: Subscriber, given: str | None, client: Address | None, moves_prefix: bool = False
+) -> str | Answer:
+    """The new tunnel address of ``sub``: ``given``, else the client's; or the refusal
+    (outside the subscriber's prefix only when prefixes may move)."""
     if sub.mechanisms.ipip is None:
         return _text(403, "not_ipip", "ERROR ipip: this subscriber has no IPIP tunnel")
     if given is None:
@@ -86,7 +92,7 @@ def tunnel_address(sub: Subscriber, given: str | None, client: Address | None) -
             why = f"{given[:60]!r} is not an IPv6 address"
             return _text(400, "bad_address", f"ERROR address: {why}")
     network = ipaddress.IPv6Network(sub.prefix_text)
-    if address not in network:
+    if address not in network and not moves_prefix:
         why = f"{address} is not inside the subscriber's prefix {network}"
         return _text(400, "outside_prefix", f"ERROR address: {why}")
     return str(address)
@@ -95,8 +101,10 @@ def tunnel_address(sub: Subscriber, given: str | None, client: Address | None) -
 class UpdateApi:
     """The handler over one store; failed authentications limited as for the admin API."""
 
-    def __init__(self, store: Store, pools: Pools, limit_failures: bool = True) -> None:
-        self.store, self.pools = store, pools
+    def __init__(
+        self, store: Store, pools: Pools, limit_failures: bool = True, moves_prefix: bool = False
+    ) -> None:
+        self.store, self.pools, self.moves_prefix = store, pools, moves_prefix
         rate = 1.0 / AUTH_REFILL_SECONDS if limit_failures else 0.0  # 0: off (tests only)
         self.failures = RateLimiter(rate, AUTH_BURST)
 
@@ -119,10 +127,17 @@ class UpdateApi:
 
     def _record(self, sub: Subscriber, user: str, given: str | None,
                 client: Address | None) -> Answer:  # fmt: skip
-        address = tunnel_address(sub, given, client)
+        address = tunnel_address(sub, given, client, self.moves_prefix)
         if isinstance(address, Answer):
             return address
-        old = self.store.record_ipip_address(sub.id, address, f"update:{user}")
+        try:
+            old = self.store.record_ipip_address(sub.id, address, f"update:{user}",
+                                                 move=self.moves_prefix)  # fmt: skip
+        except ServerError as exc:  # the moved prefix is taken or does not fit
+            status = 409 if exc.reason_code == "server.exists" else 400
+            return _text(status, "prefix_refused", f"ERROR {exc.message}")
+        if ipaddress.IPv6Address(address) not in ipaddress.IPv6Network(sub.prefix_text):
+            return _text(200, "moved", f"OK {address}\nprefix moved from {sub.prefix_text}")
         return _text(200, "unchanged" if old == address else "updated", f"OK {address}")
 
 
