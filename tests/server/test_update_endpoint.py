@@ -217,8 +217,35 @@ def test_without_an_address_the_source_counts(store: Store) -> None:
     store.set_mechanisms(changes, "t", sub_id="lo")
     with serve_rule_server(store, ServerConfig(rate=0), host="::1") as port:
         update = UpdateUrl(f"http://[::1]:{port}/update", "alice", PASSWORD)
-        assert call_update(update, "::7", "::/64", HttpSettings()) == "HTTP 200 OK ::1"
+        # the CE sends from its tunnel address (here ::1, the only one loopback has)
+        assert call_update(update, "::1", "::/64", HttpSettings()) == "HTTP 200 OK ::1"
+        with pytest.raises(MapeError) as info:  # not an address of this host: no way to send
+            call_update(update, "::7", "::/64", HttpSettings())
+        assert "Cannot assign requested address" in info.value.message
     assert store.subscriber(sub_id="lo").mechanisms.ipip_current == "::1"
+
+
+def test_the_ce_sends_from_its_tunnel_address_only_without_address_in_the_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import mapekit.client.update as client_update
+
+    seen: list[str | None] = []
+
+    def make_client(http: HttpSettings) -> object:
+        seen.append(http.source_address)
+        raise MapeError("net.unreachable", "stop here")
+
+    monkeypatch.setattr(client_update, "make_client", make_client)
+    for template, source, expected in (
+        ("https://u.example/update", None, "2001:db8::7"),
+        ("https://u.example/update?address={address}", None, None),
+        ("https://u.example/update", "2001:db8::1", "2001:db8::1"),
+    ):
+        with pytest.raises(MapeError):
+            call_update(UpdateUrl(template, "u", "p"), "2001:db8::7", "2001:db8::/56",
+                        HttpSettings(source_address=source))  # fmt: skip
+        assert seen[-1] == expected
 
 
 # --- renumbered lines (mape server serve --update-moves-prefix) ---------------------------
@@ -252,6 +279,7 @@ def test_a_renumbered_line_moves_its_prefix_when_allowed(lines: Store) -> None:
 @pytest.mark.parametrize(
     ("address", "status", "words"),
     [("2001:db8:8:100::7", 409, "2001:db8:8:100::/56 belongs to another subscriber"),
+     ("2001:db8:7:300:e4ac:34ff:fefc:1697", 400, "does not end in its interface id ::7"),
      ("2001:db8:8:1ff::7", 409, "belongs to another subscriber"),
      ("fd00::7", 400, "fd00::/56 is not global unicast")],
 )  # fmt: skip

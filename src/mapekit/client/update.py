@@ -4,7 +4,9 @@ address after every prefix change and at start.
 Operators publish a URL to call (GET) with the subscriber's credentials. The URL may name
 ``{address}`` (the CE's IPv6 tunnel address), ``{prefix}``, ``{user}`` and ``{password}``,
 each filled in URL-encoded; without ``{user}``/``{password}`` the credentials go as HTTP
-Basic authentication. The credentials come from the configuration only, are sent over
+Basic authentication. Without ``{address}`` the server learns the address from the
+request's source, so the call is sent from the tunnel address (unless the settings bind
+another). The credentials come from the configuration only, are sent over
 verified TLS when the URL is https, and never appear in a log line or the status: what is
 logged is the URL with them masked, and the first line of the answer. httpx logs every
 request's URL (logger ``httpx``, level INFO); during the call that line shows the masked
@@ -18,7 +20,7 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from mapekit.client.http import HttpSettings, get, make_client
@@ -55,6 +57,8 @@ def call_update(update: UpdateUrl, address: str, prefix: str, http: HttpSettings
     never carries the credentials."""
     url = update.url(address, prefix)
     shown = update.url(address, prefix, masked=True)
+    if "{address}" not in update.template and http.source_address is None:
+        http = replace(http, source_address=address)
     try:
         with make_client(http) as client, _masked(url, shown, update.password):
             reply = get(client, url, headers=update.headers(), settings=http)

@@ -32,6 +32,7 @@ from mapekit.server.softwires import (
 )
 
 IPIP_COUNTER = "ipip"
+IID_MASK = (1 << 64) - 1
 IPIP_COLUMNS = frozenset({"mechanisms", "ipip_remote", "ipip_ipv4", "ipip_interface_id",
                           "ipip_local_current"})  # fmt: skip
 
@@ -123,8 +124,10 @@ class SoftwireStore:
 
         An address outside the subscriber's prefix is refused, unless ``move``: then the
         line was renumbered and the prefix moves to the one of the same length around the
-        address — if that is a delegated prefix, overlaps no other subscriber and fits the
-        subscriber's rule set (a ServerError naming ``address`` otherwise)."""
+        address — if the address ends in the subscriber's interface id (as the CE builds
+        its tunnel address), and the prefix is a delegated one, overlaps no other
+        subscriber and fits the subscriber's rule set (a ServerError naming ``address``
+        otherwise)."""
         c = t.subscribers.c
         now = time.time()
         with self._tx() as conn:
@@ -156,6 +159,10 @@ class SoftwireStore:
         if not move:
             raise invalid("address", f"{address} is not inside the subscriber's prefix "
                           f"{row.prefix}")  # fmt: skip
+        iid = row.ipip_interface_id
+        if iid is None or int(ipaddress.IPv6Address(address)) & IID_MASK != _iid(iid):
+            why = f"is outside the subscriber's prefix and does not end in its interface id {iid}"
+            raise invalid("address", f"{address} {why}, as a renumbered CE's address does")
         try:
             check_prefix(text)
         except ValueError as exc:
@@ -206,7 +213,7 @@ def _merge(row: Any, changes: MechanismsIn, new_hash: str | None) -> tuple[Mecha
         ipip = ipip_params(
             pick("ipip_remote", row.ipip_remote),
             pick("ipip_ipv4", row.ipip_ipv4),
-            None if iid_text is None else int(ipaddress.IPv6Address(iid_text)),
+            None if iid_text is None else _iid(iid_text),
         )
     except FieldProblem as exc:
         raise invalid(exc.field, exc.why) from None
@@ -219,6 +226,10 @@ def _merge(row: Any, changes: MechanismsIn, new_hash: str | None) -> tuple[Mecha
     order = tuple(pick("order", current.order))
     merged = Mechanisms(order, pick("aftr", current.aftr), ipip, user, password_hash is not None)
     return merged, password_hash
+
+
+def _iid(text: str) -> int:
+    return int(ipaddress.IPv6Address(text))
 
 
 __all__ = ["IpipTunnel", "SoftwireStore", "bump"]
