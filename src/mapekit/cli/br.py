@@ -1,19 +1,32 @@
-"""``mape br``: a userspace BR for labs and small deployments, until stopped.
+"""``mape br``: a BR, until stopped: the userspace forwarder (labs) or tc-BPF.
 
 The domain's IPv4 prefixes are routed into a TUN device; packets from CEs are checked
 (outer source = CE of the inner source and port) and forwarded, packets to the domain are
 encapsulated to the CE owning their destination and port; CE-to-CE traffic hairpins.
+With ``--backend bpf`` a rule file given with ``--rules`` is watched, and the rules the
+BR holds follow its changes live.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from mapekit.cli import output
 from mapekit.cli.ruleopts import add_rule_options, rules_from_args
-from mapekit.cli.tunnel import add_serve_options, serve
+from mapekit.cli.tunnel import (
+    add_bpffs_option,
+    add_serve_options,
+    serve,
+    wait_for_signal,
+    write_counters,
+)
 from mapekit.core.addr import parse_ipv6_address
+from mapekit.core.errors import MapeError
+from mapekit.core.ruleset import RuleSet
+from mapekit.dataplane.backend import choose_backend
+from mapekit.dataplane.bpfbr import BpfBr
 from mapekit.dataplane.plan import check_ifname
 from mapekit.dataplane.userspace import UserspaceBr
 
@@ -22,6 +35,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", metavar="ADDR", help="BR IPv6 address (default: rules')")
     parser.add_argument("--device", metavar="IF", help="put the address on this interface")
     parser.add_argument("--tun", default="mapebr0", metavar="NAME")
+    parser.add_argument(
+        "--backend", choices=("userspace", "bpf"), default="userspace",
+        help="userspace TUN forwarder, or tc-BPF programs (kernel speed)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--listen", action="append", default=[], metavar="IF",
+        help="bpf: the interfaces CEs reach the BR on (repeatable; default: every one)",
+    )  # fmt: skip
+    add_bpffs_option(parser)
     add_serve_options(parser)
     add_rule_options(parser)
 
@@ -36,10 +58,62 @@ def run(args: argparse.Namespace) -> int:
     if args.device is not None:
         check_ifname(args.device, "device")
     check_ifname(args.tun, "tun")
+    for name in args.listen:
+        check_ifname(name, "listen")
+    if args.backend == "bpf":
+        return _run_bpf(args, rules, address, stats)
     br = UserspaceBr(rules, address, args.tun, stats_path=stats)
     try:
         forwarder = br.up(args.device)
-        serve(forwarder, {"role": "br", "address": address, "tun": args.tun}, args.json)
+        serve(forwarder, {"role": "br", "backend": "userspace", "address": address,
+                         "tun": args.tun}, args.json)  # fmt: skip
+    finally:
+        br.down(args.device)
+    return output.OK
+
+
+def _rules_changed(args: argparse.Namespace, seen: list[float]) -> RuleSet | None:
+    """The rule file's rules when it changed since last seen (and still loads)."""
+    if args.rules is None:
+        return None
+    try:
+        mtime = Path(args.rules).stat().st_mtime
+    except OSError:
+        return None
+    if seen and seen[-1] == mtime:
+        return None
+    first = not seen
+    seen.append(mtime)
+    if first:
+        return None
+    try:
+        return rules_from_args(args).rules
+    except MapeError as exc:
+        output.emit(f"rules: {args.rules}: kept the rules in use: {exc.message}")
+        return None
+
+
+def _run_bpf(args: argparse.Namespace, rules: RuleSet, address: str, stats: Path | None) -> int:
+    choose_backend("bpf")  # says why not, when it cannot run here
+    br = BpfBr(rules, address, args.tun, bpffs_root=Path(args.bpffs), listen=args.listen)
+    seen: list[float] = []
+
+    def tick() -> None:
+        changed = _rules_changed(args, seen)
+        if changed is not None:
+            written, removed = br.set_rules(changed)
+            output.emit(f"rules: {args.rules}: {written} rules in place, {removed} removed")
+        if stats is not None:
+            write_counters(stats, br.counters())
+
+    try:
+        notes = br.up(args.device)
+        start = {"role": "br", "backend": "bpf", "address": address, "tun": args.tun,
+                 "notes": notes, "bpf": br.describe()}  # fmt: skip
+        output.emit(
+            json.dumps(start) if args.json else " ".join(f"{k}={v}" for k, v in start.items())
+        )
+        wait_for_signal(tick)
     finally:
         br.down(args.device)
     return output.OK

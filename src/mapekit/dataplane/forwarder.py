@@ -117,6 +117,32 @@ class Stats:
         return dict(sorted(self.counts.items()))
 
 
+def answer_packet_too_big(
+    message: bytes, tun_name: str, tun_fd: int, local: str | None, stats: Stats
+) -> None:
+    """ICMPv6 "packet too big" (``message``: the ICMPv6 part) about one of our tunnel
+    packets (RFC 4443 §3.2): lower the tunnel MTU to fit the path and tell the IPv4
+    sender "fragmentation needed", written into the tunnel device as if the path had
+    answered (conntrack turns it back to the LAN host of a NATed flow)."""
+    if len(message) < 8 + 40 + 20 or message[0] != ICMPV6_PACKET_TOO_BIG:
+        return
+    mtu = struct.unpack_from("!I", message, 4)[0]
+    quoted = message[8:]
+    source = str(ipaddress.IPv6Address(quoted[8:24]))
+    if quoted[6] != IPPROTO_IPIP or (local is not None and source != local):
+        return
+    stats.add("packet_too_big")
+    inner_mtu = max(MIN_INNER_MTU, mtu - OUTER_HEADER)
+    if inner_mtu < link_mtu(tun_name):
+        set_link(tun_name, mtu=inner_mtu)
+        stats.add("tunnel_mtu_lowered")
+    inner = quoted[40:]
+    header = parse(inner)
+    if header is not None and header.first and header.dont_fragment:
+        os.write(tun_fd, frag_needed(inner, header, inner_mtu, header.dst))
+        stats.add("frag_needed_sent")
+
+
 @dataclass
 class Forwarder:
     """Moves packets between ``tun_fd`` and ``raw`` for a CE (``ce``) or a BR (``br``)."""
@@ -213,24 +239,7 @@ class Forwarder:
             self._packet_too_big(message)
 
     def _packet_too_big(self, message: bytes) -> None:
-        """ICMPv6 "packet too big" about one of our tunnel packets (RFC 4443 §3.2)."""
-        if len(message) < 8 + 40 + 20 or message[0] != ICMPV6_PACKET_TOO_BIG:
-            return
-        mtu = struct.unpack_from("!I", message, 4)[0]
-        quoted = message[8:]
-        source = str(ipaddress.IPv6Address(quoted[8:24]))
-        if quoted[6] != IPPROTO_IPIP or (self.local is not None and source != self.local):
-            return
-        self.stats.add("packet_too_big")
-        inner_mtu = max(MIN_INNER_MTU, mtu - OUTER_HEADER)
-        if inner_mtu < link_mtu(self.tun_name):
-            set_link(self.tun_name, mtu=inner_mtu)
-            self.stats.add("tunnel_mtu_lowered")
-        inner = quoted[40:]
-        header = parse(inner)
-        if header is not None and header.first and header.dont_fragment:
-            os.write(self.tun_fd, frag_needed(inner, header, inner_mtu, header.dst))
-            self.stats.add("frag_needed_sent")
+        answer_packet_too_big(message, self.tun_name, self.tun_fd, self.local, self.stats)
 
     # --- actions --------------------------------------------------------------------
 
