@@ -22,6 +22,7 @@ from mapekit.core.mapping import Mapping
 from mapekit.core.ruleset import RuleSet
 from mapekit.dataplane import bpffs, bpfmaps, health, nft
 from mapekit.dataplane.bpfprog import Programs
+from mapekit.dataplane.checks import CeChecks
 from mapekit.dataplane.forwarder import Stats
 from mapekit.dataplane.health import missing_parts
 from mapekit.dataplane.links import (
@@ -34,7 +35,7 @@ from mapekit.dataplane.links import (
 from mapekit.dataplane.nftables import render
 from mapekit.dataplane.parts import Tables, ensure_parts, load_tables
 from mapekit.dataplane.plan import Plan
-from mapekit.dataplane.slowpath import SlowPath
+from mapekit.dataplane.slowpath import SlowPath, first_peer
 
 PROGRAM = "program"  # a health kind of its own: a filter that is gone
 
@@ -87,7 +88,12 @@ class BpfBackend:
 
     def _start_slow_path(self) -> None:
         assert self.plan is not None and self._fd is not None
-        self._slow = SlowPath(self.plan.tunnel.name, self._fd, self.plan.ce_address, self._stats)
+        assert self._mapping is not None and self._rules is not None
+        checks = CeChecks(self._mapping, self._rules)
+        self._slow = SlowPath(
+            self.plan.tunnel.name, self._fd, self.plan.ce_address, self._stats,
+            peer=lambda data, now: first_peer(checks.outbound(data, now)),
+        )  # fmt: skip
         self._slow.start()
 
     def _describe(self) -> str:

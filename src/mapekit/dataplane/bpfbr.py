@@ -20,6 +20,7 @@ from pathlib import Path
 from mapekit.core.ruleset import RuleSet
 from mapekit.dataplane import bpffs, bpfmaps, nft
 from mapekit.dataplane.bpfprog import Programs
+from mapekit.dataplane.checks import BrChecks
 from mapekit.dataplane.forwarder import Stats
 from mapekit.dataplane.links import (
     enable_ipv4_forwarding,
@@ -32,7 +33,7 @@ from mapekit.dataplane.links import (
     set_link,
     set_sysctl,
 )
-from mapekit.dataplane.slowpath import SlowPath
+from mapekit.dataplane.slowpath import SlowPath, first_peer
 
 FRAG_ENTRIES = 65536  # fragmented datagrams followed at once (LRU: the oldest go first)
 
@@ -61,6 +62,7 @@ class BpfBr:
         try:
             set_link(self.tun, mtu=self.mtu)
             set_sysctl(f"net.ipv4.conf.{self.tun}.rp_filter", "0")
+            set_sysctl(f"net.ipv4.conf.{self.tun}.send_redirects", "0")
             if device is not None:
                 ensure_address(device, self.address, 128)
             for prefix in prefixes or sorted({str(r.ipv4_prefix) for r in self.rules}):
@@ -73,7 +75,11 @@ class BpfBr:
             for iface in interfaces():
                 if iface.name != self.tun and (not self.listen or iface.name in self.listen):
                     self.programs.attach(iface.name, iface.index, "ingress", "mk_br_ingress")
-            self._slow = SlowPath(self.tun, self._fd, self.address, self.stats)
+            checks = BrChecks(self.rules)
+            self._slow = SlowPath(
+                self.tun, self._fd, self.address, self.stats,
+                peer=lambda data, now: first_peer(checks.to_ce(data, now)),
+            )  # fmt: skip
             self._slow.start()
         except BaseException:
             self.down(device)

@@ -26,8 +26,9 @@ SLOTS = REASONS * DIRECTIONS
 # the drop reasons of bpf/mapekit.h, by number (the names of dataplane.checks.Drop)
 DROPS = (
     None, "not_ipv4", "wrong_destination", "port_outside_set", "no_port", "spoofed_source",
-    "no_rule", "fragment_orphan", "fragment_overflow", "send_error",
+    "no_rule", "fragment_orphan", "fragment_overflow", "send_error", "too_big",
 )  # fmt: skip
+NOT_DROPS = ("too_big",)  # left to the slow path: <direction>_too_big
 CE_DIRECTIONS = ("out", "in")
 BR_DIRECTIONS = ("to_ce", "from_ce", "hairpin")
 HOP_LIMIT = 64
@@ -90,7 +91,12 @@ def counter_names(directions: tuple[str, ...]) -> dict[int, str]:
     names = {}
     for d, direction in enumerate(directions):
         for reason, drop in enumerate(DROPS):
-            names[d * REASONS + reason] = direction if drop is None else f"{direction}_drop_{drop}"
+            if drop is None:
+                names[d * REASONS + reason] = direction
+            elif drop in NOT_DROPS:
+                names[d * REASONS + reason] = f"{direction}_{drop}"
+            else:
+                names[d * REASONS + reason] = f"{direction}_drop_{drop}"
     return names
 
 
@@ -113,6 +119,6 @@ def counters(slots: dict[int, tuple[int, int]], directions: tuple[str, ...]) -> 
         if name is None or not packets:
             continue
         out[name] = packets
-        if "_drop_" not in name:
+        if name in directions:
             out[f"{name}_bytes"] = size
     return dict(sorted(out.items()))

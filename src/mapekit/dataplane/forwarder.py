@@ -143,6 +143,22 @@ def answer_packet_too_big(
         stats.add("frag_needed_sent")
 
 
+def answer_too_big(packet: bytes, peer: str, tun_name: str, tun_fd: int, stats: Stats) -> None:
+    """The path to ``peer`` cannot carry ``packet`` (IPv4) in a tunnel packet: lower the
+    tunnel MTU to the path's, and tell the IPv4 sender "fragmentation needed"."""
+    mtu = path_mtu(peer)
+    inner_mtu = (mtu - OUTER_HEADER) if mtu else None
+    if inner_mtu and inner_mtu >= 576 and inner_mtu < link_mtu(tun_name):
+        set_link(tun_name, mtu=inner_mtu)
+        stats.add("tunnel_mtu_lowered")
+    header = parse(packet)
+    if header is not None and header.dont_fragment and inner_mtu:
+        # from the destination's side, like a router on the path; conntrack turns it
+        # back to the LAN host whose connection it belongs to
+        os.write(tun_fd, frag_needed(packet, header, inner_mtu, header.dst))
+        stats.add("frag_needed_sent")
+
+
 @dataclass
 class Forwarder:
     """Moves packets between ``tun_fd`` and ``raw`` for a CE (``ce``) or a BR (``br``)."""
@@ -277,16 +293,5 @@ class Forwarder:
                 self.stats.add(f"{direction}_drop_send_error")
 
     def _too_big(self, packet: bytes, peer: str, direction: str) -> None:
-        """The path cannot carry it: lower the tunnel MTU, tell the IPv4 sender."""
         self.stats.add(f"{direction}_too_big")
-        mtu = path_mtu(peer)
-        inner_mtu = (mtu - OUTER_HEADER) if mtu else None
-        if inner_mtu and inner_mtu >= 576 and inner_mtu < link_mtu(self.tun_name):
-            set_link(self.tun_name, mtu=inner_mtu)
-            self.stats.add("tunnel_mtu_lowered")
-        header = parse(packet)
-        if header is not None and header.dont_fragment and inner_mtu:
-            # from the destination's side, like a router on the path; conntrack turns it
-            # back to the LAN host whose connection it belongs to
-            os.write(self.tun_fd, frag_needed(packet, header, inner_mtu, header.dst))
-            self.stats.add("frag_needed_sent")
+        answer_too_big(packet, peer, self.tun_name, self.tun_fd, self.stats)

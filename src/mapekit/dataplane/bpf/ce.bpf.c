@@ -54,7 +54,12 @@ int mk_ce_egress(struct __sk_buff *skb)
 		else
 			__builtin_memcpy(peer, cfg->br6, 16); /* no decision known: the BR sorts it out */
 	}
-	__u32 len = skb->len;
+	__u32 len = skb->len, mtu = 0;
+	if (bpf_check_mtu(skb, cfg->wan_ifindex, &mtu, sizeof(struct ipv6hdr) + ETH_HLEN, 0) ==
+	    BPF_MTU_CHK_RET_FRAG_NEEDED) {
+		mk_count(DIR_OUT, MK_TOO_BIG, 0);
+		return TC_ACT_OK; /* the WAN cannot carry it: the slow path reads it */
+	}
 	if (mk_encap(skb, cfg->local6, peer, cfg->hop_limit) < 0) {
 		mk_count(DIR_OUT, MK_SEND_ERROR, 0);
 		return TC_ACT_SHOT;

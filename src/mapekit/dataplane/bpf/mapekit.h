@@ -44,6 +44,7 @@ enum mk_drop {
 	MK_FRAGMENT_ORPHAN = 7,
 	MK_FRAGMENT_OVERFLOW = 8,
 	MK_SEND_ERROR = 9,
+	MK_TOO_BIG = 10, /* not a drop: left to the slow path (the TUN's queue) */
 	MK_REASONS = 16,
 };
 
@@ -359,20 +360,25 @@ static __always_inline int mk_decap(struct __sk_buff *skb)
 	return 0;
 }
 
-/* Send an IPv6 packet (Ethernet header in front) towards its destination: the FIB
- * says which device, bpf_redirect_neigh resolves the next hop's link address. */
-static __always_inline int mk_send6(struct __sk_buff *skb, __u32 from_ifindex, const __u8 *src,
-				    const __u8 *dst)
+/* The device and route towards dst (the FIB, as the kernel would forward): 0 with
+ * *ifindex set, MK_TOO_BIG when a tunnel packet of tot_len bytes would not fit (0: GSO,
+ * checked per segment), MK_SEND_ERROR without a route. */
+static __always_inline int mk_route6(struct __sk_buff *skb, __u32 from_ifindex, const __u8 *src,
+				     const __u8 *dst, __u32 tot_len, __u32 *ifindex)
 {
 	struct bpf_fib_lookup fib = {};
 	fib.family = AF_INET6;
 	fib.ifindex = from_ifindex;
+	fib.tot_len = tot_len;
 	__builtin_memcpy(fib.ipv6_src, src, 16);
 	__builtin_memcpy(fib.ipv6_dst, dst, 16);
 	long rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return MK_TOO_BIG;
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
-		return -1;
-	return bpf_redirect_neigh(fib.ifindex, 0, 0, 0);
+		return MK_SEND_ERROR;
+	*ifindex = fib.ifindex;
+	return MK_PASS;
 }
 
 #endif
