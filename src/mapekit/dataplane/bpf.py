@@ -101,7 +101,7 @@ class BpfBackend:
         where = ", ".join(
             f"{a.program} (id {a.prog_id}) on {a.device} {a.point}" for a in self.programs.attached
         )
-        return f"bpf: {where}; pinned in {self.programs.pins}"
+        return f"bpf: {where}; pinned in {self.programs.pins or 'nothing (no bpffs)'}"
 
     def _load_maps(self) -> None:
         plan, mapping, rules, programs = self.plan, self._mapping, self._rules, self.programs

@@ -84,10 +84,10 @@ class BpfBr:
         except BaseException:
             self.down(device)
             raise
-        left = self.programs.left
+        left, pins = self.programs.left, self.programs.pins or "nothing (no bpffs)"
         return [
             *([f"removed what a previous run left: {', '.join(left)}"] if left else []),
-            f"bpf: {len(self.programs.attached)} programs attached; pinned in {self.programs.pins}",
+            f"bpf: {len(self.programs.attached)} programs attached; pinned in {pins}",
         ]
 
     def set_rules(self, rules: RuleSet) -> tuple[int, int]:

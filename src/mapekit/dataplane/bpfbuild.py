@@ -10,6 +10,7 @@ before mapekit's dependencies exist.
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import shutil
 import subprocess
@@ -34,13 +35,29 @@ def packaged(name: str, folder: Path = SOURCES) -> Path:
     return folder / f"{name}.bpf.o"
 
 
+def digest(name: str) -> str:
+    """What an object is built from: the hash of its source and the shared header."""
+    sha = hashlib.sha256()
+    for path in (source(name), SOURCES / "mapekit.h"):
+        sha.update(path.read_bytes() if path.exists() else b"")
+    return sha.hexdigest()
+
+
+def _stamp(obj: Path) -> Path:
+    return obj.with_name(obj.name + ".sha256")
+
+
 def _fresh(obj: Path, name: str) -> bool:
-    """The object exists and no source it is built from is newer (in a wheel without
-    sources, the object is all there is)."""
+    """The object exists and was built from the sources beside it (file times are not
+    kept by every installer: a hash, written next to the object, says it)."""
     if not obj.exists():
         return False
-    inputs = [p for p in (source(name), SOURCES / "mapekit.h") if p.exists()]
-    return all(obj.stat().st_mtime >= p.stat().st_mtime for p in inputs)
+    if not source(name).exists():
+        return True  # an installation without sources: the object is all there is
+    try:
+        return _stamp(obj).read_text().strip() == digest(name)
+    except OSError:
+        return False
 
 
 def clang_missing() -> str | None:
@@ -72,6 +89,7 @@ def compile_object(name: str, target: Path) -> Path:
     done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     if done.returncode != 0:
         raise BuildError(f"clang {name}.bpf.c: {done.stderr.strip()[-1500:]}")
+    _stamp(target).write_text(digest(name) + "\n")
     return target
 
 

@@ -80,11 +80,16 @@ def clear(path: Path) -> list[str]:
     return found
 
 
-def prepare(root: Path, name: str) -> tuple[Path, bool, list[str]]:
-    """Mount bpffs if needed and make an empty pin folder: (the folder, whether bpffs was
-    mounted here, what a previous run had left in it)."""
-    mounted = ensure_mounted(root)
+def prepare(root: Path, name: str) -> tuple[Path | None, bool, list[str]]:
+    """Mount bpffs if needed and make an empty pin folder: (the folder, or None when
+    bpffs cannot be had here — nothing is pinned then, and every program and map still
+    goes with the process; whether bpffs was mounted here; what a previous run had left,
+    or why nothing is pinned)."""
+    try:
+        mounted = ensure_mounted(root)
+    except DataplaneError as exc:
+        return None, False, [f"nothing pinned: {exc.message}"]
     path = folder(root, name)
-    left = clear(path)
+    left = [f"pinned {item}" for item in clear(path)]
     path.mkdir(parents=True, mode=0o700)
     return path, mounted, left

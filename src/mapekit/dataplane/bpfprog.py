@@ -53,7 +53,7 @@ class Programs:
     """A role's loaded object (``role`` "ce" or "br"), pinned in ``pins``."""
 
     role: str
-    pins: Path
+    pins: Path | None  # None: no bpffs here, nothing pinned
     obj: libbpf.BpfObject
     mounted: bool  # bpffs was mounted by this run (and is unmounted by :meth:`close`)
     root: Path
@@ -74,10 +74,11 @@ class Programs:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
         programs = cls(role, pins, obj, mounted, root, left)
-        for map_name in MAPS:
-            obj.pin_map(map_name, str(pins / map_name))
-        for program in PROGRAMS[role]:
-            obj.pin_program(program, str(pins / program))
+        if pins is not None:
+            for map_name in MAPS:
+                obj.pin_map(map_name, str(pins / map_name))
+            for program in PROGRAMS[role]:
+                obj.pin_program(program, str(pins / program))
         return programs
 
     # --- maps ------------------------------------------------------------------------
@@ -134,7 +135,7 @@ class Programs:
     def describe(self) -> dict[str, object]:
         """What runs, for status lines and tests: ids, attachments and the pin folder."""
         return {
-            "pins": str(self.pins),
+            "pins": None if self.pins is None else str(self.pins),
             "programs": [
                 {"program": a.program, "id": a.prog_id, "device": a.device, "hook": a.point}
                 for a in self.attached
@@ -148,7 +149,8 @@ class Programs:
             libbpf.tc_detach(a.ifindex, POINTS[a.point], HANDLE, PRIORITY[self.role])
         self.attached = []
         self.obj.close()
-        bpffs.clear(self.pins)
+        if self.pins is not None:
+            bpffs.clear(self.pins)
         if self.mounted and not any(self.root.iterdir()):
             bpffs.unmount(self.root)
             self.mounted = False

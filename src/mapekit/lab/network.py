@@ -62,6 +62,7 @@ http.server.ThreadingHTTPServer(("198.51.100.7", 80), Page).serve_forever()
 """
 
 HGW_MODES = ("none", "on", "off")
+LAB_BACKENDS = ("userspace", "bpf")
 PROVIDERS = ("jpne", "ocn", "hb46pp", "dhcpv6", "static")
 TARGETS = ("hgw", "router")
 
@@ -78,6 +79,7 @@ class Topology:
     hgw_pd: bool = False  # the HGW also delegates a /60 of its /56 on its LAN
     timer_scale: float = 0.002  # the CE's timers (0.002: 500 times faster)
     fresh: bool = False  # the CE has no mapekit configuration and no DHCPv6 client running
+    backend: str = "userspace"  # the data plane of the CE(s) and the BR: userspace | bpf
 
 
 def parse_topology(text: str, source: str = "topology") -> Topology:
@@ -89,7 +91,8 @@ def parse_topology(text: str, source: str = "topology") -> Topology:
             "data.file_syntax", f"{source}: not valid TOML: {exc}", field=source
         ) from None
     known = {f.name: f for f in fields(Topology)}
-    choices = {"hgw": HGW_MODES, "provider": PROVIDERS, "target": TARGETS}
+    choices = {"hgw": HGW_MODES, "provider": PROVIDERS, "target": TARGETS,
+               "backend": LAB_BACKENDS}  # fmt: skip
     values: dict[str, Any] = {}
     for key, value in doc.items():
         if key not in known:
@@ -303,7 +306,7 @@ def build_network(lab: Lab, work: Path, topology: Topology | None = None) -> Net
     lab.link("ngn", "br0", "br", "ngn0")
     lab.link("br", "inet0", "inet", "eth0")
     _ngn(lab, net, rule)
-    _br_inet(lab, work, rule)
+    _br_inet(lab, work, rule, topo.backend)
     if topo.hgw != "none":  # before the CE's DHCP client starts asking it
         _hgw(lab, net)
     _lan_ce(lab, net)
@@ -352,7 +355,7 @@ def start_rule_server(lab: Lab, net: Network, log: str = "server.log") -> None:
     wait_for(lambda: f":{port} " in lab.run("ngn", "ss", "-ltn").stdout, what="the rule server")
 
 
-def _br_inet(lab: Lab, work: Path, rule: dict[str, object]) -> None:
+def _br_inet(lab: Lab, work: Path, rule: dict[str, object], backend: str) -> None:
     lab.run("br", "ip", "-6", "addr", "add", f"{CORE_BR}/64", "dev", "ngn0")
     lab.run("br", "ip", "-6", "route", "add", "default", "via", CORE_NGN)
     lab.run("br", "ip", "addr", "add", "198.51.100.1/24", "dev", "inet0")
@@ -360,7 +363,8 @@ def _br_inet(lab: Lab, work: Path, rule: dict[str, object]) -> None:
     lab.run("inet", "ip", "route", "add", "192.0.2.0/24", "via", "198.51.100.1")
     (work / "br-rules.json").write_text(json.dumps([rule]))
     lab.mape("br", "br", "--rules", str(work / "br-rules.json"), "--device", "ngn0",
-             "--stats", str(work / "br.json"), log=work / "br.log")  # fmt: skip
+             "--backend", backend, "--stats", str(work / "br.json"), "--json",
+             log=work / "br.log")  # fmt: skip
     lab.start("inet", sys.executable, "-c", WEB, log=work / "web.log")
     if shutil.which("iperf3"):  # for throughput through the lab by hand
         lab.start("inet", "iperf3", "--server", "--bind", INET, log=work / "iperf3.log")
@@ -408,7 +412,7 @@ def _lan_ce(lab: Lab, net: Network) -> None:
             "source": "auto" if topo.hgw_pd else "ra" if behind_hgw else "pd",
             "pd_file": str(net.ce_dhcp / "pd"),
         },
-        dataplane={"backend": "userspace", "replace_default_route": behind_hgw},
+        dataplane={"backend": topo.backend, "replace_default_route": behind_hgw},
     )
 
 
@@ -446,5 +450,6 @@ def _hgw(lab: Lab, net: Network) -> None:
             name="hgw-agent",
             provider={"url": net.url, "vendor_code": HGW_CODE, **tls},
             prefix={"source": "pd", "pd_file": str(net.hgw_dhcp / "pd")},
+            dataplane={"backend": topo.backend},
         )
         lab.mape("hgw", "agent", "--config", str(config), log=work / "hgw-agent.log")
