@@ -384,11 +384,14 @@ def dataplane(lab: Lab, work: Path) -> dict[str, Any]:
             continue
         status = agent_status(work, node)
         if status:
-            found[node] = {"backend": status.get("backend"), "programs": _programs(lab, node),
+            found[node] = {"backend": status.get("backend"), "state": status.get("state"),
+                           "programs": _programs(lab, node),
                            "counters": status.get("counters") or {}}  # fmt: skip
-    try:
-        counters = json.loads((work / "br.json").read_text())
-    except (OSError, ValueError):
+    stats, asked = work / "br.json", time.time()
+    try:  # the BR writes its counters every second: wait for a copy newer than now
+        wait_for(lambda: stats.stat().st_mtime > asked, timeout=5, what="the BR's counters")
+        counters = json.loads(stats.read_text())
+    except (OSError, ValueError, TimeoutError):
         counters = {}
     found["br"] = {"backend": _br_start(work).get("backend"), "programs": _programs(lab, "br"),
                    "counters": counters}  # fmt: skip

@@ -62,6 +62,7 @@ def mape_path(
     work: Path,
     rules_doc: list[dict[str, object]] | None = None,
     backend: str = "userspace",
+    timeout: float = 15.0,
 ) -> None:
     """Wire the four nodes and start ``mape br`` and ``mape tunnel`` with ``backend``
     (``userspace`` or ``bpf``, for both; stats in ``work``)."""
@@ -74,7 +75,7 @@ def mape_path(
              "lan0", "--backend", backend, "--stats", str(work / "ce.json"), "--json",
              log=work / "ce.log")  # fmt: skip
     wait_for(lambda: (work / "br.json").exists() and (work / "ce.json").exists(),
-             what="the BR and the CE to come up")  # fmt: skip
+             timeout=timeout, what="the BR and the CE to come up")  # fmt: skip
 
 
 def plain_path(lab: Lab) -> None:
