@@ -89,7 +89,7 @@ def _rules_changed(args: argparse.Namespace, seen: list[float]) -> RuleSet | Non
     try:
         return rules_from_args(args).rules
     except MapeError as exc:
-        output.emit(f"rules: {args.rules}: kept the rules in use: {exc.message}")
+        output.emit_now(f"rules: {args.rules}: kept the rules in use: {exc.message}")
         return None
 
 
@@ -102,7 +102,7 @@ def _run_bpf(args: argparse.Namespace, rules: RuleSet, address: str, stats: Path
         changed = _rules_changed(args, seen)
         if changed is not None:
             written, removed = br.set_rules(changed)
-            output.emit(f"rules: {args.rules}: {written} rules in place, {removed} removed")
+            output.emit_now(f"rules: {args.rules}: {written} rules in place, {removed} removed")
         if stats is not None:
             write_counters(stats, br.counters())
 
@@ -110,7 +110,7 @@ def _run_bpf(args: argparse.Namespace, rules: RuleSet, address: str, stats: Path
         notes = br.up(args.device)
         start = {"role": "br", "backend": "bpf", "address": address, "tun": args.tun,
                  "notes": notes, "bpf": br.describe()}  # fmt: skip
-        output.emit(
+        output.emit_now(
             json.dumps(start) if args.json else " ".join(f"{k}={v}" for k, v in start.items())
         )
         wait_for_signal(tick)

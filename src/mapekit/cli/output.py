@@ -23,6 +23,13 @@ def emit(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+def emit_now(text: str) -> None:
+    """``emit``, flushed: the start line of a long-running command, which a log file or
+    a test reads while the command keeps running."""
+    emit(text)
+    sys.stdout.flush()
+
+
 def report_error(exc: MapeError, json_mode: bool) -> int:
     """Print ``exc`` once (one line, or ``{"error": …}`` with --json) and pick the exit."""
     if json_mode:

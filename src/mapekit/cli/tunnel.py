@@ -80,7 +80,9 @@ def serve(forwarder: Forwarder, start: Mapping[str, object], as_json: bool) -> N
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    output.emit(json.dumps(start) if as_json else " ".join(f"{k}={v}" for k, v in start.items()))
+    output.emit_now(
+        json.dumps(start) if as_json else " ".join(f"{k}={v}" for k, v in start.items())
+    )
     worker = threading.Thread(target=forwarder.run, name="forwarder")
     worker.start()
     while worker.is_alive():
@@ -122,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
                  "br": plan.tunnel.remote, "notes": notes}  # fmt: skip
         if isinstance(backend, BpfBackend):
             start["bpf"] = backend.describe()
-        output.emit(
+        output.emit_now(
             json.dumps(start) if args.json else " ".join(f"{k}={v}" for k, v in start.items())
         )
         own_stats = stats is not None and name != "userspace"  # the forwarder writes its own
