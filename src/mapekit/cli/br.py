@@ -3,14 +3,16 @@
 The domain's IPv4 prefixes are routed into a TUN device; packets from CEs are checked
 (outer source = CE of the inner source and port) and forwarded, packets to the domain are
 encapsulated to the CE owning their destination and port; CE-to-CE traffic hairpins.
-With ``--backend bpf`` a rule file given with ``--rules`` is watched, and the rules the
-BR holds follow its changes live.
+With ``--backend bpf`` a rule file given with ``--rules`` is watched (or the rule
+server's database, ``--db URL --rule-set NAME``), and the rules the BR holds follow its
+changes live.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 from mapekit.cli import output
@@ -43,13 +45,36 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--listen", action="append", default=[], metavar="IF",
         help="bpf: the interfaces CEs reach the BR on (repeatable; default: every one)",
     )  # fmt: skip
+    parser.add_argument(
+        "--db", metavar="URL",
+        help="bpf: take the rules from the rule server's database (with --rule-set), "
+        "re-read every few seconds",
+    )  # fmt: skip
+    parser.add_argument("--rule-set", metavar="NAME", help="with --db: the rule set's name")
     add_bpffs_option(parser)
     add_serve_options(parser)
     add_rule_options(parser)
 
 
+DB_EVERY = 5.0  # seconds between reads of the rule server's database
+
+
+def _initial_rules(args: argparse.Namespace) -> RuleSet:
+    if args.db is None:
+        return rules_from_args(args).rules
+    if args.backend != "bpf" or not args.rule_set or args.rules is not None:
+        raise output.UsageError(
+            "usage.invalid_arguments",
+            "--db needs --backend bpf and --rule-set NAME, and no --rules",
+            field="db",
+        )
+    from mapekit.server.store import Store
+
+    return Store(args.db).domain(args.rule_set).rules
+
+
 def run(args: argparse.Namespace) -> int:
-    rules = rules_from_args(args).rules
+    rules = _initial_rules(args)
     stats = Path(args.stats) if args.stats else None
     address = args.address or next((str(r.br) for r in rules if r.br is not None), None)
     if address is None:
@@ -72,8 +97,25 @@ def run(args: argparse.Namespace) -> int:
     return output.OK
 
 
-def _rules_changed(args: argparse.Namespace, seen: list[float]) -> RuleSet | None:
-    """The rule file's rules when it changed since last seen (and still loads)."""
+def _db_rules(args: argparse.Namespace, seen: list[float], held: RuleSet) -> RuleSet | None:
+    """The database's rule set when it differs from ``held`` (read every 5 s)."""
+    if seen and time.monotonic() - seen[-1] < DB_EVERY:
+        return None
+    seen.append(time.monotonic())
+    from mapekit.server.store import Store
+
+    try:
+        rules = Store(args.db).domain(args.rule_set).rules
+    except MapeError as exc:
+        output.emit_now(f"rules: {args.rule_set}: kept the rules in use: {exc.message}")
+        return None
+    return None if list(rules) == list(held) else rules
+
+
+def _rules_changed(args: argparse.Namespace, seen: list[float], held: RuleSet) -> RuleSet | None:
+    """The rule file's (or database's) rules when they changed since last seen."""
+    if args.db is not None:
+        return _db_rules(args, seen, held)
     if args.rules is None:
         return None
     try:
@@ -99,10 +141,11 @@ def _run_bpf(args: argparse.Namespace, rules: RuleSet, address: str, stats: Path
     seen: list[float] = []
 
     def tick() -> None:
-        changed = _rules_changed(args, seen)
+        changed = _rules_changed(args, seen, br.rules)
         if changed is not None:
             written, removed = br.set_rules(changed)
-            output.emit_now(f"rules: {args.rules}: {written} rules in place, {removed} removed")
+            source = args.rules or f"{args.rule_set} (database)"
+            output.emit_now(f"rules: {source}: {written} rules in place, {removed} removed")
         if stats is not None:
             write_counters(stats, br.counters())
 

@@ -10,6 +10,7 @@ pin folder, and every filter at the role's handle and priority in the namespace
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -142,6 +143,16 @@ class Programs:
             ],
             "maps": {name: libbpf.object_id(self.obj.map_fd(name)) for name in MAPS},
         }
+
+    def _map_info(self, name: str) -> dict[str, int]:
+        """The map's id and the kernel memory charged for it (``memlock`` in fdinfo)."""
+        fd = self.obj.map_fd(name)
+        info = {"id": libbpf.object_id(fd), "memlock": 0}
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path(f"/proc/self/fdinfo/{fd}").read_text().splitlines():
+                if line.startswith("memlock:"):
+                    info["memlock"] = int(line.split()[1])
+        return info
 
     def close(self) -> None:
         """Detach every filter, close the object, unpin: nothing of this run is left."""
