@@ -2,7 +2,7 @@
 built-in operator tables plus synthetic rules, against plain kernel IPv4 routing on the
 same namespaces in the same run, and the BR's memory.
 
-    bash bench/dataplane.sh --br [--synthetic N] [--seconds S]
+    .venv/bin/python bench/bench_br.py [--synthetic N] [--seconds S]   (bash bench/dataplane.sh runs it)
 
     gen (trafgen: 64-byte UDP to random addresses of 198.18.0.0/16, ports of the set)
       ─ br ─ sink (counts what arrives)
@@ -19,6 +19,8 @@ import argparse
 import ipaddress
 import json
 import shutil
+import signal
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -101,8 +103,12 @@ def measure(mape: bool, rules: Path, seconds: int, work: Path) -> dict[str, floa
         first, start = rx_packets(lab), time.monotonic()
         time.sleep(seconds)
         last, end = rx_packets(lab), time.monotonic()
-        gen.terminate()
-        gen.wait(10)
+        gen.send_signal(signal.SIGINT)  # trafgen stops on SIGINT
+        try:
+            gen.wait(10)
+        except subprocess.TimeoutExpired:
+            gen.kill()
+            gen.wait(10)
         found["pps"] = (last - first) / (end - start)
         if mape:
             found.update(br_memory(lab, work))

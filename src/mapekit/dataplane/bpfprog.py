@@ -141,7 +141,7 @@ class Programs:
                 {"program": a.program, "id": a.prog_id, "device": a.device, "hook": a.point}
                 for a in self.attached
             ],
-            "maps": {name: libbpf.object_id(self.obj.map_fd(name)) for name in MAPS},
+            "maps": {name: self._map_info(name) for name in MAPS},
         }
 
     def _map_info(self, name: str) -> dict[str, int]:

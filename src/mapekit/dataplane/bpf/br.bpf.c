@@ -57,7 +57,8 @@ int mk_br_egress(struct __sk_buff *skb)
 		mk_count(DIR_TO_CE, drop, 0);
 		return TC_ACT_SHOT;
 	}
-	__u32 len = skb->len, out = 0;
+	__u32 len = skb->len;
+	struct mk_hop out = {};
 	drop = mk_route6(skb, cfg->tun_ifindex, cfg->local6, peer,
 			 skb->gso_segs > 1 ? 0 : len + sizeof(struct ipv6hdr), &out);
 	if (drop == MK_TOO_BIG) {
@@ -69,7 +70,7 @@ int mk_br_egress(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 	mk_count(DIR_TO_CE, MK_PASS, len);
-	return bpf_redirect_neigh(out, 0, 0, 0);
+	return bpf_redirect_neigh(out.ifindex, &out.nh, sizeof(out.nh), 0);
 }
 
 /* from a CE: the source must be the sender's own; the destination decides where to */
@@ -132,14 +133,14 @@ int mk_br_ingress(struct __sk_buff *skb)
 		ip6.hop_limit = cfg->hop_limit;
 		__builtin_memcpy(&ip6.saddr, cfg->local6, 16);
 		__builtin_memcpy(&ip6.daddr, target, 16);
-		__u32 out = 0;
+		struct mk_hop out = {};
 		if (mk_route6(skb, skb->ingress_ifindex, cfg->local6, target, 0, &out) != MK_PASS ||
 		    bpf_skb_store_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6), BPF_F_RECOMPUTE_CSUM) < 0) {
 			mk_count(DIR_HAIRPIN, MK_SEND_ERROR, 0);
 			return TC_ACT_SHOT;
 		}
 		mk_count(DIR_HAIRPIN, MK_PASS, len);
-		return bpf_redirect_neigh(out, 0, 0, 0);
+		return bpf_redirect_neigh(out.ifindex, &out.nh, sizeof(out.nh), 0);
 	}
 	if (mk_decap(skb) < 0) {
 		mk_count(DIR_FROM_CE, MK_SEND_ERROR, 0);

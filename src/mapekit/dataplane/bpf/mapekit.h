@@ -360,11 +360,17 @@ static __always_inline int mk_decap(struct __sk_buff *skb)
 	return 0;
 }
 
-/* The device and route towards dst (the FIB, as the kernel would forward): 0 with
- * *ifindex set, MK_TOO_BIG when a tunnel packet of tot_len bytes would not fit (0: GSO,
+/* The next hop towards dst, for bpf_redirect_neigh (no second route lookup there). */
+struct mk_hop {
+	__u32 ifindex;
+	struct bpf_redir_neigh nh;
+};
+
+/* The device and next hop towards dst (the FIB, as the kernel would forward): 0 with
+ * *hop set, MK_TOO_BIG when a tunnel packet of tot_len bytes would not fit (0: GSO,
  * checked per segment), MK_SEND_ERROR without a route. */
 static __always_inline int mk_route6(struct __sk_buff *skb, __u32 from_ifindex, const __u8 *src,
-				     const __u8 *dst, __u32 tot_len, __u32 *ifindex)
+				     const __u8 *dst, __u32 tot_len, struct mk_hop *hop)
 {
 	struct bpf_fib_lookup fib = {};
 	fib.family = AF_INET6;
@@ -377,7 +383,9 @@ static __always_inline int mk_route6(struct __sk_buff *skb, __u32 from_ifindex, 
 		return MK_TOO_BIG;
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return MK_SEND_ERROR;
-	*ifindex = fib.ifindex;
+	hop->ifindex = fib.ifindex;
+	hop->nh.nh_family = AF_INET6;
+	__builtin_memcpy(hop->nh.ipv6_nh, fib.ipv6_dst, 16); /* the gateway, or dst on-link */
 	return MK_PASS;
 }
 
