@@ -2,7 +2,7 @@
 built-in operator tables plus synthetic rules, against plain kernel IPv4 routing on the
 same namespaces in the same run, and the BR's memory.
 
-    .venv/bin/python bench/bench_br.py [--synthetic N] [--seconds S]   (bash bench/dataplane.sh runs it)
+    .venv/bin/python bench/bench_br.py [--synthetic N] [--seconds S]  (in bench/dataplane.sh)
 
     gen (trafgen: 64-byte UDP to random addresses of 198.18.0.0/16, ports of the set)
       ─ br ─ sink (counts what arrives)
