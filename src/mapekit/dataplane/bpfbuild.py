@@ -31,8 +31,8 @@ def source(name: str) -> Path:
     return SOURCES / f"{name}.bpf.c"
 
 
-def packaged(name: str, folder: Path = SOURCES) -> Path:
-    return folder / f"{name}.bpf.o"
+def packaged(name: str, folder: Path | None = None) -> Path:
+    return (folder or SOURCES) / f"{name}.bpf.o"
 
 
 def digest(name: str) -> str:
