@@ -38,6 +38,28 @@ class TcHook(ctypes.Structure):
     )
 
 
+class TestRunOpts(ctypes.Structure):
+    """``struct bpf_test_run_opts`` (libbpf 1.x)."""
+
+    _fields_ = (
+        ("sz", ctypes.c_size_t),
+        ("data_in", ctypes.c_void_p),
+        ("data_out", ctypes.c_void_p),
+        ("data_size_in", ctypes.c_uint32),
+        ("data_size_out", ctypes.c_uint32),
+        ("ctx_in", ctypes.c_void_p),
+        ("ctx_out", ctypes.c_void_p),
+        ("ctx_size_in", ctypes.c_uint32),
+        ("ctx_size_out", ctypes.c_uint32),
+        ("retval", ctypes.c_uint32),
+        ("repeat", ctypes.c_int),
+        ("duration", ctypes.c_uint32),
+        ("flags", ctypes.c_uint32),
+        ("cpu", ctypes.c_uint32),
+        ("batch_size", ctypes.c_uint32),
+    )
+
+
 class TcOpts(ctypes.Structure):
     """``struct bpf_tc_opts``: sz, prog_fd, flags, prog_id, handle, priority."""
 
@@ -117,6 +139,7 @@ def lib() -> Any:
         ("bpf_tc_detach", ci, [ctypes.POINTER(TcHook), ctypes.POINTER(TcOpts)]),
         ("bpf_tc_query", ci, [ctypes.POINTER(TcHook), ctypes.POINTER(TcOpts)]),
         ("libbpf_num_possible_cpus", ci, []),
+        ("bpf_prog_test_run_opts", ci, [ci, ctypes.POINTER(TestRunOpts)]),
         ("libbpf_set_print", vp, [PRINT_FN]),
     ):
         function = getattr(handle, name)
@@ -251,6 +274,26 @@ def object_id(fd: int) -> int:
     if rc:
         raise _fail("object info", rc)
     return int.from_bytes(info.raw[4:8], "little")  # id follows type in both info structs
+
+
+def test_run(
+    fd: int, packet: bytes, ctx: bytes = b"", repeat: int = 1
+) -> tuple[int, bytes, int]:
+    """Run program ``fd`` on one packet (``BPF_PROG_TEST_RUN``: nothing is sent): its
+    return code, the packet as it left the program, and nanoseconds per run."""
+    data_in = ctypes.create_string_buffer(packet, len(packet))
+    data_out = ctypes.create_string_buffer(len(packet) + 256)
+    context = ctypes.create_string_buffer(ctx, len(ctx)) if ctx else None
+    opts = TestRunOpts(
+        ctypes.sizeof(TestRunOpts), ctypes.cast(data_in, ctypes.c_void_p),
+        ctypes.cast(data_out, ctypes.c_void_p), len(packet), len(data_out),
+        ctypes.cast(context, ctypes.c_void_p) if context else None, None,
+        len(ctx), 0, 0, repeat, 0, 0, 0, 0,
+    )  # fmt: skip
+    rc = lib().bpf_prog_test_run_opts(fd, ctypes.byref(opts))
+    if rc:
+        raise _fail("test run", rc)
+    return int(opts.retval), data_out.raw[: opts.data_size_out], int(opts.duration)
 
 
 # --- tc ------------------------------------------------------------------------------
