@@ -158,3 +158,16 @@ def test_bpffs_is_mounted_where_ip_netns_exec_left_none(lab: Lab, tmp_path: Path
     br.send_signal(signal.SIGTERM)
     br.wait(15)
     assert not any(libbpf.object_exists("prog", i) for i in programs)
+
+
+def test_without_bpffs_nothing_is_pinned_and_the_br_runs(lab: Lab, tmp_path: Path) -> None:
+    (tmp_path / "rules.json").write_text(json.dumps(LAB_RULES))
+    br = start_br(lab, tmp_path, "--rules", str(tmp_path / "rules.json"),
+                  "--bpffs", "/proc/mapekit-no-bpffs")  # fmt: skip
+    notes = " ".join(start_line(tmp_path / "br.log")["notes"])  # type: ignore[arg-type]
+    assert "pinned in nothing (/proc/mapekit-no-bpffs: no folder" in notes
+    assert "mk_br_ingress" in filters(lab, "br", "ce0", "ingress")
+    programs = ids(tmp_path)
+    br.send_signal(signal.SIGTERM)
+    br.wait(15)
+    assert not any(libbpf.object_exists("prog", i) for i in programs)

@@ -76,15 +76,15 @@ class BpfBackend:
         try:
             notes += self._ensure(reload_tables=True)
             self.programs = Programs.load("ce", f"ce-{plan.wan}", self.bpffs_root)
-            notes += [f"removed what a previous run left: {', '.join(self.programs.left)}"
-                      if self.programs.left else ""]  # fmt: skip
+            if self.programs.left:
+                notes.append(f"removed what a previous run left: {', '.join(self.programs.left)}")
             self._load_maps()
             self._attach()
             self._start_slow_path()
         except BaseException:
             self.down()
             raise
-        return [n for n in notes if n] + [self._describe()]
+        return [*notes, self._describe()]
 
     def _start_slow_path(self) -> None:
         assert self.plan is not None and self._fd is not None
@@ -101,7 +101,7 @@ class BpfBackend:
         where = ", ".join(
             f"{a.program} (id {a.prog_id}) on {a.device} {a.point}" for a in self.programs.attached
         )
-        return f"bpf: {where}; pinned in {self.programs.pins or 'nothing (no bpffs)'}"
+        return f"bpf: {where}; pinned in {self.programs.pinned_where()}"
 
     def _load_maps(self) -> None:
         plan, mapping, rules, programs = self.plan, self._mapping, self._rules, self.programs

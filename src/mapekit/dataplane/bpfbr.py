@@ -84,7 +84,7 @@ class BpfBr:
         except BaseException:
             self.down(device)
             raise
-        left, pins = self.programs.left, self.programs.pins or "nothing (no bpffs)"
+        left, pins = self.programs.left, self.programs.pinned_where()
         return [
             *([f"removed what a previous run left: {', '.join(left)}"] if left else []),
             f"bpf: {len(self.programs.attached)} programs attached; pinned in {pins}",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from mapekit.dataplane.links import DataplaneError
@@ -44,7 +45,13 @@ def ensure_mounted(root: Path = DEFAULT_ROOT) -> bool:
     """bpffs at ``root`` (mounted when missing); True when this call mounted it."""
     if mount_point(root) == "bpf":
         return False
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataplaneError(
+            "dataplane.setup", f"{root}: no folder to mount bpffs on: {exc.strerror}",
+            field="bpffs",
+        ) from None  # fmt: skip
     libc = ctypes.CDLL(None, use_errno=True)
     libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_void_p]
     if libc.mount(b"bpf", str(root).encode(), b"bpf", 0, None) != 0:
@@ -80,16 +87,25 @@ def clear(path: Path) -> list[str]:
     return found
 
 
-def prepare(root: Path, name: str) -> tuple[Path | None, bool, list[str]]:
-    """Mount bpffs if needed and make an empty pin folder: (the folder, or None when
-    bpffs cannot be had here — nothing is pinned then, and every program and map still
-    goes with the process; whether bpffs was mounted here; what a previous run had left,
-    or why nothing is pinned)."""
+@dataclass(frozen=True)
+class PinFolder:
+    """Where a run pins (None: no bpffs here — nothing is pinned, and every program and
+    map still goes with the process, ``why`` says why), whether this run mounted bpffs,
+    and what a previous run had left in the folder."""
+
+    path: Path | None
+    mounted: bool
+    left: tuple[str, ...] = ()
+    why: str | None = None
+
+
+def prepare(root: Path, name: str) -> PinFolder:
+    """Mount bpffs if needed and make an empty pin folder for ``name``."""
     try:
         mounted = ensure_mounted(root)
     except DataplaneError as exc:
-        return None, False, [f"nothing pinned: {exc.message}"]
+        return PinFolder(None, False, why=exc.message)
     path = folder(root, name)
-    left = [f"pinned {item}" for item in clear(path)]
+    left = tuple(f"pinned {item}" for item in clear(path))
     path.mkdir(parents=True, mode=0o700)
-    return path, mounted, left
+    return PinFolder(path, mounted, left)

@@ -59,6 +59,7 @@ class Programs:
     mounted: bool  # bpffs was mounted by this run (and is unmounted by :meth:`close`)
     root: Path
     left: list[str] = field(default_factory=list)  # what a previous run had left
+    unpinned: str | None = None  # why nothing is pinned (no bpffs)
     attached: list[Attachment] = field(default_factory=list)
     rule_keys: set[bytes] = field(default_factory=set)
 
@@ -66,15 +67,16 @@ class Programs:
     def load(cls, role: str, name: str, root: Path = bpffs.DEFAULT_ROOT,
              frag_entries: int = 8192) -> Programs:  # fmt: skip
         """Load and pin ``role``'s object; its pin folder is ``<root>/mapekit/<name>``."""
-        pins, mounted, left = bpffs.prepare(root, name)
-        left += [f"filter on {where}" for where in sweep(role)]
+        folder = bpffs.prepare(root, name)
+        pins, mounted = folder.path, folder.mounted
+        left = [*folder.left, *(f"filter on {where}" for where in sweep(role))]
         path, scratch = bpfbuild.object_for(role)
         try:
             obj = libbpf.BpfObject.load(str(path), {"mk_frags": frag_entries})
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
-        programs = cls(role, pins, obj, mounted, root, left)
+        programs = cls(role, pins, obj, mounted, root, left, unpinned=folder.why)
         if pins is not None:
             for map_name in MAPS:
                 obj.pin_map(map_name, str(pins / map_name))
@@ -132,6 +134,9 @@ class Programs:
         for a in [a for a in self.attached if a.ifindex == ifindex]:
             libbpf.tc_detach(a.ifindex, POINTS[a.point], HANDLE, PRIORITY[self.role])
         self.attached = [a for a in self.attached if a.ifindex != ifindex]
+
+    def pinned_where(self) -> str:
+        return str(self.pins) if self.pins is not None else f"nothing ({self.unpinned})"
 
     def describe(self) -> dict[str, object]:
         """What runs, for status lines and tests: ids, attachments and the pin folder."""

@@ -276,9 +276,7 @@ def object_id(fd: int) -> int:
     return int.from_bytes(info.raw[4:8], "little")  # id follows type in both info structs
 
 
-def test_run(
-    fd: int, packet: bytes, ctx: bytes = b"", repeat: int = 1
-) -> tuple[int, bytes, int]:
+def test_run(fd: int, packet: bytes, ctx: bytes = b"", repeat: int = 1) -> tuple[int, bytes, int]:
     """Run program ``fd`` on one packet (``BPF_PROG_TEST_RUN``: nothing is sent): its
     return code, the packet as it left the program, and nanoseconds per run."""
     data_in = ctypes.create_string_buffer(packet, len(packet))
