@@ -72,9 +72,25 @@ def start_agent(lab: Lab, work: Path, scale: float, src: Path | None = None,
     config = agent_config(work, "static", scale, name=name)
     if src is None:
         return lab.mape("ce", "agent", "--config", str(config), log=work / f"{name}.log")
-    legacy = config.read_text().replace('provider = "static"', "")
-    legacy = legacy.replace("[static]", '[provider]\nkind = "static"')
-    config.write_text(legacy)  # the layout the older agent reads
+    config.write_text(f"""[provider]
+kind = "static"
+rules_file = "{work / "rules.json"}"
+hgw_url = ""
+[interfaces]
+wan = "wan0"
+lan = "lan0"
+[prefix]
+source = "pd"
+pd_file = "{work / "pd"}"
+[dataplane]
+backend = "userspace"
+[state]
+dir = "{work / f"{name}-state"}"
+socket = "{work / f"{name}.sock"}"
+metrics = ""
+[timers]
+scale = {scale}
+""")  # the layout the older agent reads
     env = ["env", f"PYTHONPATH={src}"]
     return lab.start("ce", *env, sys.executable, "-m", "mapekit", "agent", "--config",
                      str(config), log=work / f"{name}.log")  # fmt: skip
@@ -176,11 +192,13 @@ def main() -> None:
         wait_for(lambda: status(work).get("state") == "established", what="the agent")
         wait_for(lambda: connects(lab), timeout=30, what="traffic")
         results["rss_start_kib"] = rss_kib(agent.pid)
+        print(json.dumps(results), flush=True)
         results["repair"] = repairs(lab, work)
         results["repair_baseline_s"] = repair_baseline(lab, work)
         wait_for(lambda: connects(lab), timeout=30, what="traffic")
         time.sleep(2)
         results["idle"] = idle_writes(lab, work, args.idle, "agent")
+        print(json.dumps(results), flush=True)
         agent.terminate()
         agent.wait(15)
         old_src = baseline_source(args.baseline_ref, work)

@@ -197,7 +197,8 @@ def main() -> None:
         command = [sys.executable, "-m", "mapekit", "server", "--db", urls[name], "serve",
                    "--listen", f"127.0.0.1:{port}", "--workers", str(args.workers),
                    "--rate-limit", "0", "--no-access-log",
-                   "--client-address-header", "X-Client-Address"]  # fmt: skip
+                   "--client-address-header", "X-Client-Address",
+                   "--trusted-proxy", "127.0.0.1/32"]  # fmt: skip
         results[name] = measure(command, port, scripts, args.seconds, env)
     port = free_port()
     baseline_cmd = [sys.executable, "-m", "uvicorn", "--factory", "bench.static_app:make_app",

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from mapekit.agent.control import ask_agent
 from mapekit.dataplane import libbpf
@@ -174,8 +175,10 @@ def test_ra_prefix_metrics_and_the_cli(lab: tuple[Lab, Path]) -> None:
         "import urllib.request as u; "
         "print(u.urlopen('http://127.0.0.1:9107/metrics').read().decode())",
     )
-    assert "mapekit_agent_established 1" in metrics
-    assert "mapekit_agent_requests_total" in metrics
+    families = {f.name: f for f in text_string_to_metric_families(metrics)}  # a strict parser
+    assert families["mapekit_established"].samples[0].value == 1
+    assert families["mapekit_requests"].type == "counter"  # mapekit_requests_total
+    assert "# HELP mapekit_dataplane_packets_total" in metrics
     wait_for(lambda: "8080" in lab_.run("inet", "ss", "-ltn").stdout, what="server")
     assert who(lab_).startswith("192.0.2.18:")
     metrics = lab_.python(
@@ -183,7 +186,8 @@ def test_ra_prefix_metrics_and_the_cli(lab: tuple[Lab, Path]) -> None:
         "import urllib.request as u; "
         "print(u.urlopen('http://127.0.0.1:9107/metrics').read().decode())",
     )
-    assert 'mapekit_dataplane_packets_total{counter="out"}' in metrics  # the backend's own
+    forwarded = 'mapekit_dataplane_packets_total{direction="out",result="forwarded",reason=""}'
+    assert forwarded in metrics  # the backend's own counters
     env_main = lab_.run("ce", sys.executable, "-m", "mapekit", "status", "--socket",
                         str(work / "agent.sock"), "--json")  # fmt: skip
     assert json.loads(env_main.stdout)["state"] == "established"

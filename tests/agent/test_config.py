@@ -71,7 +71,8 @@ def test_a_full_config() -> None:
     assert settings.iid == "legacy" and settings.report  # the Japanese operators' default
     assert config.dataplane.forwards == ("tcp:7490=192.168.1.10:22",)
     assert config.timer_scale == 0.01 and config.dataplane.backend == "userspace"
-    assert config.state.metrics == "127.0.0.1:9107" and not config.notes
+    assert config.state.metrics is None and config.web.listen == "127.0.0.1:8479"
+    assert config.ports.timeouts and config.ports.cap_per_destination == 0 and not config.notes
 
 
 def test_the_smallest_config_is_the_static_table() -> None:
@@ -122,6 +123,15 @@ def test_the_old_layout_still_works_with_a_note() -> None:
         (("[timers]", "[state]\nmetrics = \"localhost:x\"\n[timers]"), "state.metrics",
          "ADDRESS:PORT"),
         (('isp = "v6plus"', "report = \"false\""), "jpne.report", "true or false"),
+        (("[timers]", "[ports]\ncap_per_destination = -1\n[timers]"), "ports.cap_per_destination",
+         "from 0 to 65535"),
+        (("[timers]", '[ports]\ncap_overrides = ["192.168.1.5"]\n[timers]'), "ports.cap_overrides",
+         "LANADDR=N"),
+        (("[timers]", '[ports]\ncap_overrides = ["192.168.1.5=1", "192.168.1.5=2"]\n[timers]'),
+         "ports.cap_overrides", "given twice"),
+        (("[timers]", "[ports]\ntcp_time_wait = 0\n[timers]"), "ports.tcp_time_wait", "from 1"),
+        (("[timers]", '[web]\nlisten = "0.0.0.0:8479"\n[timers]'), "web.token", "not loopback"),
+        (("[timers]", '[web]\ntoken = "short"\n[timers]'), "web.token", "16 to 128"),
     ],
 )  # fmt: skip
 def test_errors_name_the_key(change: tuple[str, str], key: str, words: str) -> None:

@@ -47,6 +47,7 @@ class MemoryBackend:
     """The Backend protocol in memory: what was applied, and a switch to lose it."""
 
     plans: list[Plan] = field(default_factory=list)
+    retabled: list[Plan] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
     repaired: list[list[str]] = field(default_factory=list)
     name: ClassVar[str] = "memory"
@@ -55,6 +56,10 @@ class MemoryBackend:
         self, plan: Plan, mapping: Mapping | None = None, rules: RuleSet | None = None
     ) -> list[str]:
         self.plans.append(plan)
+        return []
+
+    def retable(self, plan: Plan) -> list[str]:
+        self.retabled.append(plan)
         return []
 
     def missing(self) -> list[str]:
@@ -269,7 +274,8 @@ def test_reload_applies_only_what_changed(server: tuple[Script, str], tmp_path: 
     path.write_text(text.replace('vendor_code = "0', 'vendor_code = "1'))
     agent.items.put(Reload())
     agent.step(block=False)
-    assert len(backend.plans) == 2 and backend.plans[-1].forwards  # re-applied, new forward
+    # only the ruleset differs: the tables are replaced, the tunnel is left alone
+    assert len(backend.plans) == 1 and backend.retabled[-1].forwards
     path.write_text("provider = 5\n")
     agent.items.put(Reload())
     agent.step(block=False)

@@ -83,6 +83,15 @@ def test_no_prefix_yet_takes_the_table_and_says_so() -> None:
     assert "No prefix yet" in proposal.reasons[0].en
 
 
+def test_an_aftr_option_means_dslite() -> None:
+    proposal = propose(seen("2400:4050:12:3400::/56", aftr="gw.transix.example"), Wishes(),
+                       TABLE, NAME)  # fmt: skip
+    assert proposal.provider == "dslite" and "AFTR does the NAT" in proposal.reasons[0].en
+    question = seen("2001:db8:77::/56")
+    with pytest.raises(NeedsAnswer, match="--provider dslite --aftr NAME"):
+        propose(question, Wishes(), TABLE, NAME)
+
+
 def test_the_order_of_methods() -> None:
     v6plus = "240b:10:3f6c:d400::/56"
     code = "0123456789abcdef0123456789abcdef"
@@ -116,7 +125,9 @@ def test_the_prefix_source(changes: dict[str, object], source: str, words: str) 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_what_setup_writes_is_a_valid_configuration(provider: str, tmp_path: Path) -> None:
-    wishes = Wishes(provider, "https://api.example/", "0123456789abcdef0123456789abcdef")
+    wishes = Wishes(provider, "https://api.example/", "0123456789abcdef0123456789abcdef",
+                    aftr="gw.transix.example", remote="2001:db8:ffff::2", ipv4="203.0.113.9",
+                    interface_id="::1:2:3:4")  # fmt: skip
     proposal = propose(seen("240b:10:3f6c:d400::/56"), wishes, TABLE, NAME)
     layout = Layout(str(tmp_path))
     text = agent_toml(Setting("wan0", "lan0", "dhcpcd", proposal), layout)

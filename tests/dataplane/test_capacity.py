@@ -1,7 +1,7 @@
 """Acceptance: the NAT spreads connections over the whole port set.
 
 With 200 of the 240 ports (15 blocks of 16) held open to one destination, 60 new
-connections to the same destination must all succeed (DESIGN.md §6: per-block numgen with
+connections to the same destination must all succeed (docs/design.md §6: per-block numgen with
 address . range values; a first-block-only setup stops at 16).
 """
 

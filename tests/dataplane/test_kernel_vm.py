@@ -1,5 +1,5 @@
 """The kernel backend against a real kernel with ip6tnl: Debian's kernel package in a qemu
-VM (DESIGN.md §6), running tests/dataplane/vm_kernel.py inside it. The same script runs
+VM (docs/design.md §6), running tests/dataplane/vm_kernel.py inside it. The same script runs
 directly on hosts whose kernel has ip6tnl. And the bpf backend on that kernel (Debian
 12's 6.1): tests/dataplane/vm_bpf.py."""
 

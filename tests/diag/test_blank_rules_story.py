@@ -1,4 +1,4 @@
-"""The story of DESIGN.md §1 with real processes (mapekit.lab.story): blank rules, the
+"""The story of docs/design.md §1 with real processes (mapekit.lab.story): blank rules, the
 doctor's diagnosis, the operator's target switch, the CE coming up, traffic from the shared
 address — then the doctor finds a healthy CE. And ``mape lab demo`` as a user runs it."""
 

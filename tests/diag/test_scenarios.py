@@ -1,4 +1,4 @@
-"""``mape lab scenario NAME`` for every situation of DESIGN.md §5, played with real
+"""``mape lab scenario NAME`` for every situation of docs/design.md §5, played with real
 processes (Kea, dhcpcd, radvd, dnsmasq, the rule server over HTTPS, mapekit's agents and BR);
 each asserts what happened and that ``mape doctor`` names the cause — and that the lab left
 no process behind."""
@@ -191,3 +191,32 @@ def test_spoof(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str)
 
 def test_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lab", "scenario", "nonsense"]) == 2
+
+
+def test_port_hog(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str) -> None:
+    """One host takes the set toward one destination: the other host fails toward it (not
+    elsewhere), the event and the doctor name the hog; a cap lets the other host in and
+    counts the hog's refused flows."""
+    doc = scenario(capsys, tmp_path, "port-hog", backend)
+    count = int(doc["port_count"])  # type: ignore[call-overload]
+    assert doc["hog"]["connected"] == count  # type: ignore[index]
+    assert doc["other"]["connected"] == 0  # type: ignore[index]  # same destination: none
+    assert [e["connected"] for e in doc["elsewhere"]] == [10, 10]  # type: ignore[attr-defined]
+    assert "192.168.1.2 holds" in str(doc["event"]) and "198.51.100.7:8080" in str(doc["event"])
+    cause, _ = doctor(doc)
+    assert cause is not None and cause["code"] == "ports.exhausted"
+    assert "192.168.1.2" in str(cause["evidence"]) and "198.51.100.7:8080" in str(cause["evidence"])
+    assert "ports.cap_per_destination" in str(cause["fix"])
+    assert doc["capped"]["connected"] == doc["cap"]  # type: ignore[index]
+    assert doc["other_capped"]["connected"] == 20  # type: ignore[index]
+    assert [e["connected"] for e in doc["elsewhere_capped"]] == [10, 10]  # type: ignore[attr-defined]
+    refused = doc["refused"]
+    assert isinstance(refused, dict) and refused.get("192.168.1.2", 0) >= 20  # the excess
+    assert "192.168.1.3" not in refused
+
+
+def test_dns_burst(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str) -> None:
+    doc = scenario(capsys, tmp_path, "dns-burst", backend)
+    assert doc["kernel_defaults"]["failed"] > 0  # type: ignore[index]
+    assert doc["mapekit_policy"]["failed"] == 0  # type: ignore[index]
+    assert doc["mapekit_policy"]["answered"] == doc["queries"]  # type: ignore[index]

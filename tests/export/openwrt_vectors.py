@@ -5,7 +5,7 @@ Source: OpenWrt's package ``map`` (openwrt/openwrt, package/network/ipv6/map):
 ``type=map-e,ipv6prefix=<ip6prefix>,prefix6len=<ip6prefixlen>,ipv4prefix=<ipaddr>,
 prefix4len=<ip4prefixlen>`` then ``,psid=`` ``,psidlen=`` ``,offset=`` ``,ealen=`` (each
 only when set) and ``,br=<peeraddr>`` — and runs ``LEGACY=<legacymap> mapcalc <tunlink>
-<rule>``; ``src/mapcalc.c`` then, for the delegated prefix it finds under ``tunlink``:
+<rule>``; OpenWrt's ``mapcalc.c`` then, for the delegated prefix it finds under ``tunlink``:
 
 - ``ealen`` counts every EA bit, PSID bits included: the IPv4 suffix is the ``ealen -
   psidlen`` bits after ``prefix6len``; a ``psid`` given in the rule is left-aligned in 16

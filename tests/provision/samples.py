@@ -1,4 +1,4 @@
-"""Real-shaped provisioning replies (DESIGN.md §3), shared by codec and driver tests."""
+"""Real-shaped provisioning replies (docs/design.md §3), shared by codec and driver tests."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ class Script:
 
     jpne: str = "full"  # full|blank|403|503|timeout|malformed|wrong_types|foreign
     ocn: str = "full"  # full|fixed|blank|403
-    hb46pp: str = "full"  # full|dslite|empty|404|redirect
+    hb46pp: str = "full"  # full|dslite|lw4o6|empty|404|redirect
     hgw: str = "off"  # on|off|garbage
     delay: float = 2.0  # for "timeout"
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
@@ -81,6 +81,7 @@ def _body(script: Script, kind: str) -> Response:
     doc = {
         "full": HB46PP_FULL,
         "dslite": {"order": ["dslite"], "dslite": {"aftr": "2001:db8::1"}},
+        "lw4o6": {"order": ["lw4o6"], "lw4o6": {}},
         "empty": {"order": [], "auth": "bad"},
     }[mode]
     return Response(json.dumps(doc).encode(), 200, media_type="application/json")

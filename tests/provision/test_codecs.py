@@ -15,7 +15,13 @@ from mapekit.provision import hb46pp, hgw, jpne, ocn
 from mapekit.provision.errors import ProvisionError, ReplyError
 from mapekit.provision.httpstatus import check_status
 from mapekit.provision.jsonp import MAX_BODY, decode_json, decode_jsonp, valid_callback
-from mapekit.provision.model import BlankAnswer, Provider, RuleDelivery, Unsupported
+from mapekit.provision.model import (
+    BlankAnswer,
+    Provider,
+    RuleDelivery,
+    SoftwireDelivery,
+    Unsupported,
+)
 from tests.provision.samples import HB46PP_FULL, JPNE_FULL, OCN_FULL, USER_ID, jsonp
 
 # --- JSONP --------------------------------------------------------------------------
@@ -219,9 +225,50 @@ def test_hb46pp_config() -> None:
 def test_hb46pp_nothing_or_only_unsupported() -> None:
     blank = hb46pp.decode_config(b'{"order": [], "auth": "bad"}')
     assert isinstance(blank, BlankAnswer) and "authentication failed" in blank.detail
-    only = hb46pp.decode_config(b'{"order": ["dslite"], "dslite": {"aftr": "2001:db8::1"}}')
-    assert isinstance(only, Unsupported) and only.offered == ("dslite",)
-    assert "dslite" in only.detail
+    only = hb46pp.decode_config(b'{"order": ["lw4o6", "map_t"], "lw4o6": {}}')
+    assert isinstance(only, Unsupported) and only.offered == ("lw4o6", "map_t")
+    assert "lw4o6" in only.detail
+
+
+# the spec's example of a DS-Lite answer (the shape of its JSON), and an IPIP one
+DSLITE = (b'{"enabler_name": "example", "ttl": 86400, "order": ["dslite", "map_e"],'
+          b' "dslite": {"aftr": "gw.transix.example"}, "map_e": {"br": "2001:db8::1",'
+          b' "rules": [{"ipv6": "2001:db8::/40", "ipv4": "192.0.2.0/24", "ea_length": 16,'
+          b' "psid_offset": 6}]}}')  # fmt: skip
+IPIP = (b'{"order": ["ipip"], "ipip": [{"ipv6_local": "2001:db8:12:3400:1:2:3:4",'
+        b' "ipv6_remote": "2001:db8:ffff::2", "ipv4": "203.0.113.9"}]}')  # fmt: skip
+
+
+def test_hb46pp_dslite_ipip_and_the_order() -> None:
+    first = hb46pp.decode_config(DSLITE)
+    assert isinstance(first, SoftwireDelivery) and first.mechanism == "dslite"
+    assert first.remote == "gw.transix.example" and first.ttl == 86400
+    assert first.order == ("dslite", "map_e")
+    preferred = hb46pp.decode_config(DSLITE, prefer="map_e")  # the configuration's choice
+    assert isinstance(preferred, RuleDelivery)
+    ipip = hb46pp.decode_config(IPIP)
+    assert isinstance(ipip, SoftwireDelivery) and ipip.mechanism == "ipip"
+    assert (ipip.local, ipip.remote, ipip.ipv4) == (
+        "2001:db8:12:3400:1:2:3:4", "2001:db8:ffff::2", "203.0.113.9",
+    )  # fmt: skip
+    literal = hb46pp.decode_config(b'{"order": ["dslite"], "dslite": {"aftr": "2001:DB8::1"}}')
+    assert isinstance(literal, SoftwireDelivery) and literal.remote == "2001:db8::1"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"order": ["dslite"], "dslite": {"aftr": "bad name!"}}', "dslite.aftr"),
+        (b'{"order": ["dslite"], "dslite": {}}', "dslite.aftr"),
+        (b'{"order": ["ipip"], "ipip": []}', "ipip"),
+        (b'{"order": ["ipip"], "ipip": [{"ipv6_local": "x", "ipv6_remote": "2001:db8::1",'
+         b' "ipv4": "203.0.113.9"}]}', "ipip[0]"),
+    ],
+)  # fmt: skip
+def test_hb46pp_bad_softwires(body: bytes, field: str) -> None:
+    with pytest.raises(MapeError) as info:
+        hb46pp.decode_config(body)
+    assert str(info.value.field).startswith(field)
 
 
 @pytest.mark.parametrize(
@@ -256,7 +303,7 @@ def test_hb46pp_accepts_256_rules() -> None:
 def test_hb46pp_request_query() -> None:
     who = hb46pp.ClientIdentity("0090fe-lab", "mapekit", "0_1_0")
     query = hb46pp.config_query(who, token="ab" * 32)
-    assert ("capability", "map_e") in query and ("token", "ab" * 32) in query
+    assert ("capability", "map_e,dslite,ipip") in query and ("token", "ab" * 32) in query
     with pytest.raises(ProvisionError):
         hb46pp.ClientIdentity("xyz", "p", "1")
     with pytest.raises(ProvisionError):

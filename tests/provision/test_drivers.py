@@ -317,7 +317,7 @@ def test_hb46pp_discovered_through_dns(
     assert mapping["iid"] == "rfc"  # type: ignore[index]
     assert 20 * 3600 <= doc["next_attempt_in"] <= 86400  # type: ignore[operator]
     query = script.requests[-1][1]
-    assert query["capability"] == "map_e" and query["vendorid"] == "000000-mapekit"
+    assert query["capability"] == "map_e,dslite,ipip" and query["vendorid"] == "000000-mapekit"
 
 
 def test_hb46pp_without_discovery_record(
@@ -346,7 +346,7 @@ def test_hb46pp_t_a_on_https_needs_an_opt_in(
 @pytest.mark.parametrize(
     ("mode", "status", "reason"),
     [
-        ("dslite", 14, "hb46pp.unsupported"),
+        ("lw4o6", 14, "hb46pp.unsupported"),
         ("empty", 8, "hb46pp.nothing_offered"),
         ("404", 10, "rules.forbidden"),
     ],
@@ -363,6 +363,17 @@ def test_hb46pp_refusals(
     script.hb46pp = mode
     code, doc = hb(capsys, tmp_path, "--url", f"{server}/hb46pp/config")
     assert (code, doc["reason_code"]) == (status, reason)
+
+
+def test_hb46pp_offering_dslite(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, server: str, script: Script
+) -> None:
+    script.hb46pp = "dslite"
+    code, doc = hb(capsys, tmp_path, "--url", f"{server}/hb46pp/config")
+    assert code == 0 and doc["mapping"] is None
+    softwire = doc["softwire"]
+    assert softwire["mechanism"] == "dslite" and softwire["remote"] == "2001:db8::1"
+    assert softwire["ipv4"] == "192.0.0.2" and softwire["nat"] is False
 
 
 # --- DHCPv6 and static --------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Rule requests leave from an address inside the End-user prefix (DESIGN.md §3.2).
+"""Rule requests leave from an address inside the End-user prefix (docs/design.md §3.2).
 
 In a network namespace of its own, the test puts an address of the prefix on the
 loopback interface, runs the rule server on [::1], and checks the source address the

@@ -50,3 +50,32 @@ def store(db_url: str) -> Store:
     s.add_vendor(Vendor(ROUTER_CODE, "router maker", Target.ROUTER), "t")
     s.add_vendor(Vendor(HGW_CODE, "HGW maker", Target.HGW), "t")
     return s
+
+
+def insert_subscriber_row(store: Store, prefix: str, target: str, rules: str, sub_id: str) -> None:
+    """A subscriber written straight into the table, past the admin validation — only for
+    the loopback tests, whose prefix (``::/64``, holding the source ``::1``) is one the
+    admin layer rightly refuses (not global unicast)."""
+    import secrets
+    import time
+
+    import sqlalchemy as sa
+
+    from mapekit.core.addr import parse_end_user_prefix
+    from mapekit.server import tables as t
+    from mapekit.server.store import prefix_key
+
+    value, length = parse_end_user_prefix(prefix)
+    now = time.time()
+    with store.engine.begin() as conn:
+        set_id = conn.scalar(sa.select(t.rule_sets.c.id).where(t.rule_sets.c.name == rules))
+        conn.execute(t.subscribers.insert().values(
+            id=sub_id, prefix=prefix, prefix_len=length, prefix_hi=prefix_key(value, length),
+            hgw_rental=target == "hgw", target=target, rule_set_id=set_id,
+            token=secrets.token_hex(32), version=1, created_at=now, updated_at=now,
+        ))  # fmt: skip
+        if not conn.scalar(
+            sa.select(t.prefix_lengths).where(t.prefix_lengths.c.prefix_len == length)
+        ):
+            conn.execute(t.prefix_lengths.insert().values(prefix_len=length))
+    store.cache.forget()

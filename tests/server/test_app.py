@@ -10,7 +10,7 @@ import pytest
 
 from mapekit.provision import hb46pp, jpne, ocn
 from mapekit.provision.model import BlankAnswer, RuleDelivery
-from mapekit.server.app import ServerConfig, build_app
+from mapekit.server.app import LOOPBACK, ServerConfig, build_app
 from mapekit.server.service import Target
 from mapekit.server.store import Store
 from tests.server.conftest import HGW_CODE, ROUTER_CODE
@@ -84,7 +84,7 @@ def test_disabled_code_gets_503_and_no_callback_gets_a_question_mark(served: Sto
     c = client(served)
     assert c.get(f"/{HGW_CODE}/get_rules").content.startswith(b"?({")
     served.set_vendor_enabled(HGW_CODE, False, "t")
-    served._vendors.clear()  # the per-process cache (5 s) would otherwise hide the change
+    served.cache.forget()  # the per-process cache (5 s) would otherwise hide the change
     assert c.get(f"/{HGW_CODE}/get_rules").status_code == 503
 
 
@@ -152,9 +152,11 @@ def test_hb46pp_style(served: Store) -> None:
 def test_client_address_header_only_from_trusted_proxies(served: Store) -> None:
     header = {"X-Client-Address": CE}
     path = f"/{HGW_CODE}/get_rules"
-    proxied = client(served, "::1", client_header="X-Client-Address")
+    proxied = client(served, "::1", client_header="X-Client-Address", trusted_proxies=LOOPBACK)
     assert proxied.get(path, headers=header).status_code == 200
-    untrusted = client(served, "2001:db8::5", client_header="X-Client-Address")
+    untrusted = client(
+        served, "2001:db8::5", client_header="X-Client-Address", trusted_proxies=LOOPBACK
+    )
     assert untrusted.get(path, headers=header).status_code == 403
     ignored = client(served, "::1")  # no header configured: the peer counts
     assert ignored.get(path, headers=header).status_code == 403

@@ -17,7 +17,7 @@ from mapekit.server.app import ServerConfig, build_app
 from mapekit.server.service import RuleDomain, Target
 from mapekit.server.store import Store
 from tests.provision.servers import serve_app
-from tests.server.conftest import HGW_CODE, ROUTER_CODE
+from tests.server.conftest import HGW_CODE, ROUTER_CODE, insert_subscriber_row
 
 LAB_RULE = MappingRule.from_text(
     "::/40", "198.18.0.0/16", 24, 4, br="2001:db8::64", iid=IidFormat.LEGACY, fmr=True
@@ -30,7 +30,7 @@ def lab(store: Store) -> Iterator[tuple[Store, str, dict[str, str]]]:
     from mapekit.core.ruleset import RuleSet
 
     store.add_rule_set(RuleDomain("lab", RuleSet([LAB_RULE]), "2001:db8::64"), "t")
-    store.add_subscribers([{"prefix": "::/64", "target": "hgw", "rules": "lab", "id": SUB}], "t")
+    insert_subscriber_row(store, "::/64", "hgw", "lab", SUB)
     token = store.add_token("noc", "t")
     with serve_app(build_app(store, ServerConfig(rate=0, access_log=False)), "::1") as url:
         yield store, url, {"Authorization": f"Bearer {token}"}

@@ -11,7 +11,6 @@ import os
 import re
 import stat
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -187,26 +186,109 @@ def forwards(value: list[object]) -> list[str]:
     return [str(item) for item in value]
 
 
-def read_small_file(path: Path, limit: int) -> str:
-    """A configuration file's text: a regular file (never a FIFO or device, so it cannot
-    hang), at most ``limit`` bytes, UTF-8."""
+def count(high: int, low: int = 0) -> Check:
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise ValueError(f"{value} is not a whole number from {low} to {high}")
+        return value
+
+    return check
+
+
+def cap_overrides(value: list[object]) -> list[str]:
+    """Each ``LANADDR=N``: an IPv4 address and a cap (0: none); each host once."""
+    seen = set()
+    for index, item in enumerate(value):
+        host, sep, cap = item.partition("=") if isinstance(item, str) else ("", "", "")
+        try:
+            address = ipaddress.IPv4Address(host)
+        except ValueError:
+            raise ValueError(f"[{index}] {item!r:.60} is not LANADDR=N") from None
+        if not sep or not cap.isdigit() or int(cap) > 65535:
+            raise ValueError(f"[{index}] {item!r:.60} is not LANADDR=N (N from 0 to 65535)")
+        if address in seen:
+            raise ValueError(f"[{index}] {address} is given twice")
+        seen.add(address)
+    return [str(item) for item in value]
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+
+def token(value: str) -> str:
+    if not _TOKEN.fullmatch(value):
+        raise ValueError("not 16 to 128 letters, digits, - or _")
+    return value
+
+
+def loopback(listen: str) -> bool:
+    """True when ``ADDRESS:PORT`` names a loopback address."""
+    host = listen.rpartition(":")[0].strip("[]")
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise MapeError("config.unreadable", f"config: cannot read {path}: {exc.strerror}",
-                        field="config") from None  # fmt: skip
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_HOST = re.compile(
+    r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
+)
+
+
+def host_or_ipv6(value: str) -> str:
+    if ":" in value:
+        return ipv6_address(value)
+    if not _HOST.fullmatch(value):
+        raise ValueError(f"{value!r:.60} is neither a host name nor an IPv6 address")
+    return value.rstrip(".").lower()
+
+
+def ipv6_address(value: str) -> str:
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise MapeError("config.unreadable", f"config: {path} is not a regular file",
-                            field="config")  # fmt: skip
-        data = os.read(fd, limit + 1)
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise MapeError("config.unreadable", f"config: {path} is larger than {limit} bytes",
-                        field="config")  # fmt: skip
+        return str(ipaddress.IPv6Address(value))
+    except ValueError:
+        raise ValueError(f"{value!r:.60} is not an IPv6 address") from None
+
+
+def interface_id(value: str) -> str:
+    """``::a:b:c:d`` (the lower 64 bits of an address)."""
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MapeError("config.unreadable", f"config: {path} is not UTF-8 text",
-                        field="config") from None  # fmt: skip
+        number = int(ipaddress.IPv6Address(value))
+    except ValueError:
+        raise ValueError(
+            f"{value!r:.60} is not an interface id like ::1234:5678:9abc:def0"
+        ) from None
+    if number >> 64 or number == 0:
+        raise ValueError(f"{value} is not 64 bits (the upper half must be zero)")
+    return value
+
+
+def ipv4_address_or_prefix(value: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{value!r:.40} is not an IPv4 address or prefix ({exc})") from None
+    if (
+        not network.network_address.is_global
+        and not network.subnet_of(ipaddress.IPv4Network("192.0.2.0/24"))
+        and not network.subnet_of(ipaddress.IPv4Network("203.0.113.0/24"))
+    ):
+        raise ValueError(f"{value} is not a global address")
+    return str(network)
+
+
+def https_url_template(value: str) -> str:
+    """An http(s) URL that may hold ``{address}``, ``{prefix}``, ``{user}``, ``{password}``."""
+    filled = value
+    for name in ("address", "prefix", "user", "password"):
+        filled = filled.replace("{" + name + "}", "x")
+    if "{" in filled or "}" in filled:
+        raise ValueError("only {address}, {prefix}, {user} and {password} may be filled in")
+    https_url(filled)
+    return value
+
+
+def credential(value: str) -> str:
+    if not 0 < len(value) <= 256 or any(ord(c) < 0x20 for c in value):
+        raise ValueError("1 to 256 characters, no control characters")
+    return value

@@ -22,8 +22,9 @@ from typing import Any
 from mapekit.agent import checks
 from mapekit.agent.checks import Check
 from mapekit.core.errors import MapeError
+from mapekit.core.files import read_text_file
 
-PROVIDERS = ("static", "jpne", "ocn", "hb46pp", "dhcpv6")
+PROVIDERS = ("static", "jpne", "ocn", "hb46pp", "dhcpv6", "dslite", "ipip")
 DEFAULT_HGW_URL = "http://ntt.setup:8888/enabler.ipv4/check"
 DEFAULT_PATH = "/etc/mapekit/agent.toml"
 MAX_CONFIG = 64 * 1024
@@ -89,8 +90,31 @@ KEYS: tuple[Key, ...] = (
     _k("hb46pp", "insecure_discovery", bool, False, None,
        "Honour `t=a` (no certificate check) from an unauthenticated DNS answer on https."),
     _k("hb46pp", "ca_file", str, None, checks.existing_file, "An extra CA (PEM) for TLS."),
+    _k("hb46pp", "prefer", str, None, checks.one_of("map_e", "dslite", "ipip"),
+       "Take this mechanism when the server offers it, whatever its `order` says."),
     _k("dhcpv6", "options_file", str, "/run/mapekit/s46.hex", checks.absolute_path,
        "The S46 options as hex, written by the DHCPv6 client's hook."),
+    _k("dslite", "aftr", str, None, checks.host_or_ipv6,
+       "The AFTR's name or IPv6 address; without it, the name DHCPv6 option 64 gives "
+       "(`dslite.aftr_file`)."),
+    _k("dslite", "aftr_file", str, "/run/mapekit/aftr", checks.absolute_path,
+       "The AFTR name from DHCPv6 option 64, written by the DHCPv6 client's hook."),
+    _k("dslite", "dns_server", str, None, checks.ip_address,
+       "The resolver for the AFTR's name (default: the system's)."),
+    _k("ipip", "remote", str, REQUIRED, checks.ipv6_address, "The operator's tunnel endpoint."),
+    _k("ipip", "interface_id", str, None, checks.interface_id,
+       "The lower 64 bits of the CE's tunnel address, as the operator gives them "
+       "(`::1234:5678:9abc:def0`); the address is the prefix's subnet 0 with them."),
+    _k("ipip", "ipv4", str, REQUIRED, checks.ipv4_address_or_prefix,
+       "The fixed IPv4 address (NATed to) or prefix (routed)."),
+    _k("ipip", "update_url", str, None, checks.https_url_template,
+       "Called at start and after every prefix change: `{address}`, `{prefix}`, `{user}`, "
+       "`{password}` are filled in (URL-encoded); otherwise the credentials go as HTTP "
+       "Basic authentication."),
+    _k("ipip", "update_user", str, None, checks.credential, "The update URL's user name."),
+    _k("ipip", "update_password", str, None, checks.credential,
+       "The update URL's password (never logged or shown)."),
+    _k("ipip", "ca_file", str, None, checks.existing_file, "An extra CA (PEM) for TLS."),
     # --- around the provider --------------------------------------------------------
     _k("hgw", "check_url", str, DEFAULT_HGW_URL, checks.http_url_or_empty,
        "The NTT home gateway's MAP-E check (over IPv4); `\"\"` skips the check."),
@@ -116,12 +140,34 @@ KEYS: tuple[Key, ...] = (
        "Kernel backend: leave the tunnel up when the agent stops."),
     _k("dataplane", "forwards", list, [], checks.forwards,
        "Port forwards, `PROTO:PORT=LANADDR[:PORT]` (PORT must be in the port set)."),
+    _k("ports", "cap_per_destination", int, 0, checks.count(65535),
+       "At most this many flows from one LAN host toward one destination (protocol, address, "
+       "port); 0: no cap. The set runs out per destination (docs/ports.md)."),
+    _k("ports", "cap_per_host", int, 0, checks.count(65535),
+       "At most this many flows through the tunnel from one LAN host; 0: no cap."),
+    _k("ports", "cap_overrides", list, [], checks.cap_overrides,
+       "Per-host per-destination caps, `LANADDR=N` (0: no cap for that host)."),
+    _k("ports", "timeouts", bool, True, None,
+       "Free ports sooner: shorter conntrack timeouts for DNS/NTP and TCP TIME_WAIT."),
+    _k("ports", "quick_udp_timeout", int, 10, checks.count(3600, low=1),
+       "Seconds a UDP flow to a request/response port (DNS 53, NTP 123) keeps its port after "
+       "its last packet (conntrack's default: 30)."),
+    _k("ports", "tcp_time_wait", int, 30, checks.count(3600, low=1),
+       "Seconds a closed TCP connection keeps its port (conntrack's default: 120)."),
     _k("state", "dir", str, "/var/lib/mapekit", checks.directory,
        "Saved rules and schedule (written only when they change)."),
     _k("state", "socket", str, "/run/mapekit/agent.sock", checks.socket_path,
        "The control socket (`mape status`, `mape retry`)."),
-    _k("state", "metrics", str, "127.0.0.1:9107", checks.listen_or_empty,
-       "Prometheus endpoint `ADDRESS:PORT` (`[ADDR]:PORT` for IPv6); `\"\"` turns it off."),
+    _k("state", "metrics", str, "", checks.listen_or_empty,
+       "A separate Prometheus endpoint `ADDRESS:PORT`; `\"\"` (the default): only the web "
+       "listener's `/metrics`."),
+    _k("web", "listen", str, "127.0.0.1:8479", checks.listen_or_empty,
+       "The status page (`/`), its JSON (`/status.json`) and Prometheus metrics (`/metrics`): "
+       "`ADDRESS:PORT` (`[ADDR]:PORT` for IPv6); `\"\"` turns it off. An address other "
+       "than loopback needs `web.token`."),
+    _k("web", "token", str, None, checks.token,
+       "The token the page asks for (`?token=` or `Authorization: Bearer`): 16 to 128 "
+       "letters, digits, `-` or `_`."),
     _k("timers", "scale", (int, float), 1.0, checks.timer_scale,
        "Multiply every retry delay (labs use 0.001); finite, above 0, at most 100."),
     _k("log", "level", str, "info", checks.one_of("debug", "info", "notice", "warning", "error"),
@@ -161,6 +207,7 @@ class Hb46ppSettings:
     dns_server: str | None = None
     insecure_discovery: bool = False
     ca_file: str | None = None
+    prefer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,10 +215,37 @@ class Dhcpv6Settings:
     options_file: str = "/run/mapekit/s46.hex"
 
 
-ProviderSettings = StaticSettings | JpneSettings | OcnSettings | Hb46ppSettings | Dhcpv6Settings
+@dataclass(frozen=True)
+class DsliteSettings:
+    aftr: str | None = None
+    aftr_file: str = "/run/mapekit/aftr"
+    dns_server: str | None = None
+
+
+@dataclass(frozen=True)
+class IpipSettings:
+    remote: str
+    ipv4: str
+    interface_id: str | None = None
+    update_url: str | None = None
+    update_user: str | None = None
+    update_password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+
+
+ProviderSettings = (
+    StaticSettings
+    | JpneSettings
+    | OcnSettings
+    | Hb46ppSettings
+    | Dhcpv6Settings
+    | DsliteSettings
+    | IpipSettings
+)
 _SETTINGS: dict[str, type[ProviderSettings]] = {
     "static": StaticSettings, "jpne": JpneSettings, "ocn": OcnSettings,
-    "hb46pp": Hb46ppSettings, "dhcpv6": Dhcpv6Settings,
+    "hb46pp": Hb46ppSettings, "dhcpv6": Dhcpv6Settings, "dslite": DsliteSettings,
+    "ipip": IpipSettings,
 }  # fmt: skip
 
 
@@ -198,10 +272,26 @@ class DataplaneSettings:
 
 
 @dataclass(frozen=True)
+class PortsSettings:
+    cap_per_destination: int = 0
+    cap_per_host: int = 0
+    cap_overrides: tuple[str, ...] = ()
+    timeouts: bool = True
+    quick_udp_timeout: int = 10
+    tcp_time_wait: int = 30
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    listen: str | None = "127.0.0.1:8479"
+    token: str | None = None
+
+
+@dataclass(frozen=True)
 class StateSettings:
     dir: str = "/var/lib/mapekit"
     socket: str = "/run/mapekit/agent.sock"
-    metrics: str | None = "127.0.0.1:9107"
+    metrics: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,12 +303,15 @@ class AgentConfig:
     interfaces: Interfaces
     prefix: PrefixSettings = field(default_factory=PrefixSettings)
     dataplane: DataplaneSettings = field(default_factory=DataplaneSettings)
+    ports: PortsSettings = field(default_factory=PortsSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     state: StateSettings = field(default_factory=StateSettings)
     hgw_url: str | None = DEFAULT_HGW_URL
     timer_scale: float = 1.0
     log_level: str = "info"
     notes: tuple[str, ...] = ()  # e.g. a deprecated spelling, accepted for now
     rules_file: str | None = None  # static.rules_file, whatever the provider
+    update: IpipSettings | None = None  # the [ipip] update URL (also for HB46PP's IPIP)
 
     @property
     def wan(self) -> str:
@@ -309,6 +402,20 @@ def _section(values: dict[str, object], name: str) -> dict[str, Any]:
     return {k.name: _get(values, k.path) for k in KEYS if k.section == name}
 
 
+def _update(values: dict[str, object], provider: ProviderSettings) -> IpipSettings | None:
+    """The update URL settings: the provider's own for IPIP; for another provider (HB46PP
+    may offer IPIP) the [ipip] section's update keys when given."""
+    if isinstance(provider, IpipSettings):
+        return provider
+    if "ipip.update_url" not in values:
+        return None
+    return IpipSettings(
+        remote="::", ipv4="0.0.0.0/32", update_url=_get(values, "ipip.update_url"),
+        update_user=_get(values, "ipip.update_user"),
+        update_password=_get(values, "ipip.update_password"), ca_file=_get(values, "ipip.ca_file"),
+    )  # fmt: skip
+
+
 def build(values: dict[str, object], notes: tuple[str, ...] = ()) -> AgentConfig:
     """An :class:`AgentConfig` from checked values by path; cross-key rules here."""
     provider = _provider(values)
@@ -316,19 +423,26 @@ def build(values: dict[str, object], notes: tuple[str, ...] = ()) -> AgentConfig
     if prefix.source == "static" and prefix.static is None:
         raise _bad("prefix.static", 'required when prefix.source = "static"')
     dataplane = _section(values, "dataplane")
+    ports = _section(values, "ports")
     state = _section(values, "state")
+    web = WebSettings(_section(values, "web")["listen"] or None, _get(values, "web.token"))
+    if web.listen and not checks.loopback(web.listen) and web.token is None:
+        raise _bad("web.token", f"required when web.listen ({web.listen}) is not loopback")
     return AgentConfig(
         provider=_get(values, "provider"),
         settings=provider,
         interfaces=Interfaces(**_section(values, "interfaces")),
         prefix=prefix,
         dataplane=DataplaneSettings(**{**dataplane, "forwards": tuple(dataplane["forwards"])}),
+        ports=PortsSettings(**{**ports, "cap_overrides": tuple(ports["cap_overrides"])}),
+        web=web,
         state=StateSettings(**{**state, "metrics": state["metrics"] or None}),
         hgw_url=_get(values, "hgw.check_url") or None,
         timer_scale=float(_get(values, "timers.scale")),
         log_level=_get(values, "log.level"),
         notes=notes,
         rules_file=_get(values, "static.rules_file"),
+        update=_update(values, provider),
     )
 
 
@@ -376,7 +490,12 @@ def parse_config(text: str, source: str = "config") -> AgentConfig:
 def load_config(path: str | Path) -> AgentConfig:
     """Read and check the file; errors are ConfigError naming the file or the key."""
     path = Path(path)
-    return parse_config(checks.read_small_file(path, MAX_CONFIG), str(path))
+    try:
+        text = read_text_file(path, what="config", max_bytes=MAX_CONFIG, reason="config.unreadable")
+    except FileNotFoundError:
+        raise ConfigError("config.unreadable", f"config: cannot read {path}: no such file "
+                          "(`mape setup` writes one)", field="config") from None  # fmt: skip
+    return parse_config(text, str(path))
 
 
 def docs() -> str:

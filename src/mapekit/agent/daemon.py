@@ -32,18 +32,20 @@ from mapekit.agent.dataplane import DataplaneManager
 from mapekit.agent.journal import Journal
 from mapekit.agent.metrics import serve_metrics
 from mapekit.agent.notify import Notifier
+from mapekit.agent.portevents import PortEvents
 from mapekit.agent.prefix import current_prefix, file_signature, source_in_prefix
-from mapekit.agent.providers import hgw_url, provider_config, reports
+from mapekit.agent.providers import hgw_url, make_updater, provider_config, reports
 from mapekit.agent.reload import Reloaded, apply_reload
+from mapekit.agent.updater import Updater
+from mapekit.agent.web import serve_web
 from mapekit.client.clock import SYSTEM_CLOCK, Clock
 from mapekit.client.fetch import with_source_address
 from mapekit.client.runner import Runner
 from mapekit.client.state import StateStore
 from mapekit.core.errors import MapeError
-from mapekit.core.mapping import Mapping
 from mapekit.core.ruleset import RuleSet
+from mapekit.core.softwire import Softwire
 from mapekit.dataplane.backend import Backend, choose_backend, make_backend
-from mapekit.dataplane.conntrack import port_use
 from mapekit.dataplane.links import watch_links, watch_nftables
 from mapekit.provision.machine import (
     CeMachine,
@@ -52,9 +54,10 @@ from mapekit.provision.machine import (
     PrefixLost,
     Resumed,
     Retry,
+    Target,
     TimerFired,
 )
-from mapekit.provision.model import Provider
+from mapekit.provision.model import Provider, RuleDelivery
 from mapekit.provision.status import status_of
 from mapekit.provision.timers import TimerPolicy, Wait
 
@@ -65,6 +68,8 @@ VERIFY_SOON = 0.2  # after a netlink or nftables event (they come in bursts)
 READY_WAIT = 15.0  # READY=1 at the latest this long after start (waiting for a prefix)
 REPAIR_WINDOW, REPAIR_LIMIT, REPAIR_BACKOFF = 60.0, 5, (10.0, 300.0)
 PERSISTED_WAITS = (Wait.RULES_OK, Wait.TTL)
+PORT_CHECK = 5.0  # NAT failures and refused flows: read this often, logged at most once a minute
+PORT_LOG_EVERY = 60.0
 
 
 @dataclass(frozen=True)
@@ -93,13 +98,21 @@ class Provision:
 
 
 @dataclass(frozen=True)
+class Logged:
+    """An event another thread saw (the main thread logs it)."""
+
+    code: str
+    params: dict[str, object]
+
+
+@dataclass(frozen=True)
 class Problem:
     """Another thread could not do its part (logged by the main thread)."""
 
     reason: str
 
 
-Item = Stop | Reload | LinksChanged | RulesetChanged | Provision | Problem
+Item = Stop | Reload | LinksChanged | RulesetChanged | Provision | Problem | Logged
 
 
 @dataclass
@@ -116,7 +129,9 @@ class Agent:
     stop: threading.Event = field(default_factory=threading.Event)
     snapshot: dict[str, Any] = field(default_factory=dict)
     repairs: int = 0
+    updater: Updater | None = None
     _verify_due: float | None = None
+    _updated_for: str | None = None
 
     # --- start and stop ----------------------------------------------------------------
 
@@ -139,14 +154,16 @@ class Agent:
             saved=saved,
         )
         self.dataplane = DataplaneManager(
-            self.backend, config.dataplane, config.interfaces, self.state_dir / "applied.json"
-        )
+            self.backend, config.dataplane, config.interfaces, config.ports,
+            self.state_dir / "applied.json",
+        )  # fmt: skip
         self.runner = Runner(
             self.machine, provider_config(config), self.store, hgw_url=hgw_url(config),
             clock=self.clock, apply=self._apply,
             withdraw=self.dataplane.withdraw,
         )  # fmt: skip
         self.journal.level = config.log_level
+        self.updater = make_updater(config, self.stop, lambda c, p: self.items.put(Logged(c, p)))
         self._seen = 0
         self._next_poll = self._next_full = now
         self._next_verify = now + VERIFY_EVERY
@@ -154,6 +171,8 @@ class Agent:
         self._recent_repairs: deque[float] = deque(maxlen=REPAIR_LIMIT)
         self._backoff, self._backoff_until = 0.0, now
         self._next_watchdog = now
+        self._next_ports = now + PORT_CHECK
+        self._port_events = PortEvents()
         self._ready = False
         self._status_line = ""
         self._pd_seen = file_signature(config.prefix.pd_file)
@@ -195,7 +214,18 @@ class Agent:
         threads = [(links, "netlink"), (rules, "nftables"), (control, "control")]
         if self.config.state.metrics:
             threads.append((self._metrics, "metrics"))
+        if self.config.web.listen:
+            threads.append((self._web, "web"))
         return threads
+
+    def _web(self) -> None:
+        web = self.config.web
+        assert web.listen is not None
+        host, _, port = web.listen.rpartition(":")
+        try:
+            serve_web(host.strip("[]"), int(port), self.stop, self.status, web.token)
+        except OSError as exc:
+            self.items.put(Problem(f"web: cannot listen on {web.listen}: {exc.strerror}"))
 
     def _metrics(self) -> None:
         assert self.config.state.metrics is not None
@@ -240,7 +270,7 @@ class Agent:
         self._after(cycle=False)
 
     def _next_wake(self) -> float:
-        wakes = [self._next_poll, self._next_verify, self._next_watchdog]
+        wakes = [self._next_poll, self._next_verify, self._next_watchdog, self._next_ports]
         deadline = self.machine.timer()
         wakes += [w for w in (deadline, self._verify_due) if w is not None]
         if not self._ready:
@@ -266,6 +296,8 @@ class Agent:
                 self._run(event)
             case Problem(reason=reason):
                 self.machine.logged("MAPE.035", self.clock.monotonic(), reason=reason)
+            case Logged(code=code, params=params):
+                self.machine.logged(code, self.clock.monotonic(), **params)
 
     def _run(self, event: Event) -> None:
         self._journal(cycle=False)  # what came before belongs to no cycle
@@ -286,6 +318,9 @@ class Agent:
             self._next_poll = now + PREFIX_POLL
         if now >= self._next_verify or (self._verify_due is not None and now >= self._verify_due):
             self._verify()
+        if now >= self._next_ports:
+            self._next_ports = now + PORT_CHECK
+            self._port_events.check(self.dataplane, self.machine, now)
         interval = self.notifier.watchdog_interval
         if now >= self._next_watchdog:
             if interval is not None:
@@ -333,15 +368,30 @@ class Agent:
 
     # --- the data plane -----------------------------------------------------------------
 
-    def _apply(self, mapping: Mapping) -> None:
-        saved = self.machine.saved
-        rules = saved.rules if saved else RuleSet([mapping.rule])
+    def _apply(self, target: Target) -> None:
         now = self.clock.monotonic()
+        saved = self.machine.saved
         try:
-            for note in self.dataplane.apply(mapping, rules):
+            if isinstance(target, Softwire):
+                notes = self.dataplane.apply_softwire(target)
+                self._softwire_applied(target)
+            else:
+                rules = saved.rules if isinstance(saved, RuleDelivery) else RuleSet([target.rule])
+                notes = self.dataplane.apply(target, rules)
+            for note in notes:
                 self.machine.logged("MAPE.036", now, note=note)
         except MapeError as exc:
             self.machine.logged("MAPE.035", now, reason=exc.message)
+
+    def _softwire_applied(self, softwire: Softwire) -> None:
+        """An IPIP CE tells the operator its new address (the update URL), in a thread: the
+        answer is logged, the credentials never."""
+        if softwire.mechanism != "ipip" or self.updater is None:
+            return
+        if softwire.local != self._updated_for:  # at start, and after each new address
+            self._updated_for = softwire.local
+            prefix = self.machine.prefix
+            self.updater.submit(softwire.local, _prefix_text(prefix) if prefix else "")
 
     def _verify_soon(self) -> None:
         due = self.clock.monotonic() + VERIFY_SOON
@@ -457,12 +507,10 @@ class Agent:
     # --- other threads ------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        plan = self.dataplane.plan
-        use = port_use(plan.ipv4_address, plan.port_set) if plan is not None else None
         return {
             **self.snapshot,
             "counters": self.dataplane.counters(),
-            "port_use": None if use is None else use.to_dict(),
+            "port_use": self.dataplane.port_use(),
         }
 
 

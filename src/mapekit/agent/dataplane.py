@@ -9,17 +9,22 @@ what something else removed and says what.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mapekit.agent.config import DataplaneSettings, Interfaces
+from mapekit.agent.config import DataplaneSettings, Interfaces, PortsSettings
 from mapekit.client.state import write_if_changed
 from mapekit.core.mapping import Mapping
 from mapekit.core.ruleset import RuleSet
-from mapekit.dataplane.backend import Backend
+from mapekit.core.softwire import Softwire
+from mapekit.dataplane.backend import Backend, same_but_ruleset
+from mapekit.dataplane.conntrack import PortWatcher, nat_stats, usage
 from mapekit.dataplane.links import remove_address
 from mapekit.dataplane.plan import Plan, make_plan
+from mapekit.dataplane.policy import PortPolicy, Timeouts
+from mapekit.dataplane.softwire import TunnelPlan, make_softwire_plan
 
 
 @dataclass
@@ -27,9 +32,11 @@ class DataplaneManager:
     backend: Backend
     settings: DataplaneSettings
     interfaces: Interfaces
+    ports: PortsSettings = field(default_factory=PortsSettings)
     applied_path: Path | None = None
-    plan: Plan | None = None
+    plan: TunnelPlan | None = None
     notes: list[str] = field(default_factory=list)
+    watcher: PortWatcher | None = None  # port use of the applied plan, from conntrack events
     _mapping: Mapping | None = None
     _rules: RuleSet | None = None
 
@@ -37,6 +44,7 @@ class DataplaneManager:
         return make_plan(
             mapping, self.interfaces.wan, tunnel_name=self.interfaces.tunnel,
             lan=self.interfaces.lan, forwards=self.settings.forwards, rules=rules,
+            policy=port_policy(self.ports),
         )  # fmt: skip
 
     def apply(self, mapping: Mapping, rules: RuleSet) -> list[str]:
@@ -44,20 +52,43 @@ class DataplaneManager:
         plan = self.make_plan(mapping, rules)
         if plan == self.plan:
             return []
+        if self.plan is not None and same_but_ruleset(self.plan, plan):
+            self.notes = self.backend.retable(plan)
+            self.plan, self._mapping, self._rules = plan, mapping, rules
+            return list(self.notes)
         self.withdraw()
         self._mapping, self._rules = mapping, rules
         self.notes = self.backend.up(plan, mapping, rules)
+        self.plan = plan
+        self.watcher = PortWatcher(plan.ipv4_address, plan.port_set)
+        self.watcher.start()
+        if self.applied_path is not None:
+            record = {"wan": plan.wan, "ce_address": plan.ce_address}
+            write_if_changed(self.applied_path, json.dumps(record).encode())
+        return list(self.notes)
+
+    def apply_softwire(self, softwire: Softwire) -> list[str]:
+        """Bring a DS-Lite or IPIP tunnel up; nothing happens when its plan is the one
+        applied."""
+        names = self.interfaces
+        plan = make_softwire_plan(softwire, names.wan, tunnel_name=names.tunnel, lan=names.lan)
+        if plan == self.plan:
+            return []
+        self.withdraw()
+        self.notes = self.backend.up(plan)
         self.plan = plan
         if self.applied_path is not None:
             record = {"wan": plan.wan, "ce_address": plan.ce_address}
             write_if_changed(self.applied_path, json.dumps(record).encode())
         return list(self.notes)
 
-    def reconfigure(self, settings: DataplaneSettings, interfaces: Interfaces) -> bool:
+    def reconfigure(
+        self, settings: DataplaneSettings, interfaces: Interfaces, ports: PortsSettings
+    ) -> bool:
         """New settings (a reload); re-applies when the plan they give differs. True when
         it re-applied."""
-        self.settings, self.interfaces = settings, interfaces
-        if self._mapping is None or self._rules is None or self.plan is None:
+        self.settings, self.interfaces, self.ports = settings, interfaces, ports
+        if self._mapping is None or self._rules is None or not isinstance(self.plan, Plan):
             return False
         mapping, rules = self._mapping, self._rules
         if self.make_plan(mapping, rules) == self.plan:
@@ -66,6 +97,9 @@ class DataplaneManager:
         return True
 
     def withdraw(self) -> None:
+        if self.watcher is not None:
+            self.watcher.close()
+            self.watcher = None
         if self.plan is not None:
             self.backend.down()
         if self.applied_path is not None:
@@ -74,6 +108,9 @@ class DataplaneManager:
 
     def shutdown(self) -> None:
         """On exit: withdraw, but leave a kernel tunnel up when so configured."""
+        if self.watcher is not None:
+            self.watcher.close()
+            self.watcher = None
         if self.plan is not None and self.settings.keep_tunnel and self.backend.name == "kernel":
             self.backend.down(keep_tunnel=True)
             self.plan = None
@@ -102,3 +139,24 @@ class DataplaneManager:
 
     def counters(self) -> dict[str, int]:
         return self.backend.counters()
+
+    def port_use(self) -> dict[str, object] | None:
+        """Port use of the applied plan (from the watcher's table: no dump)."""
+        watcher = self.watcher
+        if watcher is None or not watcher.available or not isinstance(self.plan, Plan):
+            return None
+        return usage(watcher.view(), nat_stats())
+
+
+def port_policy(ports: PortsSettings) -> PortPolicy:
+    """The data plane's port policy from the ``[ports]`` section."""
+    overrides = []
+    for item in ports.cap_overrides:
+        host, _, cap = item.partition("=")
+        overrides.append((ipaddress.IPv4Address(host), int(cap)))
+    timeouts = (
+        Timeouts(quick_udp=ports.quick_udp_timeout, tcp_time_wait=ports.tcp_time_wait)
+        if ports.timeouts
+        else None
+    )
+    return PortPolicy(ports.cap_per_destination, ports.cap_per_host, tuple(overrides), timeouts)

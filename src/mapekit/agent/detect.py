@@ -18,6 +18,7 @@ from pathlib import Path
 from mapekit.client.fetch import Hb46ppSource, discover
 from mapekit.client.hgw import check_hgw
 from mapekit.core.addr import ipv6_text, mask, parse_end_user_prefix
+from mapekit.core.aftr import decode_name, encode_name
 from mapekit.core.errors import MapeError
 from mapekit.dataplane.links import InterfaceInfo, default_route_interfaces, interfaces
 from mapekit.provision.hb46pp import ClientIdentity
@@ -25,6 +26,7 @@ from mapekit.provision.hb46pp import ClientIdentity
 DEFAULT_HGW = "http://ntt.setup:8888/enabler.ipv4/check"
 DEFAULT_PD_FILE = "/run/mapekit/pd"
 DEFAULT_S46_FILE = "/run/mapekit/s46.hex"
+DEFAULT_AFTR_FILE = "/run/mapekit/aftr"
 TUNNEL_KINDS = ("ip6tnl", "tun", "ipip", "sit", "gre", "wireguard")
 LAN_NAMES = re.compile(r"(br-lan|br0|lan\d*|eth1|enp\d+s\d+f?\d*)$")
 NETIF_LINKS = Path("/run/systemd/netif/links")
@@ -46,6 +48,7 @@ class Detected:
     hb46pp_url: str | None
     s46_options: bool
     networkd_files: dict[str, str]  # interface → the .network file that configures it
+    aftr: str | None = None  # the AFTR name DHCPv6 option 64 brought (the hook's file)
 
 
 def _candidates(links: list[InterfaceInfo]) -> list[InterfaceInfo]:
@@ -167,9 +170,11 @@ def detect_hb46pp(timeout_note: list[str]) -> str | None:
 def detect(
     wan: str | None = None,
     lan: str | None = None,
+    *,
     pd_file: str = DEFAULT_PD_FILE,
     s46_file: str = DEFAULT_S46_FILE,
     hgw_url: str | None = DEFAULT_HGW,
+    aftr_file: str = DEFAULT_AFTR_FILE,
 ) -> Detected:
     links = interfaces()
     wan = wan or detect_wan(links)
@@ -188,7 +193,17 @@ def detect(
     return Detected(
         wan=wan, lan=lan, delivery=delivery, prefix=prefix, prefix_source=source, hgw=hgw,
         hgw_how=how, hb46pp_url=detect_hb46pp(notes), s46_options=s46, networkd_files=files,
+        aftr=detect_aftr(aftr_file),
     )  # fmt: skip
+
+
+def detect_aftr(path: str) -> str | None:
+    """The AFTR name the hook wrote from DHCPv6 option 64, if any (checked as a name)."""
+    try:
+        text = Path(path).read_text(encoding="ascii").strip()[:255]
+        return decode_name(encode_name(text))
+    except (OSError, UnicodeDecodeError, MapeError):
+        return None
 
 
 def prefix_text(prefix: Prefix | None) -> str:

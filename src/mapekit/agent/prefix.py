@@ -68,7 +68,7 @@ def current_prefix(config: AgentConfig, exclude: set[int]) -> tuple[Prefix | Non
 
 def source_in_prefix(prefix: Prefix, interfaces: list[str | None]) -> str | None:
     """An address of ``interfaces`` inside the End-user prefix: rule requests must leave
-    from one (the JPNE-style server identifies the subscriber by it; DESIGN.md §3.2)."""
+    from one (the JPNE-style server identifies the subscriber by it; docs/design.md §3.2)."""
     for name in interfaces:
         if not name:
             continue

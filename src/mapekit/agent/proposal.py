@@ -28,6 +28,12 @@ class Wishes:
     url: str | None = None
     vendor_code: str | None = None
     rules_file: str | None = None
+    aftr: str | None = None  # DS-Lite
+    remote: str | None = None  # IPIP
+    ipv4: str | None = None
+    interface_id: str | None = None
+    update_url: str | None = None
+    update_user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class Seen:
     hgw: str | None  # none | off | on
     hb46pp_url: str | None
     s46_options: bool
+    aftr: str | None = None  # an AFTR name DHCPv6 option 64 brought
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,18 @@ def _method(
         )
     if wishes.rules_file is not None:
         return "static", _given(wishes), _static_reason(operator, table_name, seen)
+    if seen.aftr is not None:
+        return (
+            "dslite",
+            {},
+            Reason(
+                f"The DHCPv6 server names a DS-Lite AFTR ({seen.aftr}, option 64): this line "
+                "carries IPv4 over DS-Lite (transix, Xpass, v6 connect); the AFTR does the NAT.",
+                f"DHCPv6 サーバーが DS-Lite の AFTR（{seen.aftr}、オプション 64）を通知しています。"
+                "この回線の IPv4 は DS-Lite（transix・クロスパス・v6 コネクトなど）で、NAT は AFTR "
+                "が行います。",
+            ),
+        )
     if seen.s46_options:
         return (
             "dhcpv6",
@@ -173,7 +192,9 @@ def _method(
         "setup.unknown_operator",
         f"prefix: no rule of the {table_name} covers {_text(seen.prefix)} and no HB46PP record "
         "or DHCPv6 option was found; say how rules arrive: --provider jpne|ocn with --url and "
-        "--vendor-code, --provider hb46pp --url URL, or --rules FILE",
+        "--vendor-code, --provider hb46pp --url URL, --provider dslite --aftr NAME "
+        "(transix, Xpass, v6 connect), --provider ipip --remote ADDR --ipv4 ADDR "
+        "--interface-id ID (a fixed IPv4 address), or --rules FILE",
         field="provider",
     )
 
@@ -209,7 +230,8 @@ def _static_reason(operator: str | None, table_name: str, seen: Seen) -> Reason:
 
 _SETTINGS_GIVEN = {
     "static": ("rules_file",), "jpne": ("url", "vendor_code"), "ocn": ("url", "vendor_code"),
-    "hb46pp": ("url",), "dhcpv6": (),
+    "hb46pp": ("url",), "dhcpv6": (), "dslite": ("aftr",),
+    "ipip": ("remote", "ipv4", "interface_id", "update_url", "update_user"),
 }  # fmt: skip
 
 

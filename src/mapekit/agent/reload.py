@@ -23,7 +23,7 @@ from mapekit.provision.timers import TimerPolicy
 if TYPE_CHECKING:
     from mapekit.agent.daemon import Agent
 
-SECTIONS = ("provider", "interfaces", "prefix", "dataplane", "state")
+SECTIONS = ("provider", "interfaces", "prefix", "dataplane", "ports", "web", "state")
 
 
 @dataclass
@@ -53,10 +53,11 @@ def apply_reload(agent: Agent, new: AgentConfig) -> Reloaded:
     old = agent.config
     before, after = _sections(old), _sections(new)
     done = Reloaded(changed=[name for name in after if after[name] != before[name]])
-    if "state" in done.changed:
-        done.changed.remove("state")
-        done.deferred.append("state")
-        new = replace(new, state=old.state)
+    for section in ("state", "web"):  # a listener or a folder in use: at the next start
+        if section in done.changed:
+            done.changed.remove(section)
+            done.deferred.append(section)
+            new = replace(new, **{section: getattr(old, section)})
     if new.dataplane.backend != old.dataplane.backend:
         done.deferred.append("dataplane.backend")
         new = replace(new, dataplane=replace(new.dataplane, backend=old.dataplane.backend))
@@ -71,8 +72,8 @@ def apply_reload(agent: Agent, new: AgentConfig) -> Reloaded:
         machine.report = reports(new)
         machine.timers = TimerPolicy(scale=new.timer_scale)
         done.refetch = "provider" in done.changed
-    if {"interfaces", "dataplane"} & set(done.changed):
+    if {"interfaces", "dataplane", "ports"} & set(done.changed):
         settings: DataplaneSettings = new.dataplane
-        agent.dataplane.reconfigure(settings, new.interfaces)
+        agent.dataplane.reconfigure(settings, new.interfaces, new.ports)
     done.prefix = bool({"interfaces", "prefix"} & set(done.changed))
     return done

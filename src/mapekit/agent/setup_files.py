@@ -82,12 +82,16 @@ def agent_toml(setting: Setting, layout: Layout) -> str:
         "",
         *_key("provider", proposal.provider),
     ]
-    if proposal.settings or proposal.provider == "dhcpv6":
+    if proposal.settings or proposal.provider in ("dhcpv6", "dslite"):
         lines += ["", f"[{proposal.provider}]"]
         for name, value in proposal.settings.items():
             lines += _key(f"{proposal.provider}.{name}", value)
         if proposal.provider == "dhcpv6":
             lines += _key("dhcpv6.options_file", layout.path(f"{RUN_DIR}/s46.hex"))
+        if proposal.provider == "dslite":
+            lines += _key("dslite.aftr_file", layout.path(f"{RUN_DIR}/aftr"))
+        if proposal.provider == "ipip" and "update_url" in proposal.settings:
+            lines += ['# update_password = "..."   # set it here: setup never writes it']
     if not setting.hgw_check:
         lines += ["", "[hgw]", *_key("hgw.check_url", "")]
     lines += ["", "[interfaces]", *_key("interfaces.wan", setting.wan)]
@@ -113,8 +117,10 @@ def dhcpcd_blocks(setting: Setting, layout: Layout) -> tuple[str, str]:
         f"{BEGIN}: global options (written by `mape setup`; mapekit's hook reads them)",
         "define6 94 binhex s46_cont_mape",
         "option s46_cont_mape",
+        "option aftr_name",
         f"env mapekit_pd_file={layout.path(RUN_DIR + '/pd')}",
         f"env mapekit_s46_file={layout.path(RUN_DIR + '/s46.hex')}",
+        f"env mapekit_aftr_file={layout.path(RUN_DIR + '/aftr')}",
         f"env mapekit_wan={setting.wan}",
         END,
     ])  # fmt: skip

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from mapekit.agent.prefix import current_prefix, source_in_prefix
 from mapekit.agent.providers import hgw_url, provider_config
 from mapekit.cli import output
 from mapekit.core.errors import MapeError
+from mapekit.core.files import load_json_file
 from mapekit.core.tables import builtin_rules, load_rule_file
 from mapekit.diag.checks import cause, diagnose
 from mapekit.diag.gather import gather
@@ -55,8 +55,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def in_lab(args: argparse.Namespace) -> int:
     """Run the doctor inside a node of the lab that ``mape lab up`` left running."""
     try:
-        state = json.loads((Path(args.lab_dir) / "state.json").read_text())
-    except (OSError, ValueError):
+        state = load_json_file(Path(args.lab_dir) / "state.json", what="node", max_bytes=1 << 20)
+        if not isinstance(state, dict) or not isinstance(state.get("nodes"), list):
+            raise MapeError("status.unavailable", "not a lab's state", field="node")
+    except (FileNotFoundError, MapeError):
         raise MapeError(
             "status.unavailable", f"node: no running lab in {args.lab_dir}", field="node"
         ) from None
@@ -120,6 +122,8 @@ def configured(config: AgentConfig) -> Facts:
         source_address=source_in_prefix(prefix, [config.lan, config.wan]) if prefix else None,
     )
     facts.provider = config.provider
+    ports = config.ports
+    facts.port_caps = bool(ports.cap_per_destination or ports.cap_per_host or ports.cap_overrides)
     counters = (ask_agent(config.state.socket, "status") or {}).get("counters")
     if isinstance(counters, dict):
         facts.counters = {str(k): int(v) for k, v in counters.items()}

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
-from pathlib import Path
 
 from mapekit.cli import output
+from mapekit.cli.outfile import write_output
 from mapekit.cli.ruleopts import (
     add_forward_option,
     add_rule_options,
@@ -15,7 +13,6 @@ from mapekit.cli.ruleopts import (
     rules_from_args,
 )
 from mapekit.core.addr import parse_end_user_prefix
-from mapekit.core.errors import InputError
 from mapekit.export import FORMATS, Mode, default_mode, export, format_named, options_for
 from mapekit.export.common import DEFAULT_LAN, parse_lan_address, parse_release
 
@@ -68,7 +65,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="X.Y[.Z]",
         help="cisco-xe, fortigate: the firmware release (default: the newest known)",
     )
-    parser.add_argument("-o", "--output", metavar="FILE", help="write the file atomically")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write to FILE atomically (a new path or a regular file; - is standard output)",
+    )
     add_rule_options(parser)
 
 
@@ -93,35 +95,6 @@ def run(args: argparse.Namespace) -> int:
         output.emit(text)
     else:
         mode = 0o755 if fmt.name in EXECUTABLE else 0o644
-        write_atomically(Path(args.output), text, mode)
-        output.emit(f"wrote {args.output} ({fmt.label})")
+        if write_output(args.output, text, mode):
+            output.emit(f"wrote {args.output} ({fmt.label})")
     return output.OK
-
-
-def write_atomically(path: Path, text: str, mode: int) -> None:
-    """Write a temporary file beside ``path``, then rename it over ``path``."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise _cannot_write(path, exc) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise _cannot_write(path, exc) from None
-        raise
-
-
-def _cannot_write(path: Path, exc: OSError) -> InputError:
-    return InputError(
-        "input.value_range",
-        f"output: cannot write {path}: {exc.strerror or exc}",
-        field="output",
-        value=str(path),
-    )

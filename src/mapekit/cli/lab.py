@@ -23,6 +23,7 @@ from mapekit.agent.control import ask_agent
 from mapekit.cli import output
 from mapekit.cli.statusview import render_status
 from mapekit.core.errors import MapeError
+from mapekit.core.files import load_json_file, read_text_file
 from mapekit.lab.netns import Lab, LabError, available, exec_interactive, snapshot
 from mapekit.lab.network import (
     LAB_BACKENDS,
@@ -187,11 +188,13 @@ def _state_path(args: argparse.Namespace) -> Path:
 
 def _load(args: argparse.Namespace) -> dict[str, object]:
     try:
-        doc = json.loads(_state_path(args).read_text())
-    except (OSError, ValueError):
+        doc = load_json_file(_state_path(args), what="dir", max_bytes=1 << 20)
+    except (FileNotFoundError, MapeError):
         raise MapeError(
             "status.unavailable", f"lab: no running lab recorded in {args.dir}", field="dir"
         ) from None
+    if not isinstance(doc, dict):
+        raise MapeError("status.unavailable", f"lab: {args.dir}: not a lab's state", field="dir")
     return dict(doc)
 
 
@@ -207,10 +210,10 @@ def up(args: argparse.Namespace) -> int:
     topology = Topology()
     if args.topology:
         try:
-            text = Path(args.topology).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_text_file(args.topology, what="topology", max_bytes=1 << 20)
+        except FileNotFoundError:
             raise MapeError(
-                "data.file_unreadable", f"topology: {args.topology}: {exc}", field="topology"
+                "data.file_unreadable", f"topology: {args.topology}: no such file", field="topology"
             ) from None
         topology = parse_topology(text, args.topology)
     work = Path(args.dir)

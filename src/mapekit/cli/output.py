@@ -30,6 +30,12 @@ def emit_now(text: str) -> None:
     sys.stdout.flush()
 
 
+def emit_raw(text: str) -> None:
+    """``text`` as it is (a terminal control sequence), flushed."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 def report_error(exc: MapeError, json_mode: bool) -> int:
     """Print ``exc`` once (one line, or ``{"error": …}`` with --json) and pick the exit."""
     if json_mode:

@@ -14,7 +14,18 @@ BLOCKS_PER_LINE = 4
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("prefix", metavar="PREFIX", help="End-user IPv6 prefix")
+    parser.add_argument(
+        "prefix", metavar="PREFIX", nargs="?", help="End-user IPv6 prefix (not with --usage)"
+    )
+    parser.add_argument(
+        "--usage", action="store_true",
+        help="port use now, from the running agent: per host, destination, block and port",
+    )  # fmt: skip
+    parser.add_argument("--watch", action="store_true", help="with --usage: refresh every 2 s")
+    parser.add_argument(
+        "--socket", default="/run/mapekit/agent.sock", metavar="PATH",
+        help="with --usage: the agent's socket",
+    )  # fmt: skip
     parser.add_argument(
         "--check",
         metavar="PORT[,PORT…]",
@@ -25,6 +36,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.usage:
+        from mapekit.cli.portuse import show_usage
+
+        return show_usage(args)
+    if args.prefix is None:
+        raise output.UsageError(
+            "usage.invalid_arguments", "prefix: required (or --usage)", field="prefix"
+        )
     checks = parse_ports(args.check) if args.check is not None else ()
     source = rules_from_args(args)
     prefix, length = parse_end_user_prefix(args.prefix)

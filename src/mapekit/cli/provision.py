@@ -28,6 +28,7 @@ from mapekit.client.runner import Runner
 from mapekit.client.state import StateStore
 from mapekit.core.addr import ipv6_text, mask, parse_end_user_prefix, parse_ipv6_address
 from mapekit.core.errors import InputError
+from mapekit.core.files import read_bytes_file
 from mapekit.core.reasons import Category
 from mapekit.core.rule import IidFormat
 from mapekit.provision.hb46pp import ClientIdentity
@@ -36,6 +37,8 @@ from mapekit.provision.machine import CeMachine, Start, TimerFired
 from mapekit.provision.model import Provider
 from mapekit.provision.status import CeStatus, status_of
 from mapekit.provision.timers import TimerPolicy
+
+MAX_OPTIONS_FILE = 256 << 10  # hex of a DHCPv6 reply (at most 64 KiB), with separators
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -81,11 +84,11 @@ def _dhcpv6_bytes(text: str | None) -> bytes | None:
     if text.startswith("@"):
         path = Path(text[1:])
         try:
-            raw = path.read_bytes()
-        except OSError as exc:
+            raw = read_bytes_file(path, what="dhcpv6-options", max_bytes=MAX_OPTIONS_FILE)
+        except FileNotFoundError:
             raise InputError(
                 "input.value_range",
-                f"dhcpv6-options: cannot read {path}: {exc.strerror}",
+                f"dhcpv6-options: cannot read {path}: no such file",
                 field="dhcpv6-options",
             ) from None
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import ipaddress
 import json
 import os
@@ -13,10 +12,21 @@ from typing import Any
 from mapekit.cli import output
 from mapekit.cli.listen import parse_listen
 from mapekit.core.errors import MapeError
-from mapekit.core.tables import load_rule_file
+from mapekit.core.files import read_bytes_file
+from mapekit.core.tables import MAX_RULE_FILE, parse_rule_text
 from mapekit.provision import jpne
 from mapekit.provision.model import RuleDelivery
-from mapekit.server.admin import subscriber_json
+from mapekit.server.admin import MAX_CSV, subscriber_json
+from mapekit.server.csvimport import parse_csv
+from mapekit.server.schemas import (
+    ID_PATTERN,
+    MAX_LIMIT,
+    RuleImportIn,
+    VendorIn,
+    bounded_int,
+    parse_model,
+    path_value,
+)
 from mapekit.server.service import ServerError, Target, Vendor
 from mapekit.server.store import Store, rules_domain
 
@@ -35,7 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("file")
     imp.add_argument("--name", required=True)
     imp.add_argument("--dmr", metavar="ADDR", help="BR address (default: the rules' own)")
-    imp.add_argument("--fixlen", type=int, default=56, help="ipv6_fixlen to announce")
+    imp.add_argument("--fixlen", default="56", metavar="0-64", help="ipv6_fixlen to announce")
     rules.add_parser("list")
     vendor = sub.add_parser("vendor", help="manufacturer codes").add_subparsers(
         dest="verb", required=True
@@ -50,13 +60,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     token = sub.add_parser("token", help="admin API tokens").add_subparsers(
         dest="verb", required=True
     )
-    token.add_parser("add").add_argument("name")
+    token_add = token.add_parser("add", help="a new token, shown once")
+    token_add.add_argument("name")
+    token_add.add_argument(
+        "--scope",
+        action="append",
+        choices=("read", "write"),
+        help="read (every GET) and/or write (changes); default both",
+    )
+    token.add_parser("list", help="names, scopes and creation times (never the tokens)")
+    token.add_parser("revoke", help="delete a token").add_argument("name")
     _subscriber_parsers(sub)
     serve = sub.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--listen", default="[::]:8080", metavar="HOST:PORT")
-    serve.add_argument("--client-address-header", metavar="NAME")
-    serve.add_argument("--trusted-proxy", action="append", metavar="CIDR")
+    serve.add_argument(
+        "--client-address-header",
+        metavar="NAME",
+        help="take the client address from this header, on connections from --trusted-proxy",
+    )
+    serve.add_argument("--trusted-proxy", action="append", metavar="CIDR", default=[])
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--max-header-bytes", type=int, default=16384, metavar="N")
+    serve.add_argument("--header-timeout", type=float, default=10.0, metavar="S")
+    serve.add_argument("--body-timeout", type=float, default=60.0, metavar="S")
+    serve.add_argument("--per-peer-connections", type=int, default=32, metavar="N")
     serve.add_argument("--rate-limit", type=float, default=5.0, help="requests/s per client")
     serve.add_argument("--burst", type=float, default=20.0)
     serve.add_argument("--no-access-log", action="store_true")
@@ -84,7 +111,8 @@ def _subscriber_parsers(sub: Any) -> None:
     imp = subs.add_parser("import", help="CSV with columns prefix,target,rules[,id,hgw_rental]")
     imp.add_argument("file")
     lst = subs.add_parser("list")
-    lst.add_argument("--limit", type=int, default=100)
+    lst.add_argument("--limit", default="100", metavar=f"1-{MAX_LIMIT}")
+    lst.add_argument("--offset", default="0", metavar="N")
     show = subs.add_parser("show")
     which = show.add_mutually_exclusive_group(required=True)
     which.add_argument("--prefix")
@@ -137,33 +165,42 @@ def _rules(args: argparse.Namespace, store: Store) -> int:
     if args.verb == "list":
         names = store.rule_set_names()
         return _done(args, {"rule_sets": names}, "\n".join(names) or "(no rule sets)")
-    path = Path(args.file)
-    rules = _read_rules(path)
-    domain = rules_domain(args.name, rules, args.dmr, args.fixlen)
+    checked = parse_model(
+        RuleImportIn, {"name": args.name, "dmr": args.dmr, "fixlen": _int(args.fixlen, "fixlen")}
+    )
+    rules = _read_rules(Path(args.file))
+    domain = rules_domain(checked.name, rules, checked.dmr, checked.fixlen)
     store.add_rule_set(domain, ACTOR)
     return _done(
         args,
-        {"name": args.name, "rules": len(domain.rules), "dmr": domain.dmr},
-        f"rule set {args.name}: {len(domain.rules)} rules, BR {domain.dmr}",
+        {"name": checked.name, "rules": len(domain.rules), "dmr": domain.dmr},
+        f"rule set {checked.name}: {len(domain.rules)} rules, BR {domain.dmr}",
     )
+
+
+def _int(text: str, field: str, low: int = 0, high: int = 64) -> int:
+    return bounded_int(text, field, 0, low, high)
 
 
 def _read_rules(path: Path) -> list[Any]:
     """A rule file (jp_rules.json schema, JSON or TOML) or a saved get_rules reply."""
     try:
-        head = path.read_bytes()[:65536].lstrip()
-    except OSError as exc:
+        data = read_bytes_file(path, what="file", max_bytes=MAX_RULE_FILE)
+    except FileNotFoundError:
         raise ServerError(
-            "data.file_unreadable", f"rules: cannot read {path}: {exc.strerror}", field="file"
+            "data.file_unreadable", f"file: cannot read {path}: no such file", field="file"
         ) from None
-    if head[:1] == b"{" or (head[:1].isalpha() and b"(" in head[:64] and b"fmr" in head):
-        body = head if head[:1] != b"{" else b"v6plus(" + head + b")"
-        if b'"fmr"' in head:
-            result = jpne.decode_get_rules(body)
-            if not isinstance(result, RuleDelivery):
-                raise ServerError("rules.blank", "rules: the reply is blank", field="file")
-            return list(result.rules)
-    return list(load_rule_file(path))
+    head = data.lstrip()
+    if head[:1].isalpha() and b"(" in head[:64]:  # a saved JSONP reply
+        result = jpne.decode_get_rules(head)
+        if not isinstance(result, RuleDelivery):
+            raise ServerError("rules.blank", "rules: the reply is blank", field="file")
+        return list(result.rules)
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise ServerError("data.file_syntax", f"file: {path} is not UTF-8", field="file") from None
+    return list(parse_rule_text(text, str(path), "toml" if path.suffix == ".toml" else "json"))
 
 
 def _vendor(args: argparse.Namespace, store: Store) -> int:
@@ -177,6 +214,7 @@ def _vendor(args: argparse.Namespace, store: Store) -> int:
         return _done(args, {"vendors": rows}, text or "(no vendor codes)")
     code = jpne.check_vendor_code(args.code)
     if args.verb == "add":
+        parse_model(VendorIn, {"code": code, "name": args.name, "kind": args.kind})
         store.add_vendor(Vendor(code, args.name, Target(args.kind)), ACTOR)
         return _done(args, {"code": code, "kind": args.kind}, f"vendor code {code} ({args.kind})")
     store.set_vendor_enabled(code, args.verb == "enable", ACTOR)
@@ -184,11 +222,22 @@ def _vendor(args: argparse.Namespace, store: Store) -> int:
 
 
 def _token(args: argparse.Namespace, store: Store) -> int:
-    token = store.add_token(args.name, ACTOR)
+    if args.verb == "list":
+        tokens = store.tokens()
+        doc = [{"name": t.name, "scopes": list(t.scopes), "created_at": t.created_at}
+               for t in tokens]  # fmt: skip
+        rows = [[t.name, ",".join(t.scopes)] for t in tokens]
+        return _done(args, {"tokens": doc}, output.table(rows) or "(no tokens)")
+    name = path_value(args.name, ID_PATTERN, "name")
+    if args.verb == "revoke":
+        store.revoke_token(name, ACTOR)
+        return _done(args, {"name": name, "revoked": True}, f"admin token {name} revoked")
+    scopes = sorted(set(args.scope or ("read", "write")))
+    token = store.add_token(name, ACTOR, scopes)
     return _done(
         args,
-        {"name": args.name, "token": token},
-        f"admin token {args.name} (shown once, store it now):\n{token}",
+        {"name": name, "scopes": scopes, "token": token},
+        f"admin token {name} ({', '.join(scopes)}), shown once, store it now:\n{token}",
     )
 
 
@@ -199,7 +248,7 @@ def _subscriber(args: argparse.Namespace, store: Store) -> int:
         if args.hgw is not None:
             entry["hgw_rental"] = args.hgw == "rented"
         store.add_subscribers([entry], ACTOR)
-        return _show(args, store.subscriber(prefix=args.prefix))
+        return _show(args, store.subscriber(prefix=args.prefix.strip()))
     if verb == "set-target":
         return _show(args, store.set_target(Target(args.value), ACTOR, sub_id=args.id,
                                             prefix=args.prefix))  # fmt: skip
@@ -210,25 +259,31 @@ def _subscriber(args: argparse.Namespace, store: Store) -> int:
     if verb == "show":
         return _show(args, store.subscriber(sub_id=args.id, prefix=args.prefix))
     if verb == "list":
-        subs = [subscriber_json(s) for s in store.subscribers(args.limit)]
+        limit = _int(args.limit, "limit", 1, MAX_LIMIT)
+        offset = _int(args.offset, "offset", 0, 1_000_000_000)
+        subs = [subscriber_json(s) for s in store.subscribers(limit, offset)]
         text = output.table(
             [[str(s["id"]), str(s["prefix"]), str(s["target"]), str(s["hgw_rental"])] for s in subs]
         )
         return _done(args, {"subscribers": subs}, text or "(no subscribers)")
-    added = store.add_subscribers(_csv_rows(Path(args.file)), ACTOR)
-    return _done(args, {"added": added}, f"{added} subscribers imported")
+    return _import(args, store)
 
 
-def _csv_rows(path: Path) -> list[dict[str, Any]]:
+def _import(args: argparse.Namespace, store: Store) -> int:
+    path = Path(args.file)
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows: list[dict[str, Any]] = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ServerError("data.file_unreadable", f"file: {path}: {exc}", field="file") from None
-    for row in rows:
-        if "hgw_rental" in row:
-            row["hgw_rental"] = str(row["hgw_rental"]).strip().lower() in ("1", "true", "yes")
-    return rows
+        data = read_bytes_file(path, what="file", max_bytes=MAX_CSV)
+    except FileNotFoundError:
+        raise ServerError(
+            "data.file_unreadable", f"file: cannot read {path}: no such file", field="file"
+        ) from None
+    parsed = parse_csv(data)
+    if not parsed.entries:
+        raise ServerError(
+            "usage.invalid_arguments", "row 2: no subscriber rows after the header", field="row 2"
+        )
+    added = store.add_subscribers(parsed.entries, ACTOR, parsed.label)
+    return _done(args, {"added": added}, f"{added} subscribers imported")
 
 
 def _show(args: argparse.Namespace, sub: Any) -> int:
@@ -241,15 +296,7 @@ def _serve(args: argparse.Namespace, url: str) -> int:
     from mapekit.server.asgi import run_workers
 
     host, port = parse_listen(args.listen)
-    trusted = args.trusted_proxy or ["127.0.0.0/8", "::1/128"]
-    for cidr in trusted:
-        try:
-            ipaddress.ip_network(cidr, strict=False)
-        except ValueError:
-            raise ServerError(
-                "usage.invalid_arguments", f"trusted-proxy: {cidr!r} is not a CIDR",
-                field="trusted-proxy",
-            ) from None  # fmt: skip
+    trusted = _trusted(args)
     Store(url).check_ready()
     os.environ.update(
         {
@@ -259,6 +306,10 @@ def _serve(args: argparse.Namespace, url: str) -> int:
             "MAPEKIT_SERVER_RATE": str(args.rate_limit),
             "MAPEKIT_SERVER_BURST": str(args.burst),
             "MAPEKIT_SERVER_ACCESS_LOG": "0" if args.no_access_log else "1",
+            "MAPEKIT_SERVER_MAX_HEADER": str(args.max_header_bytes),
+            "MAPEKIT_SERVER_HEADER_TIMEOUT": str(args.header_timeout),
+            "MAPEKIT_SERVER_BODY_TIMEOUT": str(args.body_timeout),
+            "MAPEKIT_SERVER_PER_PEER": str(args.per_peer_connections),
         }
     )
     start = {"listen": f"{args.listen}", "db": _safe(url), "workers": args.workers}
@@ -268,6 +319,32 @@ def _serve(args: argparse.Namespace, url: str) -> int:
         output.emit(f"mapekit rule server on {args.listen} ({_safe(url)}, {args.workers} workers)")
     run_workers(host, port, args.workers, args.tls_cert, args.tls_key)
     return output.OK
+
+
+def _trusted(args: argparse.Namespace) -> list[str]:
+    """The trusted proxies; a client-address header needs them, and they need it."""
+    for cidr in args.trusted_proxy:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ServerError(
+                "usage.invalid_arguments", f"trusted-proxy: {cidr!r} is not a CIDR",
+                field="trusted-proxy",
+            ) from None  # fmt: skip
+    if args.client_address_header and not args.trusted_proxy:
+        raise ServerError(
+            "usage.invalid_arguments",
+            "trusted-proxy: --client-address-header needs --trusted-proxy CIDR (the proxies "
+            "whose header is believed); no address is trusted by default",
+            field="trusted-proxy",
+        )
+    if args.trusted_proxy and not args.client_address_header:
+        raise ServerError(
+            "usage.invalid_arguments",
+            "client-address-header: --trusted-proxy needs --client-address-header NAME",
+            field="client-address-header",
+        )
+    return list(args.trusted_proxy)
 
 
 __all__ = ["MapeError", "configure", "run"]

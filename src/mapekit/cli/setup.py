@@ -14,6 +14,7 @@ import contextlib
 import os
 import stat
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from mapekit.agent.config import PROVIDERS, parse_config
@@ -50,6 +51,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--prefix", metavar="PREFIX", help="the End-user prefix (default: detected)"
     )
+    parser.add_argument("--aftr", metavar="NAME", help="dslite: the AFTR's name or address")
+    parser.add_argument("--remote", metavar="ADDR", help="ipip: the operator's tunnel endpoint")
+    parser.add_argument("--ipv4", metavar="ADDR", help="ipip: the fixed IPv4 address or prefix")
+    parser.add_argument("--interface-id", metavar="ID", help="ipip: the CE's interface id")
+    parser.add_argument("--update-url", metavar="URL", help="ipip: the operator's update URL")
+    parser.add_argument("--update-user", metavar="NAME",
+                        help="ipip: its user (update_password: in the file, by hand)")  # fmt: skip
     parser.add_argument("--no-hgw-check", action="store_true", help="do not look for an NTT HGW")
     parser.add_argument("--root", default="/", metavar="DIR",
                         help="write every file under DIR (paths inside them too)")  # fmt: skip
@@ -86,14 +94,15 @@ def _table(args: argparse.Namespace) -> tuple[RuleSet, str]:
 def _decide(args: argparse.Namespace, found: Detected, table: RuleSet, name: str) -> Proposal:
     prefix = parse_end_user_prefix(args.prefix, "prefix") if args.prefix else found.prefix
     seen = Seen(prefix, found.prefix_source, found.delivery, found.hgw, found.hb46pp_url,
-                found.s46_options)  # fmt: skip
+                found.s46_options, found.aftr)  # fmt: skip
     rules = str(Path(args.rules).resolve()) if args.rules else None
-    wishes = Wishes(args.provider, args.url, args.vendor_code, rules)
+    wishes = Wishes(args.provider, args.url, args.vendor_code, rules, args.aftr, args.remote,
+                    args.ipv4, args.interface_id, args.update_url, args.update_user)  # fmt: skip
     try:
         return propose(seen, wishes, table, name)
     except NeedsAnswer as exc:
         choice = _ask_provider(exc)
-        return propose(seen, Wishes(choice, args.url, args.vendor_code, rules), table, name)
+        return propose(seen, replace(wishes, provider=choice), table, name)
 
 
 def _ask_provider(exc: MapeError) -> str:
@@ -132,9 +141,10 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name):
             check_ifname(getattr(args, name), name)
     layout = Layout(str(Path(args.root).resolve()))
-    found = detect(args.wan, args.lan, layout.path("/run/mapekit/pd"),
-                   layout.path("/run/mapekit/s46.hex"),
-                   None if args.no_hgw_check else DEFAULT_HGW)  # fmt: skip
+    found = detect(args.wan, args.lan, pd_file=layout.path("/run/mapekit/pd"),
+                   s46_file=layout.path("/run/mapekit/s46.hex"),
+                   hgw_url=None if args.no_hgw_check else DEFAULT_HGW,
+                   aftr_file=layout.path("/run/mapekit/aftr"))  # fmt: skip
     if found.wan is None:
         raise UsageError("usage.invalid_arguments",
                          "wan: cannot tell which interface is the WAN; give --wan IFACE",

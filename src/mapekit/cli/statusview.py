@@ -99,17 +99,24 @@ def _port_use_rows(use: object) -> list[list[str]]:
     if not isinstance(use, Mapping):
         return []
     per_protocol = use.get("ports_in_use") or {}
-    blocks = use.get("per_block") or []
-    size = use.get("block_size")
-    timeouts = use.get("timeouts") or {}
+    count = use.get("port_count")
     rows = [
-        [
-            "Ports in use",
-            ", ".join(f"{k} {v}" for k, v in per_protocol.items()) + f" ({use.get('flows')} flows)",
-        ],
-        ["Busiest block", f"{max(blocks, default=0)} of {size} ports"],
-        ["NAT failures", f"{use.get('insert_failed')} (conntrack insert_failed)"],
-    ]
-    if isinstance(timeouts, Mapping) and "tcp_timeout_time_wait" in timeouts:
-        rows.append(["Port reuse", f"TCP TIME_WAIT {timeouts['tcp_timeout_time_wait']} s"])
+        ["Ports in use",
+         ", ".join(f"{k} {v}" for k, v in dict(per_protocol).items())
+         + f" of {count} ({use.get('flows')} flows)"],
+        ["NAT failures", f"{use.get('insert_failed')} + {use.get('drop')} (insert_failed + drop)"],
+    ]  # fmt: skip
+    busiest = use.get("busiest") or []
+    if isinstance(busiest, list) and busiest:
+        top = busiest[0]
+        hosts = top.get("hosts") or {}
+        holder = max(hosts, key=lambda h: hosts[h]) if hosts else "-"
+        rows.append(["Busiest destination",
+                     f"{top.get('proto')} {top.get('address')}:{top.get('port')}: "
+                     f"{top.get('flows')} flows ({float(top.get('share') or 0):.0%} of the set), "
+                     f"most from {holder}"])  # fmt: skip
+    hosts = use.get("per_host") or {}
+    if isinstance(hosts, Mapping) and hosts:
+        rows.append(["Busiest hosts", ", ".join(
+            f"{h} {n.get('flows')}" for h, n in list(hosts.items())[:3])])  # fmt: skip
     return rows

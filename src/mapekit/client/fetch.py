@@ -11,9 +11,18 @@ import dns.exception
 import dns.resolver
 import httpx
 
-from mapekit.client.http import HttpSettings, Response, get, make_client, predicted_source
+from mapekit.client.http import (
+    HB46PP_REDIRECTS,
+    HttpSettings,
+    Response,
+    get,
+    make_client,
+    predicted_source,
+)
 from mapekit.core.addr import ipv6_text, mask
+from mapekit.core.aftr import decode_name, encode_name
 from mapekit.core.errors import MapeError
+from mapekit.core.files import read_text_file
 from mapekit.core.rule import IidFormat
 from mapekit.core.ruleset import RuleSet
 from mapekit.core.s46 import S46Kind, container_rules
@@ -21,9 +30,16 @@ from mapekit.core.s46_wire import decode_options
 from mapekit.provision import hb46pp, jpne, ocn
 from mapekit.provision.errors import ProvisionError, ReplyError
 from mapekit.provision.httpstatus import check_status
-from mapekit.provision.model import FetchResult, Provider, RuleDelivery, Unsupported
+from mapekit.provision.model import (
+    FetchResult,
+    Provider,
+    RuleDelivery,
+    SoftwireDelivery,
+    Unsupported,
+)
 
 DNS_TIMEOUT = 3.0
+MAX_OPTIONS_FILE = 256 << 10  # hex of a DHCPv6 reply (at most 64 KiB), with separators
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,7 @@ class Hb46ppSource:
     password: str | None = None
     http: HttpSettings = field(default_factory=HttpSettings)
     transport: httpx.BaseTransport | None = None
+    prefer: str | None = None  # this mechanism when offered, whatever the server's order
     provider: ClassVar[Provider] = Provider.HB46PP
 
 
@@ -85,7 +102,30 @@ class StaticSource:
     provider: ClassVar[Provider] = Provider.STATIC
 
 
-ProviderConfig = JpneSource | OcnSource | Hb46ppSource | Dhcpv6Source | StaticSource
+@dataclass(frozen=True)
+class DsliteSource:
+    """DS-Lite (RFC 6333): the AFTR named in the configuration, or by DHCPv6 option 64 (a
+    file the DHCPv6 client's hook writes); a name is resolved (AAAA) when fetched."""
+
+    aftr: str | None = None
+    aftr_file: str | None = None
+    dns_server: str | None = None
+    provider: ClassVar[Provider] = Provider.DSLITE
+
+
+@dataclass(frozen=True)
+class IpipSource:
+    """An IPIP fixed-address tunnel from the configuration."""
+
+    remote: str
+    ipv4: str
+    interface_id: int | None = None
+    provider: ClassVar[Provider] = Provider.IPIP
+
+
+ProviderConfig = (
+    JpneSource | OcnSource | Hb46ppSource | Dhcpv6Source | StaticSource | DsliteSource | IpipSource
+)
 HttpSource = JpneSource | OcnSource | Hb46ppSource
 
 
@@ -126,12 +166,70 @@ def fetch(
         case OcnSource():
             return _ocn(config, prefix)
         case Hb46ppSource():
-            return _hb46pp(config, token)
+            return _resolve_aftr(_hb46pp(config, token), config.dns_server)
+        case DsliteSource():
+            return _dslite(config)
+        case IpipSource(remote=remote, ipv4=ipv4, interface_id=iid):
+            return SoftwireDelivery(Provider.IPIP, "ipip", remote, interface_id=iid, ipv4=ipv4)
+
+
+def _dslite(config: DsliteSource) -> FetchResult:
+    name = config.aftr
+    if name is None:
+        name = _aftr_from_file(config.aftr_file)
+    delivery = SoftwireDelivery(Provider.DSLITE, "dslite", name)
+    return _resolve_aftr(delivery, config.dns_server)
+
+
+def _aftr_from_file(path: str | None) -> str:
+    """The AFTR name the hook wrote from DHCPv6 option 64 (checked like the option)."""
+    try:
+        text = Path(path or "").read_text(encoding="ascii").strip()[:255]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReplyError(
+            "reply.missing_field",
+            f"no AFTR name yet (DHCPv6 option 64; {path}: {getattr(exc, 'strerror', None) or exc})",
+            field="OPTION_AFTR_NAME",
+        ) from None
+    try:
+        return decode_name(encode_name(text))
+    except MapeError as exc:
+        raise ReplyError(
+            "data.aftr_name", f"{path}: {exc.message}", field="OPTION_AFTR_NAME"
+        ) from None
+
+
+def _resolve_aftr(result: FetchResult, dns_server: str | None) -> FetchResult:
+    """A DS-Lite delivery whose AFTR is a name gets its IPv6 address (AAAA)."""
+    if not isinstance(result, SoftwireDelivery) or result.mechanism != "dslite":
+        return result
+    try:
+        ipaddress.IPv6Address(result.remote)
+    except ValueError:
+        pass
+    else:
+        return result
+    address = resolve_aaaa(result.remote, dns_server)
+    return replace(result, remote=address, remote_name=result.remote)
+
+
+def resolve_aaaa(name: str, dns_server: str | None, port: int = 53) -> str:
+    resolver = dns.resolver.Resolver(configure=dns_server is None)
+    if dns_server is not None:
+        resolver.nameservers = [dns_server]
+        resolver.port = port
+    resolver.lifetime = DNS_TIMEOUT
+    try:
+        answer = resolver.resolve(name, "AAAA")
+    except dns.exception.DNSException as exc:
+        raise ProvisionError("dns.aftr", f"aftr: {name}: no IPv6 address ({exc})",
+                             field="aftr") from None  # fmt: skip
+    return str(answer[0].address)
 
 
 def _exchange(config: JpneSource | OcnSource, url: str, params: list[tuple[str, str]]) -> Response:
     with make_client(config.http, config.transport) as client:
-        return get(client, url, params)
+        return get(client, url, params, settings=config.http)
 
 
 def _jpne(config: JpneSource, user_id: str | None) -> FetchResult:
@@ -196,17 +294,13 @@ def _hb46pp(config: Hb46ppSource, token: str | None) -> FetchResult:
         url = found.url
         insecure_ok = found.url.startswith("http:") or config.allow_insecure_discovery
         if not found.verify_tls and insecure_ok:
-            http = HttpSettings(
-                timeout=http.timeout,
-                verify=False,
-                max_redirects=http.max_redirects,
-                source_address=http.source_address,
-            )
+            http = replace(http, verify=False)
+    http = replace(http, redirects=HB46PP_REDIRECTS)  # 307 + Location, to any host
     query = hb46pp.config_query(config.identity, token, config.user, config.password)
     with make_client(http, config.transport) as client:
-        reply = get(client, url, query)
+        reply = get(client, url, query, settings=http)
     check_status(reply.status, reply.body, Provider.HB46PP, "HB46PP config")
-    return hb46pp.decode_config(reply.body)
+    return hb46pp.decode_config(reply.body, config.prefer)
 
 
 def _dhcpv6_options(config: Dhcpv6Source) -> bytes:
@@ -219,11 +313,12 @@ def _dhcpv6_options(config: Dhcpv6Source) -> bytes:
             "usage.invalid_arguments", "--dhcpv6-options is required", field="dhcpv6-options"
         )
     try:
-        text = Path(path).read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text_file(path, what="dhcpv6-options", max_bytes=MAX_OPTIONS_FILE)
+    except (FileNotFoundError, MapeError) as exc:
+        why = exc.message if isinstance(exc, MapeError) else "no such file"
         raise ReplyError(
             "reply.missing_field",
-            f"no DHCPv6 S46 options yet ({path}: {getattr(exc, 'strerror', None) or exc})",
+            f"no DHCPv6 S46 options yet ({path}: {why})",
             field="OPTION_S46_CONT_MAPE",
         ) from None
     digits = "".join(text.split()).replace(":", "")

@@ -56,7 +56,13 @@ def check_hgw(
     settings = HttpSettings(timeout=max(0.05, left), max_redirects=0)
     try:
         with make_client(settings, transport) as client:
-            reply = get(client, direct, [("callback", "hgw")], headers={"Host": parts.netloc})
+            reply = get(
+                client,
+                direct,
+                [("callback", "hgw")],
+                headers={"Host": parts.netloc},
+                settings=settings,
+            )
     except MapeError as exc:
         return HgwReport(HgwState.NONE), f"no answer from {host} ({address}): {exc.message}"
     if reply.status != 200:

@@ -12,7 +12,6 @@ from mapekit.client.fetch import ProviderConfig, fetch, report
 from mapekit.client.hgw import check_hgw
 from mapekit.client.state import StateStore
 from mapekit.core.errors import MapeError
-from mapekit.core.mapping import Mapping
 from mapekit.provision.hgw import DEFAULT_URL, HgwReport, HgwState
 from mapekit.provision.machine import (
     Action,
@@ -28,6 +27,7 @@ from mapekit.provision.machine import (
     ReportSent,
     RulesFetched,
     Save,
+    Target,
     Withdraw,
 )
 
@@ -45,7 +45,7 @@ class Runner:
     hgw_url: str | None = DEFAULT_URL  # None: do not look for an HGW
     hgw_transport: httpx.BaseTransport | None = None
     clock: Clock = SYSTEM_CLOCK  # the machine runs on its monotonic time
-    apply: Callable[[Mapping], None] | None = None
+    apply: Callable[[Target], None] | None = None
     withdraw: Callable[[], None] | None = None
     notes: list[str] = field(default_factory=list)  # how each step was decided
 

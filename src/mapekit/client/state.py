@@ -3,7 +3,11 @@
 ``<state dir>/rules.json`` holds the last good delivery; ``status.json`` the last status
 snapshot (what ``mape status`` shows when no agent runs). Writes go to a temporary file
 that is fsynced and renamed over the old one, so a crash leaves the old or the new file,
-never half of one. A corrupt file is reported and ignored, never fatal.
+never half of one. Files are read through :mod:`mapekit.core.files` (regular files only,
+no symbolic links, size and nesting caps). A corrupt file is never fatal: it is renamed to
+``<name>.corrupt-<UTC time>`` (kept for inspection, at most :data:`KEEP_CORRUPT` of each),
+the load reports it, and the CE continues without it. A path that is not a regular file
+(a FIFO, a device, a directory) is reported and left alone.
 """
 
 from __future__ import annotations
@@ -11,22 +15,38 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mapekit.client.softwire_state import softwire_from_dict, softwire_to_dict
 from mapekit.core.errors import MapeError
+from mapekit.core.files import load_json_file
 from mapekit.core.ruleset import RuleSet
 from mapekit.core.tables import rule_from_entry, rule_to_entry
-from mapekit.provision.model import Provider, RuleDelivery
+from mapekit.provision.model import Delivery, Provider, RuleDelivery, SoftwireDelivery
 
 FORMAT_VERSION = 1
 RULES_FILE = "rules.json"
 STATUS_FILE = "status.json"
+MAX_STATE_BYTES = 4 << 20  # a saved delivery of 1,024 rules is about 250 KB
+KEEP_CORRUPT = 3
 
 
 def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """Write ``data`` to ``path`` through a renamed temporary file; a directory that
+    cannot be created or written raises ``state.unwritable`` naming it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        why = "it is not a directory" if path.parent.exists() else (exc.strerror or str(exc))
+        raise MapeError(
+            "state.unwritable",
+            f"state-dir: cannot write {path}: {why}",
+            field="state-dir",
+            value=str(path.parent),
+        ) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -56,7 +76,9 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
-def delivery_to_dict(delivery: RuleDelivery) -> dict[str, object]:
+def delivery_to_dict(delivery: Delivery) -> dict[str, object]:
+    if isinstance(delivery, SoftwireDelivery):
+        return softwire_to_dict(delivery, FORMAT_VERSION)
     return {
         "version": FORMAT_VERSION,
         "provider": delivery.provider.value,
@@ -69,9 +91,11 @@ def delivery_to_dict(delivery: RuleDelivery) -> dict[str, object]:
     }
 
 
-def delivery_from_dict(doc: object) -> RuleDelivery:
+def delivery_from_dict(doc: object) -> Delivery:
     if not isinstance(doc, dict) or doc.get("version") != FORMAT_VERSION:
         raise MapeError("state.corrupt", "not a mapekit rules file of this version")
+    if "mechanism" in doc:
+        return softwire_from_dict(doc)
     rules = doc.get("rules")
     if not isinstance(rules, list):
         raise MapeError("state.corrupt", "no rule list")
@@ -117,38 +141,96 @@ class StateStore:
     def status_path(self) -> Path:
         return self.directory / STATUS_FILE
 
-    def save(self, delivery: RuleDelivery) -> bool:
+    def save(self, delivery: Delivery) -> bool:
         """Keep ``delivery``; the file is written only when it changes."""
         data = json.dumps(delivery_to_dict(delivery), indent=2).encode()
         return write_if_changed(self.rules_path, data)
 
-    def load(self) -> tuple[RuleDelivery | None, MapeError | None]:
-        """The saved delivery, or None and the reason it could not be used."""
+    def load(self) -> tuple[Delivery | None, MapeError | None]:
+        """The saved delivery, or None and the reason it could not be used (a corrupt
+        file has then been moved aside)."""
         try:
-            text = self.rules_path.read_bytes()
+            doc = self._read(self.rules_path)
         except FileNotFoundError:
             return None, None
-        except OSError as exc:
-            return None, MapeError("state.corrupt", f"{self.rules_path}: {exc.strerror}")
+        except MapeError as exc:
+            return None, exc
         try:
-            return delivery_from_dict(json.loads(text)), None
+            return delivery_from_dict(doc), None
         except (ValueError, MapeError) as exc:
             message = exc.message if isinstance(exc, MapeError) else str(exc)
-            return None, MapeError(
-                "state.corrupt",
-                f"{self.rules_path}: ignored ({message})",
-                field="state-dir",
+            return None, self._set_aside(self.rules_path, message)
+
+    def _read(self, path: Path) -> object:
+        """A state file's JSON; a file that is not usable JSON is moved aside."""
+        try:
+            return load_json_file(
+                path,
+                what="state-dir",
+                max_bytes=MAX_STATE_BYTES,
+                reason="state.unreadable",
+                follow_symlinks=False,
             )
+        except NotADirectoryError:
+            raise MapeError(
+                "state.unreadable",
+                f"state-dir: {self.directory} is not a directory",
+                field="state-dir",
+                value=str(self.directory),
+            ) from None
+        except MapeError as exc:
+            if path.is_symlink() or not path.is_file():
+                raise  # not ours to move: a link, FIFO, device or directory
+            raise self._set_aside(path, exc.message) from None
+
+    def _set_aside(self, path: Path, why: str) -> MapeError:
+        """Rename a corrupt file out of the way (kept for inspection); the error says so."""
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        kept = path.with_name(f"{path.name}.corrupt-{stamp}")
+        try:
+            os.replace(path, kept)
+            _prune(path)
+            where = f"moved aside to {kept.name}"
+        except OSError as exc:
+            where = f"could not be moved aside ({exc.strerror})"
+        return MapeError(
+            "state.corrupt",
+            f"{path}: ignored ({why}); {where}",
+            field="state-dir",
+            value=str(kept),
+        )
 
     def erase(self) -> None:
-        self.rules_path.unlink(missing_ok=True)
+        try:
+            self.rules_path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise MapeError(
+                "state.unwritable",
+                f"state-dir: cannot erase {self.rules_path}: {exc.strerror}",
+                field="state-dir",
+                value=str(self.rules_path),
+            ) from None
 
     def save_status(self, status: dict[str, object]) -> None:
         write_if_changed(self.status_path, json.dumps(status, indent=2).encode())
 
     def load_status(self) -> dict[str, object] | None:
+        """The saved status snapshot; None when there is none or it was corrupt (then
+        moved aside). A path that cannot be read at all (a FIFO, a device, a directory,
+        a state directory that is a file) raises ``state.unreadable``."""
         try:
-            doc = json.loads(self.status_path.read_bytes())
-        except (OSError, ValueError):
+            doc = self._read(self.status_path)
+        except FileNotFoundError:
             return None
+        except MapeError as exc:
+            if exc.reason_code == "state.corrupt":
+                return None
+            raise
         return doc if isinstance(doc, dict) else None
+
+
+def _prune(path: Path) -> None:
+    """Keep only the newest :data:`KEEP_CORRUPT` moved-aside copies of ``path``."""
+    kept = sorted(path.parent.glob(f"{path.name}.corrupt-*"))
+    for old in kept[:-KEEP_CORRUPT]:
+        old.unlink(missing_ok=True)

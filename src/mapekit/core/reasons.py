@@ -243,6 +243,14 @@ _REASONS: tuple[Reason, ...] = (
         "ルールファイルの項目に、欠けている・型が違う・未知のフィールドがあります。",
     ),
     Reason(
+        "data.aftr_name",
+        Category.DATA,
+        "The DHCPv6 AFTR-Name option (RFC 6334) is malformed; the message names the label or "
+        "field (the DS-Lite AFTR's name in DNS wire format).",
+        "DHCPv6 の AFTR-Name オプション（RFC 6334）が不正です。問題のラベルまたはフィールドは"
+        "メッセージを参照してください（DS-Lite の AFTR 名、DNS ワイヤ形式）。",
+    ),
+    Reason(
         "data.s46_truncated",
         Category.DATA,
         "A DHCPv6 S46 option ends before its declared length or before a required field.",
@@ -264,9 +272,10 @@ _REASONS: tuple[Reason, ...] = (
     Reason(
         "reply.too_large",
         Category.INVALID,
-        "The server's reply is larger than 64 KiB; a rule reply is never that big.",
-        "サーバーの応答が 64 KiB を超えています。"
-        "ルールの応答がこれほど大きくなることはありません。",
+        "The server's reply is larger than 1 MiB (after undoing any compression); the "
+        "largest real rule table (690 rules) takes 130 KB, so a rule reply is never that big.",
+        "サーバーの応答が（圧縮を戻した後で）1 MiB を超えています。実在する最大のルール表"
+        "（690 ルール）でも 130 KB なので、ルールの応答がこれほど大きくなることはありません。",
     ),
     Reason(
         "reply.too_deep",
@@ -291,6 +300,29 @@ _REASONS: tuple[Reason, ...] = (
         Category.INVALID,
         "The JSONP callback name is not the one requested, or not a plain identifier.",
         "JSONP のコールバック名が要求したものと違うか、識別子として不正です。",
+    ),
+    Reason(
+        "reply.duplicate_key",
+        Category.INVALID,
+        "The reply's JSON names the same key twice in one object; which value counts is "
+        "ambiguous, so the reply is refused.",
+        "応答の JSON の同じオブジェクトに同じキーが二度現れます。どちらの値が有効か曖昧なため"
+        "拒否しました。",
+    ),
+    Reason(
+        "reply.bad_encoding",
+        Category.INVALID,
+        "The reply uses a content encoding mapekit does not decode, or its compressed data "
+        "is corrupt.",
+        "応答のコンテンツエンコーディングに対応していないか、圧縮データが壊れています。",
+    ),
+    Reason(
+        "net.redirect_refused",
+        Category.UNREACHABLE,
+        "The server redirected to a place the protocol does not allow (https to http, "
+        "another host, or a status other than the protocol's own).",
+        "サーバーがプロトコルで許されないリダイレクト（https から http、別のホスト、規定外の"
+        "ステータス）を返しました。",
     ),
     Reason(
         "reply.missing_field",
@@ -450,6 +482,30 @@ _REASONS: tuple[Reason, ...] = (
         "エージェントがソケットで応答せず、状態ディレクトリにも保存された状態がありません。",
     ),
     Reason(
+        "state.unreadable",
+        Category.DATA,
+        "A file in the state directory cannot be used: it is not a regular file (a "
+        "directory, FIFO or device), is too large or nested too deeply, or the state "
+        "directory is not a directory. A corrupt file is moved aside and kept for inspection.",
+        "状態ディレクトリ内のファイルを使えません（通常のファイルでない、大きすぎる、入れ子が"
+        "深すぎる、または状態ディレクトリがディレクトリでない）。壊れたファイルは調査用に"
+        "別名で残します。",
+    ),
+    Reason(
+        "state.unwritable",
+        Category.DATA,
+        "The state directory cannot be written (it is a file, or permissions forbid it).",
+        "状態ディレクトリに書き込めません（ファイルである、または権限がない）。",
+    ),
+    Reason(
+        "output.refused",
+        Category.INPUT,
+        "The output path is not a regular file or a new path (a symbolic link, FIFO, device "
+        "or directory is never replaced); use `-o -` for standard output.",
+        "出力先が通常のファイルでも新しいパスでもありません（シンボリックリンク、FIFO、"
+        "デバイス、ディレクトリは置き換えません）。標準出力には `-o -` を使ってください。",
+    ),
+    Reason(
         "state.corrupt",
         Category.DATA,
         "A saved state file could not be read and was ignored.",
@@ -489,6 +545,24 @@ _REASONS: tuple[Reason, ...] = (
         "ルールサーバーのデータベースを使えません"
         "（接続不可、または未初期化: `mape server init`）。",
     ),
+    Reason(
+        "server.forbidden",
+        Category.USAGE,
+        "The admin token is valid but lacks the scope this operation needs (read or write).",
+        "管理トークンは有効ですが、この操作に必要な権限（read または write）がありません。",
+    ),
+    Reason(
+        "server.rate_limited",
+        Category.REJECTED,
+        "Too many failed admin authentications from this address; wait and retry.",
+        "このアドレスからの管理 API の認証失敗が多すぎます。しばらく待ってから再試行してください。",
+    ),
+    Reason(
+        "server.too_large",
+        Category.INPUT,
+        "The request body is larger than the rule server accepts.",
+        "リクエスト本文がルールサーバーの上限を超えています。",
+    ),
     # --- agent ---------------------------------------------------------------------------
     Reason(
         "config.invalid",
@@ -497,6 +571,28 @@ _REASONS: tuple[Reason, ...] = (
         "message names it (docs/agent.md lists every key).",
         "設定ファイルに未知・不足・型違い・形式違いのキーがあります。メッセージがキーを示します"
         "（全キーは docs/agent.md を参照）。",
+    ),
+    Reason(
+        "update.refused",
+        Category.REJECTED,
+        "The operator's update URL (IPIP fixed address) refused the call: check the "
+        "credentials and the URL (the answer is in the message).",
+        "事業者のアップデート URL（IPIP 固定 IP）が呼び出しを拒否しました。認証情報と URL を"
+        "確認してください（応答はメッセージにあります）。",
+    ),
+    Reason(
+        "softwire.outside_prefix",
+        Category.INVALID,
+        "The IPIP tunnel address the operator gave is not inside this CE's prefix: the "
+        "prefix changed, or the line is another one.",
+        "事業者が指定した IPIP トンネルのアドレスがこの CE のプレフィックス内にありません"
+        "（プレフィックスが変わったか、別の回線です）。",
+    ),
+    Reason(
+        "dns.aftr",
+        Category.UNREACHABLE,
+        "The DS-Lite AFTR's name does not resolve to an IPv6 address (DNS over the WAN).",
+        "DS-Lite の AFTR 名を IPv6 アドレスに解決できません（WAN の DNS）。",
     ),
     Reason(
         "setup.unknown_operator",
@@ -518,10 +614,11 @@ _REASONS: tuple[Reason, ...] = (
     Reason(
         "config.unreadable",
         Category.CONFIG,
-        "The configuration file cannot be read: missing, not a regular file, too large or "
-        "not UTF-8 (`mape setup` writes one).",
-        "設定ファイルを読めません（存在しない、通常のファイルでない、大きすぎる、UTF-8 でない）。"
-        "`mape setup` で作成できます。",
+        "A configuration file cannot be read: it is missing, not a regular file (a "
+        "directory, FIFO or device), too large, not UTF-8, or nested too deeply "
+        "(`mape setup` writes the agent's).",
+        "設定ファイルを読めません（存在しない、通常のファイルでない、大きすぎる、UTF-8 でない、"
+        "入れ子が深すぎる）。エージェントの設定は `mape setup` で作成できます。",
     ),
     Reason(
         "dataplane.unsupported",

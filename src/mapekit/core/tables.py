@@ -26,14 +26,13 @@ comment        no        free text
 from __future__ import annotations
 
 import functools
-import json
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from mapekit.core.errors import DataError, InputError, MapeError
+from mapekit.core.files import parse_json_text, parse_toml_text, read_text_file
 from mapekit.core.rule import IidFormat, MappingRule
 from mapekit.core.ruleset import RuleSet
 
@@ -179,14 +178,17 @@ def rules_from_document(document: object, source: str) -> RuleSet:
     return RuleSet(rules)
 
 
+MAX_RULE_FILE = 16 << 20  # bytes; the built-in tables of 690 rules take 180 KB
+
+
 def parse_rule_text(text: str, source: str, fmt: str) -> RuleSet:
-    """Parse rule-file text; ``fmt`` is ``json`` or ``toml``."""
+    """Parse rule-file text; ``fmt`` is ``json`` or ``toml`` (nesting is capped, so a
+    hostile file is a ``data.file_syntax`` error, never a crash)."""
+    parse = parse_json_text if fmt == "json" else parse_toml_text
     try:
-        document: object = json.loads(text) if fmt == "json" else tomllib.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise DataError(
-            "data.file_syntax", f"{source}: not valid {fmt.upper()}: {exc}", field="rules"
-        ) from None
+        document = parse(text, what="rules", source=source, reason="data.file_syntax")
+    except DataError as exc:
+        raise DataError("data.file_syntax", exc.message, field="rules") from None
     return rules_from_document(document, source)
 
 
@@ -194,11 +196,11 @@ def load_rule_file(path: str | Path) -> RuleSet:
     """A user rule file; ``.toml`` files are TOML, anything else JSON."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text_file(path, what="rules", max_bytes=MAX_RULE_FILE)
+    except FileNotFoundError:
         raise DataError(
             "data.file_unreadable",
-            f"rules: cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
+            f"rules: cannot read {path}: no such file",
             field="rules",
             value=str(path),
         ) from None

@@ -8,6 +8,7 @@ talks to it only through this protocol.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar, Protocol
 
@@ -19,6 +20,7 @@ from mapekit.dataplane.bpf import BpfBackend
 from mapekit.dataplane.kernel import KernelBackend
 from mapekit.dataplane.links import has_ip6tnl
 from mapekit.dataplane.plan import Plan
+from mapekit.dataplane.softwire import TunnelPlan
 from mapekit.dataplane.userspace import UserspaceBackend
 
 BACKENDS = ("auto", "kernel", "bpf", "userspace")
@@ -28,9 +30,14 @@ class Backend(Protocol):
     name: ClassVar[str]
 
     def up(
-        self, plan: Plan, mapping: Mapping | None = None, rules: RuleSet | None = None
+        self, plan: TunnelPlan, mapping: Mapping | None = None, rules: RuleSet | None = None
     ) -> list[str]:
         """Bring ``plan`` up (idempotent); notes on what was decided."""
+
+    def retable(self, plan: TunnelPlan) -> list[str]:
+        """Apply ``plan``, which differs from the applied one only in what the nftables
+        ruleset holds (port forwards, the port policy): the tables are replaced, nothing
+        else is touched."""
 
     def missing(self) -> list[str]:
         """What of the applied plan is gone or changed (empty when healthy); reads only."""
@@ -89,3 +96,10 @@ def make_backend(
     if name == "bpf":
         return BpfBackend(replace_default_route, bpffs_root)
     return UserspaceBackend(replace_default_route, stats_path)
+
+
+def same_but_ruleset(old: TunnelPlan, new: TunnelPlan) -> bool:
+    """True when only the nftables ruleset differs between the plans."""
+    if not isinstance(old, Plan) or not isinstance(new, Plan):
+        return False
+    return replace(old, forwards=new.forwards, pool=new.pool, policy=new.policy) == new

@@ -32,10 +32,9 @@ from mapekit.dataplane.links import (
     open_tun,
     remove_address,
 )
-from mapekit.dataplane.nftables import render
 from mapekit.dataplane.parts import Tables, ensure_parts, load_tables
-from mapekit.dataplane.plan import Plan
 from mapekit.dataplane.slowpath import SlowPath, first_peer
+from mapekit.dataplane.softwire import SoftwireChecks, SoftwirePlan, TunnelPlan, render_tables
 
 PROGRAM = "program"  # a health kind of its own: a filter that is gone
 
@@ -54,7 +53,7 @@ class BpfBackend:
 
     replace_default_route: bool = False
     bpffs_root: Path = bpffs.DEFAULT_ROOT
-    plan: Plan | None = None
+    plan: TunnelPlan | None = None
     owns_default_route: bool = False
     tables: Tables = field(default_factory=dict)
     name: ClassVar[str] = "bpf"
@@ -66,9 +65,9 @@ class BpfBackend:
     _stats: Stats = field(default_factory=Stats)  # the slow path's, kept across repairs
 
     def up(
-        self, plan: Plan, mapping: Mapping | None = None, rules: RuleSet | None = None
+        self, plan: TunnelPlan, mapping: Mapping | None = None, rules: RuleSet | None = None
     ) -> list[str]:
-        if mapping is None or rules is None:
+        if not isinstance(plan, SoftwirePlan) and (mapping is None or rules is None):
             raise ValueError("the bpf backend needs the mapping and its rules")
         self.plan, self._mapping, self._rules = plan, mapping, rules
         notes = [n for n in (enable_ipv4_forwarding(),) if n]
@@ -88,8 +87,12 @@ class BpfBackend:
 
     def _start_slow_path(self) -> None:
         assert self.plan is not None and self._fd is not None
-        assert self._mapping is not None and self._rules is not None
-        checks = CeChecks(self._mapping, self._rules)
+        checks: CeChecks | SoftwireChecks
+        if isinstance(self.plan, SoftwirePlan):
+            checks = SoftwireChecks(self.plan)
+        else:
+            assert self._mapping is not None and self._rules is not None
+            checks = CeChecks(self._mapping, self._rules)
         self._slow = SlowPath(
             self.plan.tunnel.name, self._fd, self.plan.ce_address, self._stats,
             peer=lambda data, now: first_peer(checks.outbound(data, now)),
@@ -104,15 +107,28 @@ class BpfBackend:
         return f"bpf: {where}; pinned in {self.programs.pinned_where()}"
 
     def _load_maps(self) -> None:
-        plan, mapping, rules, programs = self.plan, self._mapping, self._rules, self.programs
-        assert plan is not None and mapping is not None and rules is not None
-        assert programs is not None
+        """The configuration and the FMRs. A DS-Lite or IPIP softwire is the same program
+        without a port set or FMRs: only the remote (the AFTR) may send to us, and for IPIP
+        only to our address or prefix (DS-Lite: to any, the LAN's own addresses)."""
+        plan, programs = self.plan, self.programs
+        assert plan is not None and programs is not None
+        common = {"local6": plan.ce_address, "br6": plan.tunnel.remote,
+                  "tun_ifindex": _index(plan.tunnel.name), "wan_ifindex": _index(plan.wan),
+                  "hop_limit": plan.tunnel.hop_limit}  # fmt: skip
+        if isinstance(plan, SoftwirePlan):
+            dslite = plan.mechanism == "dslite"
+            programs.configure(bpfmaps.Config(
+                **common, ipv4=plan.ipv4_address,  # type: ignore[arg-type]
+                ipv4_prefix_len=0 if dslite else plan.ipv4_prefix_len,
+            ))  # fmt: skip
+            programs.set_rules(())
+            return
+        mapping, rules = self._mapping, self._rules
+        assert mapping is not None and rules is not None
         ports = mapping.port_set
         programs.configure(bpfmaps.Config(
-            local6=plan.ce_address, br6=plan.tunnel.remote, ipv4=plan.ipv4_address,
-            ipv4_prefix_len=plan.ipv4_prefix_len, tun_ifindex=_index(plan.tunnel.name),
-            wan_ifindex=_index(plan.wan), psid=ports.psid, psid_offset=ports.offset,
-            psid_len=ports.psid_len, hop_limit=plan.tunnel.hop_limit,
+            **common, ipv4=plan.ipv4_address, ipv4_prefix_len=plan.ipv4_prefix_len,  # type: ignore[arg-type]
+            psid=ports.psid, psid_offset=ports.offset, psid_len=ports.psid_len,
         ))  # fmt: skip
         programs.set_rules(r for r in rules if r.fmr)
 
@@ -129,8 +145,13 @@ class BpfBackend:
             plan, replace_default_route=self.replace_default_route, fmr_routes=True
         )
         if reload_tables:
-            self.tables = load_tables([("ip", plan.table, render(plan))])
+            self.tables = load_tables([("ip", plan.table, render_tables(plan))])
         return notes
+
+    def retable(self, plan: TunnelPlan) -> list[str]:
+        """Only the nftables ruleset changed: replace the tables, touch nothing else."""
+        self.plan = plan
+        return self._ensure(reload_tables=True)
 
     def missing(self) -> list[str]:
         if self.plan is None:

@@ -1,22 +1,33 @@
-"""How much of the port set is in use, read from conntrack (netlink), and what limits it.
+"""Port use from conntrack (netlink): a dump, and the events that keep it current.
 
 A NATed flow shows in conntrack with the shared address and a port of the set as the
-destination of its reply tuple. Ports are counted once per protocol, however many
-destinations share them. ``insert_failed`` counts new flows the kernel could not NAT (the
-chosen block was full); the timeouts say how long ports stay taken after use.
+destination of its reply tuple, and the LAN host and the destination in its original tuple.
+``PortWatcher`` dumps once, then follows the NEW and DESTROY events (the netlink groups
+``conntrack -E`` reads) so that a status request costs nothing; when the kernel drops
+events (the socket's buffer overflowed) it dumps again. ``insert_failed`` and ``drop``
+count new flows the kernel could not NAT (the chosen block was full); the timeouts say how
+long ports stay taken after use.
 """
 
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
+import struct
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pyroute2 import Conntrack  # type: ignore[import-untyped]
+from pyroute2.conntrack import ConntrackEntry  # type: ignore[import-untyped]
 from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
+from pyroute2.netlink.nfnetlink.nfctsocket import nfct_msg  # type: ignore[import-untyped]
 
 from mapekit.core.portset import PortSet
+from mapekit.dataplane.portuse import Flow, FlowKey, PortTable, PortView
 
 TIMEOUTS = (
     "nf_conntrack_tcp_timeout_established",
@@ -26,26 +37,18 @@ TIMEOUTS = (
     "nf_conntrack_icmp_timeout",
 )
 PROTOCOLS = {socket.IPPROTO_TCP: "tcp", socket.IPPROTO_UDP: "udp", socket.IPPROTO_ICMP: "icmp"}
+NETLINK_NETFILTER = 12
+GROUP_NEW, GROUP_DESTROY = 0x1, 0x4
+IPCTNL_MSG_CT_NEW, IPCTNL_MSG_CT_DELETE = 0, 2
 
 
 @dataclass(frozen=True)
-class PortUse:
-    ports_in_use: dict[str, int]  # per protocol
-    per_block: list[int]  # ports in use per block (all protocols), block order
-    block_size: int
-    flows: int
+class NatStats:
     insert_failed: int
-    timeouts: dict[str, int]
+    drop: int
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "ports_in_use": self.ports_in_use,
-            "per_block": self.per_block,
-            "block_size": self.block_size,
-            "flows": self.flows,
-            "insert_failed": self.insert_failed,
-            "timeouts": self.timeouts,
-        }
+    def to_dict(self) -> dict[str, int]:
+        return {"insert_failed": self.insert_failed, "drop": self.drop}
 
 
 def read_timeouts(root: Path = Path("/proc/sys/net/netfilter")) -> dict[str, int]:
@@ -56,35 +59,165 @@ def read_timeouts(root: Path = Path("/proc/sys/net/netfilter")) -> dict[str, int
     return found
 
 
-def port_use(ipv4: str, ports: PortSet) -> PortUse | None:
-    """Port use of ``ipv4`` within ``ports``; None when conntrack cannot be read."""
-    used: dict[str, set[int]] = {name: set() for name in PROTOCOLS.values()}
-    flows = 0
+def _flow(entry: Any, ipv4: str) -> Flow | None:
+    """The NATed flow an entry describes, or None when it is not one of ours."""
+    orig, reply = entry.tuple_orig, entry.tuple_reply
+    if reply is None or orig is None or reply.daddr != ipv4:
+        return None
+    proto = PROTOCOLS.get(reply.proto)
+    if proto is None:
+        return None
+    if proto == "icmp":
+        port, sport, dport = reply.icmp_id, orig.icmp_id, 0
+    else:
+        port, sport, dport = reply.dport, orig.sport, orig.dport
+    if port is None or sport is None or dport is None:
+        return None
+    return Flow(proto, str(orig.saddr), int(sport), str(orig.daddr), int(dport), int(port))
+
+
+def dump_flows(ipv4: str) -> list[Flow]:
+    """Every NATed flow of ``ipv4`` now (raises OSError when conntrack cannot be read)."""
     try:
         with contextlib.closing(Conntrack()) as ct:
-            for entry in ct.dump_entries():
-                reply = entry.tuple_reply
-                if reply.daddr != ipv4:
-                    continue
-                proto = PROTOCOLS.get(reply.proto)
-                port = reply.icmp_id if proto == "icmp" else reply.dport
-                if proto is None or port is None or port not in ports:
-                    continue
-                flows += 1
-                used[proto].add(int(port))
+            found = [_flow(entry, ipv4) for entry in ct.dump_entries()]
+    except NetlinkError as exc:
+        raise OSError(exc.code, str(exc)) from None
+    return [f for f in found if f is not None]
+
+
+def nat_stats() -> NatStats | None:
+    try:
+        with contextlib.closing(Conntrack()) as ct:
             stats = ct.stat()
     except (NetlinkError, OSError):
         return None
-    per_block = [0] * ports.block_count
-    for port in set().union(*used.values()):
-        block = ports.block_of(port)
-        if block is not None:
-            per_block[block] += 1
-    return PortUse(
-        {name: len(found) for name, found in used.items()},
-        per_block,
-        ports.block_size,
-        flows,
+    return NatStats(
         sum(int(s.get("insert_failed", 0)) for s in stats),
-        read_timeouts(),
+        sum(int(s.get("drop", 0)) for s in stats),
     )
+
+
+def _entry(message: Any) -> Any:
+    return ConntrackEntry(
+        message["nfgen_family"], message.get_attr("CTA_TUPLE_ORIG"),
+        message.get_attr("CTA_TUPLE_REPLY"), message.get_attr("CTA_STATUS"),
+        message.get_attr("CTA_TIMEOUT"), message.get_attr("CTA_PROTOINFO"),
+        message.get_attr("CTA_MARK"), message.get_attr("CTA_ID"), message.get_attr("CTA_USE"),
+        message.get_attr("CTA_ZONE"),
+    )  # fmt: skip
+
+
+def decode_events(data: bytes, ipv4: str) -> Iterator[tuple[bool, Flow]]:
+    """(True, flow) for each NEW and (False, flow) for each DESTROY of ours in ``data``."""
+    offset = 0
+    while offset + 16 <= len(data):
+        length, kind = struct.unpack_from("=IH", data, offset)
+        if length < 16 or offset + length > len(data):
+            return
+        message = nfct_msg(data[offset : offset + length])
+        offset += (length + 3) & ~3
+        if kind & 0xFF not in (IPCTNL_MSG_CT_NEW, IPCTNL_MSG_CT_DELETE):
+            continue
+        try:
+            message.decode()
+            flow = _flow(_entry(message), ipv4)
+        except Exception:  # noqa: S112 - a message we cannot read is skipped, never fatal
+            continue
+        if flow is not None:
+            yield (kind & 0xFF) == IPCTNL_MSG_CT_NEW, flow
+
+
+class PortWatcher:
+    """Keeps a :class:`PortTable` of ``ipv4``'s NATed flows from conntrack's events, in a
+    thread of its own; :meth:`view` is cheap and safe from any thread."""
+
+    def __init__(self, ipv4: str, ports: PortSet) -> None:
+        self.ipv4 = ipv4
+        self.table = PortTable(ports)
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.events = 0
+        self.resyncs = 0
+        self.available = True
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="conntrack", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+    def view(self, top: int = 10) -> PortView:
+        with self.lock:
+            return self.table.view(top)
+
+    def _resync(self) -> None:
+        try:
+            flows = dump_flows(self.ipv4)
+        except OSError:
+            self.available = False
+            return
+        with self.lock:
+            self.table.replace(flows)
+        self.resyncs += 1
+
+    def run(self) -> None:
+        try:
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+        except OSError:
+            self.available = False
+            return
+        with sock:
+            sock.bind((0, GROUP_NEW | GROUP_DESTROY))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            sock.setblocking(False)
+            self._resync()  # after subscribing: nothing falls between the dump and events
+            while not self.stop.is_set():
+                ready, _, _ = select.select([sock], [], [], 0.5)
+                if ready:
+                    self._drain(sock)
+
+    def _drain(self, sock: socket.socket) -> None:
+        for _ in range(256):
+            try:
+                data = sock.recv(1 << 16)
+            except BlockingIOError:
+                return
+            except OSError:  # ENOBUFS: events were lost
+                self._resync()
+                return
+            with self.lock:
+                for new, flow in decode_events(data, self.ipv4):
+                    self.events += 1
+                    if new:
+                        self.table.add(flow)
+                    else:
+                        self.table.remove(_key(flow))
+
+
+def _key(flow: Flow) -> FlowKey:
+    return flow.proto, flow.host, flow.sport, flow.dst, flow.dport
+
+
+def usage(view: PortView, stats: NatStats | None) -> dict[str, object]:
+    """The port-use object of ``mape status --json``, ``mape ports --usage`` and the page."""
+    return {
+        **view.to_dict(),
+        "insert_failed": stats.insert_failed if stats else 0,
+        "drop": stats.drop if stats else 0,
+        "timeouts": read_timeouts(),
+    }
+
+
+def port_use(ipv4: str, ports: PortSet) -> dict[str, object] | None:
+    """Port use of ``ipv4`` within ``ports`` from one dump (the doctor, and no agent);
+    None when conntrack cannot be read."""
+    try:
+        flows = dump_flows(ipv4)
+    except OSError:
+        return None
+    return usage(PortView.of(ports, flows, top=10), nat_stats())

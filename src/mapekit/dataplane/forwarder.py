@@ -1,7 +1,7 @@
 """The userspace tunnel: a TUN device and a raw IPv6 socket (next header 4), joined by the
 MAP-E checks. One loop serves a CE or a BR.
 
-The raw socket hands over the inner IPv4 packet and the outer IPv6 source (DESIGN.md §6),
+The raw socket hands over the inner IPv4 packet and the outer IPv6 source (docs/design.md §6),
 and sends an IPv4 packet as the payload of an IPv6 packet to the peer it is given. Path
 MTU discovery is on for the outer packets: when the kernel says a packet is too big for
 the path, the tunnel MTU is lowered to fit and the IPv4 sender gets "fragmentation needed".
@@ -22,8 +22,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from mapekit.dataplane.checks import BrChecks, CeChecks, Verdict
+from mapekit.dataplane.checks import BrChecks, Verdict
 from mapekit.dataplane.links import link_mtu, set_link
 from mapekit.dataplane.packets import frag_needed, parse
 
@@ -159,6 +160,14 @@ def answer_too_big(packet: bytes, peer: str, tun_name: str, tun_fd: int, stats: 
         stats.add("frag_needed_sent")
 
 
+class TunnelChecks(Protocol):
+    """What the CE side asks of its checks (MAP-E's CeChecks, a softwire's)."""
+
+    def inbound(self, data: bytes, outer_src: int, now: float) -> Verdict: ...
+
+    def outbound(self, data: bytes, now: float) -> Verdict: ...
+
+
 @dataclass
 class Forwarder:
     """Moves packets between ``tun_fd`` and ``raw`` for a CE (``ce``) or a BR (``br``)."""
@@ -166,7 +175,7 @@ class Forwarder:
     tun_name: str
     tun_fd: int
     raw: socket.socket
-    ce: CeChecks | None = None
+    ce: TunnelChecks | None = None
     br: BrChecks | None = None
     local: str | None = None  # our outer address, to recognise our packets in ICMPv6 errors
     icmp6: socket.socket | None = None

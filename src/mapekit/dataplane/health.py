@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from mapekit.dataplane import nft
 from mapekit.dataplane.links import has_address, link_state, routes_via
-from mapekit.dataplane.plan import Plan
+from mapekit.dataplane.softwire import TunnelPlan
 
 TUNNEL, WAN_ADDRESS, TUNNEL_ADDRESS, DEFAULT_ROUTE, FMR_ROUTE, TABLE = (
     "tunnel", "wan-address", "tunnel-address", "default-route", "fmr-route", "table",
@@ -20,7 +20,7 @@ TUNNEL, WAN_ADDRESS, TUNNEL_ADDRESS, DEFAULT_ROUTE, FMR_ROUTE, TABLE = (
 
 
 def missing_parts(
-    plan: Plan,
+    plan: TunnelPlan,
     *,
     owns_default_route: bool,
     fmr_routes: bool,

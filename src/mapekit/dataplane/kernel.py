@@ -24,15 +24,14 @@ from mapekit.dataplane.links import (
     netlink,
     remove_address,
 )
-from mapekit.dataplane.nftables import render
 from mapekit.dataplane.parts import Tables, ensure_parts, load_tables
-from mapekit.dataplane.plan import Plan
+from mapekit.dataplane.softwire import TunnelPlan, render_tables
 
 IP6_TNL_F_IGN_ENCAP_LIMIT = 0x1  # no encapsulation-limit option (RFC 2473 §6.6)
 IPPROTO_IPIP = 4
 
 
-def _tunnel_attrs(plan: Plan, wan_index: int) -> dict[str, Any]:
+def _tunnel_attrs(plan: TunnelPlan, wan_index: int) -> dict[str, Any]:
     return {
         "ip6tnl_link": wan_index,
         "ip6tnl_local": plan.tunnel.local,
@@ -67,7 +66,7 @@ def tunnel_state(name: str) -> dict[str, Any] | None:
         }
 
 
-def ensure_tunnel(plan: Plan, check_only: bool = False) -> str:
+def ensure_tunnel(plan: TunnelPlan, check_only: bool = False) -> str:
     """Create the tunnel, keep it when it matches, replace it when not; says which
     (``check_only``: only say which it would do)."""
     name = plan.tunnel.name
@@ -113,13 +112,13 @@ class KernelBackend:
     protocol). ``down`` works on a fresh object too: it removes what the plan names."""
 
     replace_default_route: bool = False
-    plan: Plan | None = None
+    plan: TunnelPlan | None = None
     owns_default_route: bool = False
     tables: Tables = field(default_factory=dict)
     name: ClassVar[str] = "kernel"
 
     def up(
-        self, plan: Plan, mapping: Mapping | None = None, rules: RuleSet | None = None
+        self, plan: TunnelPlan, mapping: Mapping | None = None, rules: RuleSet | None = None
     ) -> list[str]:
         self.plan = plan
         notes = [n for n in (enable_ipv4_forwarding(),) if n]
@@ -135,13 +134,17 @@ class KernelBackend:
             plan, replace_default_route=self.replace_default_route, fmr_routes=False
         )
         if reload_tables:
-            self.tables = load_tables([("ip", plan.table, render(plan))])
+            self.tables = load_tables([("ip", plan.table, render_tables(plan))])
         return notes
 
-    def _plan(self) -> Plan:
+    def _plan(self) -> TunnelPlan:
         if self.plan is None:
             raise DataplaneError("dataplane.setup", "kernel backend: nothing applied")
         return self.plan
+
+    def retable(self, plan: TunnelPlan) -> list[str]:
+        self.plan = plan
+        return self._ensure(reload_tables=True)
 
     def missing(self) -> list[str]:
         if self.plan is None:
@@ -165,7 +168,7 @@ class KernelBackend:
     def counters(self) -> dict[str, int]:
         return {}  # the kernel's own interface counters (ip -s link) are the source
 
-    def down(self, keep_tunnel: bool = False, plan: Plan | None = None) -> None:
+    def down(self, keep_tunnel: bool = False, plan: TunnelPlan | None = None) -> None:
         plan = plan or self._plan()
         if not keep_tunnel:
             with netlink() as ipr:

@@ -3,7 +3,7 @@
 Outbound TCP, UDP and ICMP echo leaving through the tunnel are source-NATed into the
 *whole* port set: ``snat ip to numgen inc mod N map { i : ADDR . FIRST-LAST, … }`` spreads
 new connections over the N blocks, and the kernel searches the chosen block for a free
-port (DESIGN.md §6: with 200 of 240 ports held, 0 of 60 new connections failed; a map of
+port (docs/design.md §6: with 200 of 240 ports held, 0 of 60 new connections failed; a map of
 bare port ranges silently collapses to one port per block, and the first block alone stops
 at 16 connections). The chain sits at priority ``srcnat - 1`` so it wins over other NAT
 chains (fw4, Docker). TCP MSS is clamped to the route MTU both ways; forwarded ports are
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from mapekit.dataplane import nft_policy
 from mapekit.dataplane.plan import Plan, check_ifname
 
 
@@ -44,6 +45,7 @@ def render(plan: Plan) -> str:
         f"table ip {plan.table}",
         f"delete table ip {plan.table}",
         f"table ip {plan.table} {{",
+        *nft_policy.objects(plan),
         "\tchain srcnat {",
         "\t\ttype nat hook postrouting priority srcnat - 1; policy accept;",
         f'\t\toifname "{tun}" meta l4proto {{ tcp, udp }} counter snat ip to {target}',
@@ -65,6 +67,7 @@ def render(plan: Plan) -> str:
         f'\t\tiifname "{tun}" tcp flags syn tcp option maxseg size set rt mtu',
         f'\t\toifname "{tun}" meta l4proto != {{ tcp, udp, icmp }} counter drop',
         "\t}",
+        *nft_policy.chains(plan),
         "}",
     ]
     return "\n".join(lines) + "\n"

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 
 from mapekit.dataplane import nft
 from mapekit.dataplane.links import ensure_address, ensure_default_route, ensure_route, set_link
-from mapekit.dataplane.plan import Plan
+from mapekit.dataplane.softwire import TunnelPlan
 
 Tables = dict[tuple[str, str], str | None]
 
 
 def ensure_parts(
-    plan: Plan, *, replace_default_route: bool, fmr_routes: bool
+    plan: TunnelPlan, *, replace_default_route: bool, fmr_routes: bool
 ) -> tuple[bool, list[str]]:
     """Addresses and routes of ``plan`` (idempotent): whether the default route through the
     tunnel is ours to keep, and notes."""

@@ -18,6 +18,7 @@ from mapekit.core.errors import InputError
 from mapekit.core.mapping import TUNNEL_MTU, Mapping
 from mapekit.core.portset import PortSet
 from mapekit.core.ruleset import RuleSet
+from mapekit.dataplane.policy import PortPolicy
 
 IFNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}")
 PROTOCOLS = ("tcp", "udp")
@@ -109,6 +110,7 @@ class Plan:
     lan: str | None = None
     table: str = "mapekit"
     notes: tuple[str, ...] = field(default=())
+    policy: PortPolicy = field(default_factory=PortPolicy)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -130,6 +132,7 @@ class Plan:
             "nat_pool": [list(r) for r in self.pool],
             "forwards": [f.describe() for f in self.forwards],
             "nft_table": f"ip {self.table}",
+            "port_policy": self.policy.to_dict(),
             "notes": list(self.notes),
         }
 
@@ -159,6 +162,7 @@ def make_plan(
     forwards: Sequence[str] = (),
     rules: RuleSet | None = None,
     default_route: bool = True,
+    policy: PortPolicy | None = None,
 ) -> Plan:
     """The plan for ``mapping``; ``rules`` (the whole delivered set) adds FMR routes."""
     if mapping.rule.br is None:
@@ -198,4 +202,5 @@ def make_plan(
         forwards=parsed,
         lan=lan,
         notes=notes,
+        policy=policy or PortPolicy(),
     )

@@ -32,9 +32,9 @@ from mapekit.dataplane.links import (
     set_link,
     set_sysctl,
 )
-from mapekit.dataplane.nftables import render, render_icmp_guard
+from mapekit.dataplane.nftables import render_icmp_guard
 from mapekit.dataplane.parts import Tables, ensure_parts, load_tables
-from mapekit.dataplane.plan import Plan
+from mapekit.dataplane.softwire import SoftwireChecks, SoftwirePlan, TunnelPlan, render_tables
 
 GUARD_TABLE = "mapekit_guard"
 BR_GUARD_TABLE = "mapekit_br_guard"
@@ -47,7 +47,7 @@ class UserspaceBackend:
 
     replace_default_route: bool = False
     stats_path: Path | None = None  # `mape tunnel --stats`; the agent keeps counters in memory
-    plan: Plan | None = None
+    plan: TunnelPlan | None = None
     owns_default_route: bool = False
     tables: Tables = field(default_factory=dict)
     forwarder: Forwarder | None = None
@@ -59,9 +59,9 @@ class UserspaceBackend:
     _thread: threading.Thread | None = None
 
     def up(
-        self, plan: Plan, mapping: Mapping | None = None, rules: RuleSet | None = None
+        self, plan: TunnelPlan, mapping: Mapping | None = None, rules: RuleSet | None = None
     ) -> list[str]:
-        if mapping is None or rules is None:
+        if not isinstance(plan, SoftwirePlan) and (mapping is None or rules is None):
             raise ValueError("the userspace backend needs the mapping and its rules")
         self.plan, self._mapping, self._rules = plan, mapping, rules
         notes = [n for n in (enable_ipv4_forwarding(),) if n]
@@ -74,11 +74,16 @@ class UserspaceBackend:
         """The raw socket (bound to the CE address, once it is on the WAN) and the
         forwarder thread."""
         plan, mapping, rules = self.plan, self._mapping, self._rules
-        assert plan is not None and mapping is not None and rules is not None
-        assert self._fd is not None
+        assert plan is not None and self._fd is not None
+        checks: CeChecks | SoftwireChecks
+        if isinstance(plan, SoftwirePlan):
+            checks = SoftwireChecks(plan)
+        else:
+            assert mapping is not None and rules is not None
+            checks = CeChecks(mapping, rules)
         self._raw = raw_socket(plan.ce_address)
         self.forwarder = Forwarder(
-            plan.tunnel.name, self._fd, self._raw, ce=CeChecks(mapping, rules),
+            plan.tunnel.name, self._fd, self._raw, ce=checks,
             local=plan.ce_address, icmp6=icmp6_socket(), stats_path=self.stats_path,
             stats=self.forwarder.stats if self.forwarder else Stats(),
         )  # fmt: skip
@@ -105,10 +110,14 @@ class UserspaceBackend:
         )
         if reload_tables:
             self.tables = load_tables([
-                ("ip", plan.table, render(plan)),
+                ("ip", plan.table, render_tables(plan)),
                 ("ip6", GUARD_TABLE, render_icmp_guard(GUARD_TABLE, plan.ce_address)),
             ])  # fmt: skip
         return notes
+
+    def retable(self, plan: TunnelPlan) -> list[str]:
+        self.plan = plan
+        return self._ensure(reload_tables=True)
 
     def missing(self) -> list[str]:
         if self.plan is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from mapekit.diag.configured import check_config, check_table, check_wan_mtu
 from mapekit.diag.model import Check, Facts, Finding, Severity, Text
+from mapekit.diag.ports import check_port_use
 
 
 def _unknown(code: str, what: str) -> list[Finding]:
@@ -498,42 +499,6 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
-def check_ports(facts: Facts) -> list[Finding]:
-    use = facts.port_use
-    if not use:
-        return []
-    failed = _int(use.get("insert_failed"))
-    raw_blocks = use.get("per_block")
-    blocks = [_int(b) for b in raw_blocks] if isinstance(raw_blocks, list) else []
-    size = _int(use.get("block_size"))
-    full = sum(1 for b in blocks if size and b >= size)
-    evidence = f"{full} full blocks, {failed} NAT failures"
-    if failed or full:
-        return [
-            Finding(
-                "ports.exhausted",
-                Severity.WARNING,
-                evidence,
-                Text(
-                    "The port set is (nearly) exhausted: new connections fail.",
-                    "ポートが枯渇しかけています。新しい接続が失敗します。",
-                ),
-                Text(
-                    "Close idle connections; lower conntrack TIME_WAIT.",
-                    "不要な接続を閉じ、conntrack の TIME_WAIT を短くしてください。",
-                ),
-            )
-        ]
-    return [
-        Finding(
-            "ports.ok",
-            Severity.OK,
-            evidence,
-            Text("Ports are available.", "ポートに余裕があります。"),
-        )
-    ]
-
-
 # counters of tunnel packets refused because they claim an address or port of this CE
 # they cannot have, or to come from the BR without coming from it (RFC 7597 §8)
 FORGED = ("in_drop_spoofed_source", "in_drop_port_outside_set")
@@ -582,7 +547,7 @@ CHECKS: tuple[Check, ...] = (
     check_mapping,
     check_tunnel,
     check_nat,
-    check_ports,
+    check_port_use,
     check_forged,
 )
 

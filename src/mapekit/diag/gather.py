@@ -120,8 +120,7 @@ def probe_dataplane(facts: Facts, tunnel: str, mapping: Mapping | None) -> None:
     facts.mss_clamp = "maxseg size set rt mtu" in ruleset if ruleset else False
     if facts.tunnel_up and mapping.rule.br is not None:
         facts.br_reachable = ping6(str(mapping.rule.br))
-    use = port_use(mapping.ipv4_text, mapping.port_set)
-    facts.port_use = None if use is None else use.to_dict()
+    facts.port_use = port_use(mapping.ipv4_text, mapping.port_set)
 
 
 def gather(

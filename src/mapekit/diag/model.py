@@ -71,6 +71,7 @@ class Facts:
     port_use: dict[str, object] | None = None
     counters: dict[str, int] | None = None  # the running agent's data-plane counters
     wan_mtu: int | None = None
+    port_caps: bool | None = None  # the configuration caps flows per host
     provider: str | None = None  # how the CE gets rules (None: not configured)
     configured: bool = True
     config_path: str | None = None

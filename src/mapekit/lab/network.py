@@ -1,4 +1,4 @@
-"""The lab's network (DESIGN.md §5), built from a :class:`Topology`::
+"""The lab's network (docs/design.md §5), built from a :class:`Topology`::
 
     lan ─ ce ─ [hgw] ─ ngn ─ br ─ inet
                         │
@@ -162,6 +162,11 @@ def _toml(values: dict[str, object]) -> str:
             lines += ["", f"[{section}]"]
             lines += [f"{key} = {json.dumps(value)}" for key, value in body.items()]
     return "\n".join(lines) + "\n"
+
+
+def write_toml(path: Path, values: dict[str, object]) -> None:
+    """``values`` (top-level keys and one level of sections) as TOML at ``path``."""
+    path.write_text(_toml(values))
 
 
 # the lab's provider keys → where they live in the agent's configuration (docs/agent.md)

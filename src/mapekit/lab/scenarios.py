@@ -1,4 +1,4 @@
-"""Lab scenarios (DESIGN.md §5): each builds the lab of :mod:`mapekit.lab.network` for its
+"""Lab scenarios (docs/design.md §5): each builds the lab of :mod:`mapekit.lab.network` for its
 situation, plays it with real processes, asks ``mape doctor`` on the CE, and returns what
 it observed (tests assert on it).
 
@@ -44,7 +44,8 @@ from mapekit.lab.network import (
     rule_server,
     start_rule_server,
 )
-from mapekit.lab.story import Say, agent_status, blank_rules, doctor, fetch_page, retry
+from mapekit.lab.ports import dns_burst, port_hog
+from mapekit.lab.story import Say, agent_status, blank_rules, doctor, fetch_page, retry, summary
 from mapekit.server.store import Store
 
 Scenario = Callable[[Lab, Path, Say, Topology], dict[str, Any]]
@@ -58,15 +59,6 @@ def _up(lab: Lab, net: Network, state: str = "established") -> dict[str, Any]:
         lambda: agent_status(net.work).get("outcome") == state, timeout=60, what=f"the CE: {state}"
     )
     return agent_status(net.work)
-
-
-def _summary(found: dict[str, Any]) -> dict[str, Any]:
-    """The doctor's cause and the codes of its findings."""
-    return {
-        "cause": found.get("cause"),
-        "codes": {f["code"]: f["severity"] for f in found.get("findings", [])},
-        "evidence": {f["code"]: f["evidence"] for f in found.get("findings", [])},
-    }
 
 
 def _say_doctor(say: Say, found: dict[str, Any]) -> None:
@@ -86,7 +78,7 @@ def _provider(kind: str) -> Scenario:
         say(f"Established from {doc['prefix_source']}; page through MAP-E: {page}")
         found = doctor(lab, net.work)
         _say_doctor(say, found)
-        result = {"state": doc["state"], "provider": kind, "page": page, "doctor": _summary(found)}
+        result = {"state": doc["state"], "provider": kind, "page": page, "doctor": summary(found)}
         if kind == "dhcpv6" and net.ce_dhcp is not None:  # what dhcpcd's hook wrote
             result["s46_options"] = (net.ce_dhcp / "s46.hex").read_text().strip()
         return result
@@ -100,7 +92,7 @@ def static(lab: Lab, work: Path, say: Say, base: Topology = BASE) -> dict[str, A
     doc = _up(lab, net)
     page = fetch_page(lab)
     say(f"Page through MAP-E: {page}")
-    return {"state": doc["state"], "page": page, "doctor": _summary(doctor(lab, net.work))}
+    return {"state": doc["state"], "page": page, "doctor": summary(doctor(lab, net.work))}
 
 
 def server_down(lab: Lab, work: Path, say: Say, base: Topology = BASE) -> dict[str, Any]:
@@ -134,7 +126,7 @@ def server_down(lab: Lab, work: Path, say: Say, base: Topology = BASE) -> dict[s
     return {
         "during": {k: during[k] for k in ("state", "outcome", "reason_code")},
         "page_during": page,
-        "doctor": _summary(found),
+        "doctor": summary(found),
         "after": agent_status(work)["outcome"],
     }
 
@@ -162,7 +154,7 @@ def renumber(lab: Lab, work: Path, say: Say, base: Topology = BASE) -> dict[str,
         "before": before,
         "after": after,
         "reports": reports,
-        "doctor": _summary(doctor(lab, net.work)),
+        "doctor": summary(doctor(lab, net.work)),
     }
 
 
@@ -191,7 +183,7 @@ def hgw_active(lab: Lab, work: Path, say: Say, base: Topology = BASE) -> dict[st
         "hgw_state": hgw["state"],
         "page": page,
         "reports": reports,
-        "doctor": _summary(found),
+        "doctor": summary(found),
     }
 
 
@@ -208,7 +200,7 @@ def hgw_off(lab: Lab, work: Path, say: Say, base: Topology = BASE) -> dict[str, 
         "prefix_source": doc["prefix_source"],
         "prefix": _prefix(doc),
         "page": page,
-        "doctor": _summary(found),
+        "doctor": summary(found),
     }
 
 
@@ -239,7 +231,7 @@ def hgw_pd(lab: Lab, work: Path, say: Say, base: Topology = BASE) -> dict[str, A
     return {
         "delegated": _prefix(first),
         "page_with_delegated": broken,
-        "doctor": _summary(found),
+        "doctor": summary(found),
         "fixed_prefix": _prefix(after),
         "page": page,
     }
@@ -339,7 +331,7 @@ def spoof(lab: Lab, work: Path, say: Say, base: Topology = BASE) -> dict[str, An
         "dropped": dropped,
         "reached_inet": reached_inet,
         "reached_lan": reached_lan,
-        "doctor": _summary(found),
+        "doctor": summary(found),
     }
 
 
@@ -411,4 +403,6 @@ SCENARIOS: dict[str, Scenario] = {
     "dhcpv6": _provider("dhcpv6"),
     "spoof": spoof,
     "fresh-router": fresh_router,
+    "port-hog": port_hog,
+    "dns-burst": dns_burst,
 }

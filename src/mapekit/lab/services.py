@@ -1,4 +1,4 @@
-"""Third-party programs the lab runs as the real peers of mapekit (DESIGN.md §5):
+"""Third-party programs the lab runs as the real peers of mapekit (docs/design.md §5):
 
 - ISC Kea: DHCPv6 prefix delegation on the access network, with the RFC 7598 S46 options
   (a MAP-E container built from the lab's rule), and a run-script hook that routes each

@@ -1,4 +1,4 @@
-"""The story of DESIGN.md §1, replayed with real processes in network namespaces.
+"""The story of docs/design.md §1, replayed with real processes in network namespaces.
 
     lan ─ ce (dhcpcd, mape agent) ─ ngn (Kea, radvd, DNS, rule server) ─ br ─ inet
 
@@ -132,3 +132,12 @@ def blank_rules(lab: Lab, work: Path, say: Say, base: Topology | None = None) ->
         f"({result.seconds_to_traffic} s from the switch to the page)."
     )
     return result
+
+
+def summary(found: dict[str, Any]) -> dict[str, Any]:
+    """The doctor's cause and the codes of its findings."""
+    return {
+        "cause": found.get("cause"),
+        "codes": {f["code"]: f["severity"] for f in found.get("findings", [])},
+        "evidence": {f["code"]: f["evidence"] for f in found.get("findings", [])},
+    }

@@ -3,7 +3,7 @@
 ``prepare`` downloads Debian's kernel package once (``apt-get download``), unpacks it,
 runs ``depmod`` on the unpacked tree and builds an initramfs from busybox and the modules
 needed to mount the host's root read-only over 9p. ``run`` boots the VM with software
-emulation (``-accel tcg``; DESIGN.md §6), without any network device, mounts the host's
+emulation (``-accel tcg``; docs/design.md §6), without any network device, mounts the host's
 root read-only with a tmpfs overlay on top (so that the guest may write without touching
 the host), puts the unpacked modules at ``/lib/modules/<version>``, and runs one shell
 script (``/mapekit-out/run.sh``) in a chroot of it. The script's

@@ -91,6 +91,28 @@ MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
         ),
         "MAPE.035": ("Data plane error: {reason}", "データプレーンのエラー: {reason}"),
         "MAPE.036": ("Data plane note: {note}", "データプレーンの情報: {note}"),
+        "MAPE.041": (
+            "NAT failed for lack of ports ({failed} new flows); {host} holds {held} of "
+            "{ports} ports toward {destination}",
+            "ポート不足で NAT に失敗 (新規 {failed} 件)。{host} が {destination} 宛てに "
+            "{ports} ポート中 {held} を使用",
+        ),
+        "MAPE.042": (
+            "{host}: {refused} new flows refused by the port cap",
+            "{host}: ポート上限により新規接続 {refused} 件を拒否",
+        ),
+        "MAPE.043": (
+            "{mechanism} tunnel applied: to {remote}, IPv4 {ipv4}",
+            "{mechanism} トンネルを適用: 対向 {remote}、IPv4 {ipv4}",
+        ),
+        "MAPE.044": (
+            "Update URL called: {answer}",
+            "アップデート URL を呼び出し: {answer}",
+        ),
+        "MAPE.045": (
+            "Update URL failed: {reason}",
+            "アップデート URL の呼び出しに失敗: {reason}",
+        ),
         "MAPE.037": (
             "Waiting for an IPv6 prefix ({source})",
             "IPv6 プレフィックスを待機中 ({source})",
@@ -121,6 +143,10 @@ SEVERITY: Mapping[str, str] = MappingProxyType(
         "MAPE.034": "error",
         "MAPE.035": "error",
         "MAPE.037": "notice",
+        "MAPE.041": "warning",
+        "MAPE.043": "notice",
+        "MAPE.045": "warning",
+        "MAPE.042": "warning",
     }
 )
 

@@ -1,4 +1,4 @@
-"""HB46PP ("v6mig-1"), the national provisioning standard (DESIGN.md §3.4).
+"""HB46PP ("v6mig-1"), the national provisioning standard (docs/design.md §3.4).
 
 Discovery: one DNS TXT record at ``4over6.info``: ``v=v6mig-1 url=<URL> t=a|b`` (``t=b``:
 verify the server certificate; ``t=a``: do not, mandatory for http URLs). Request: GET on
@@ -22,14 +22,20 @@ from mapekit.core.rule import IidFormat, MappingRule
 from mapekit.core.ruleset import RuleSet
 from mapekit.provision.errors import ProvisionError, ReplyError
 from mapekit.provision.fields import as_list, as_object, get_int, get_str, optional, remote
-from mapekit.provision.jsonp import decode_json
-from mapekit.provision.model import BlankAnswer, Provider, RuleDelivery, Unsupported
+from mapekit.provision.jsonp import MAX_RULES, decode_json
+from mapekit.provision.model import (
+    BlankAnswer,
+    FetchResult,
+    Provider,
+    RuleDelivery,
+    SoftwireDelivery,
+    Unsupported,
+)
 
 DISCOVERY_NAME = "4over6.info"
 MAX_TTL = 604_800
-MAX_RULES = 1024
 MECHANISMS = ("464xlat", "dslite", "ipip", "lw4o6", "map_e", "map_t", "hubspoke", "mesh")
-RUN_HERE = ("map_e",)
+RUN_HERE = ("map_e", "dslite", "ipip")
 _VENDOR = re.compile(r"[0-9A-Fa-f]{6}(-[0-9A-Za-z_]{1,24})?")
 _PRODUCT = re.compile(r"[0-9A-Za-z_-]{1,32}")
 _VERSION = re.compile(r"[0-9_]{1,32}")
@@ -125,7 +131,9 @@ def config_query(
     return query
 
 
-def decode_config(body: bytes) -> RuleDelivery | BlankAnswer | Unsupported:
+def decode_config(body: bytes, prefer: str | None = None) -> FetchResult:
+    """The offer to take: ``prefer`` when offered, else the first of ``order`` that mapekit
+    runs (MAP-E, DS-Lite, IPIP)."""
     doc = as_object(decode_json(body, "HB46PP config"), "reply")
     ttl = get_int(doc, "ttl", "", 0, MAX_TTL) if optional(doc, "ttl") else None
     token = get_str(doc, "token", "", max_len=64) if optional(doc, "token") else None
@@ -143,14 +151,62 @@ def decode_config(body: bytes) -> RuleDelivery | BlankAnswer | Unsupported:
             auth or "", "nothing is offered to this line"
         )
         return BlankAnswer(Provider.HB46PP, "hb46pp.nothing_offered", f"order is empty: {why}")
-    if "map_e" not in order:
+    runnable = [m for m in order if m in RUN_HERE]
+    if not runnable:
         return Unsupported(
             Provider.HB46PP,
             tuple(order),
             f"offered {', '.join(order)}; mapekit runs {', '.join(RUN_HERE)}",
         )
+    chosen = prefer if prefer in runnable else runnable[0]
+    if chosen == "dslite":
+        aftr = _aftr(as_object(doc.get("dslite"), "dslite"))
+        return SoftwireDelivery(Provider.HB46PP, "dslite", aftr, ttl=ttl, token=token,
+                                order=tuple(order))  # fmt: skip
+    if chosen == "ipip":
+        local, remote_, ipv4 = _ipip(as_list(doc.get("ipip"), "ipip", 16))
+        return SoftwireDelivery(Provider.HB46PP, "ipip", remote_, local=local, ipv4=ipv4,
+                                ttl=ttl, token=token, order=tuple(order))  # fmt: skip
     rules = _map_e(as_object(doc.get("map_e"), "map_e"))
     return RuleDelivery(Provider.HB46PP, rules, ttl=ttl, token=token)
+
+
+_HOST = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                   r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")  # fmt: skip
+
+
+def _aftr(obj: Mapping[str, object]) -> str:
+    """``dslite.aftr``: a host name or an IPv6 literal."""
+    aftr = get_str(obj, "aftr", "dslite", max_len=255)
+    if ":" in aftr:
+        try:
+            return str(parse_ipv6_address(aftr, "aftr"))
+        except MapeError as exc:
+            raise remote(exc, "dslite") from None
+    if not _HOST.fullmatch(aftr):
+        raise ReplyError("reply.bad_value", f"dslite.aftr: {aftr!r:.60} is neither a host name "
+                         "nor an IPv6 address", field="dslite.aftr")  # fmt: skip
+    return aftr.rstrip(".").lower()
+
+
+def _ipip(entries: Sequence[object]) -> tuple[str, str, str]:
+    """The first ``ipip`` entry: (ipv6_local, ipv6_remote, ipv4)."""
+    if not entries:
+        raise ReplyError("reply.missing_field", "ipip: empty", field="ipip")
+    fields = as_object(entries[0], "ipip[0]")
+    values = []
+    for key in ("ipv6_local", "ipv6_remote"):
+        text = get_str(fields, key, "ipip[0]", max_len=64)
+        try:
+            values.append(str(parse_ipv6_address(text, key)))
+        except MapeError as exc:
+            raise remote(exc, "ipip[0]") from None
+    ipv4 = get_str(fields, "ipv4", "ipip[0]", max_len=32)
+    try:
+        parse_ipv4_network(ipv4 if "/" in ipv4 else f"{ipv4}/32", "ipv4")
+    except MapeError as exc:
+        raise remote(exc, "ipip[0]") from None
+    return values[0], values[1], ipv4
 
 
 def _mechanism(value: object, field: str) -> str:

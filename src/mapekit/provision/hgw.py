@@ -1,4 +1,4 @@
-"""The NTT home-gateway check (DESIGN.md §3.1).
+"""The NTT home-gateway check (docs/design.md §3.1).
 
 ``GET http://ntt.setup:8888/enabler.ipv4/check?callback=hgw`` (BIGLOBE:
 ``/biglobe.ipv4/check``) answers, on the HGW's LAN side over IPv4,

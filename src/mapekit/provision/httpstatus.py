@@ -1,4 +1,4 @@
-"""What an HTTP status from a rule server means (DESIGN.md §3)."""
+"""What an HTTP status from a rule server means (docs/design.md §3)."""
 
 from __future__ import annotations
 

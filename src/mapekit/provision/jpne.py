@@ -1,4 +1,4 @@
-"""The JPNE-style rule API used by v6plus and BIGLOBE (DESIGN.md §3.2).
+"""The JPNE-style rule API used by v6plus and BIGLOBE (docs/design.md §3.2).
 
 ``GET <base>/<code>/get_rules?callback=v6plus[&id=<id>]`` → JSONP
 ``v6plus({"dmr": BR, "id": user id, "ipv6_fixlen": 56, "fmr": [{"ipv6": "p/len",
@@ -18,12 +18,11 @@ from mapekit.core.rule import IidFormat, MappingRule
 from mapekit.core.ruleset import RuleSet
 from mapekit.provision.errors import ProvisionError, ReplyError
 from mapekit.provision.fields import as_list, as_object, get_int, get_str, remote
-from mapekit.provision.jsonp import decode_jsonp
+from mapekit.provision.jsonp import MAX_RULES, decode_jsonp
 from mapekit.provision.model import BlankAnswer, Provider, RuleDelivery
 
 RULES_CALLBACK = "v6plus"
 REPORT_CALLBACK = "rpt"
-MAX_RULES = 256
 _CODE = re.compile(r"[0-9a-fA-F]{32}")
 _USER_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 _WIRE_NAMES = {"ea_len": "ea_length", "ipv6_prefix": "ipv6", "ipv4_prefix": "ipv4"}

@@ -2,8 +2,15 @@
 
 A JSONP reply must be exactly ``callback(`` JSON ``)``, optionally followed by ``;``, with
 only whitespace around; the callback must be the one requested (or, when none was, a plain
-identifier). Bodies over 64 KiB and JSON nested deeper than :data:`MAX_DEPTH` are refused
-*before* parsing. Nothing is ever evaluated.
+identifier). Bodies over :data:`MAX_BODY` and JSON nested deeper than :data:`MAX_DEPTH` are
+refused *before* parsing; an object that names a key twice is refused
+(``reply.duplicate_key``: which value counts would be a guess). Nothing is ever evaluated.
+
+The limits come from the largest real tables, with a wide margin: all 690 built-in rules
+of v6plus, BIGLOBE and OCN in one reply take 66 KB as a JPNE reply and 130 KB in the OCN
+format (each rule carries its BR), so replies may hold :data:`MAX_RULES` = 4,096 rules
+(about 6x) in :data:`MAX_BODY` = 1 MiB (8x; pretty-printed JSON fits too). A test builds
+replies from every built-in table and checks that they are accepted.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ import re
 
 from mapekit.provision.errors import ReplyError
 
-MAX_BODY = 64 * 1024
+MAX_BODY = 1 << 20
+MAX_RULES = 4096
 MAX_DEPTH = 16
 CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 _JSONP_HEAD = re.compile(rb"\s*([A-Za-z0-9_$.]{1,64})\s*\(")
@@ -56,6 +64,21 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    doc: dict[str, object] = {}
+    for key, value in pairs:
+        if key in doc:
+            raise _DuplicateKey(key)
+        doc[key] = value
+    return doc
+
+
 def _check_depth(body: bytes, what: str) -> None:
     if _depth(body) > MAX_DEPTH:
         raise ReplyError(
@@ -75,9 +98,15 @@ def _text(body: bytes, what: str) -> str:
 
 
 def _parse(text: str, what: str, start: int = 0) -> tuple[object, int]:
-    decoder = json.JSONDecoder(parse_constant=_reject_constant)
+    decoder = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     try:
         return decoder.raw_decode(text, start)
+    except _DuplicateKey as exc:
+        raise ReplyError(
+            "reply.duplicate_key",
+            f"{what}: the key {exc.key[:40]!r} appears twice in one object",
+            field=exc.key[:40],
+        ) from None
     except (ValueError, RecursionError) as exc:
         raise ReplyError(
             "reply.not_json", f"{what}: reply is not JSON ({exc})", field="body"

@@ -16,16 +16,35 @@ from mapekit.core.addr import ipv6_text
 from mapekit.core.errors import MapeError
 from mapekit.core.mapping import Mapping
 from mapekit.core.reasons import Category
+from mapekit.core.softwire import Softwire
 from mapekit.provision import table
 from mapekit.provision.events import LogEntry
 from mapekit.provision.hgw import HgwReport, HgwState
 from mapekit.provision.jpne import ReportAction, ReportReason
-from mapekit.provision.model import BlankAnswer, FetchResult, Provider, RuleDelivery, Unsupported
+from mapekit.provision.model import (
+    BlankAnswer,
+    Delivery,
+    FetchResult,
+    Provider,
+    SoftwireDelivery,
+    Unsupported,
+)
+from mapekit.provision.softwire import select_softwire
 from mapekit.provision.table import Do, Next, State, Trigger
 from mapekit.provision.timers import TimerPolicy, Wait
 from mapekit.provision.validate import select_mapping
 
 LOG_SIZE = 500
+
+Target = Mapping | Softwire  # what the data plane makes of a delivery
+
+
+def select_target(delivery: Delivery, prefix: int, prefix_len: int) -> Target:
+    """The MAP-E mapping or the softwire ``delivery`` gives the CE prefix."""
+    if isinstance(delivery, SoftwireDelivery):
+        return select_softwire(delivery, prefix, prefix_len)
+    return select_mapping(delivery, prefix, prefix_len)
+
 
 # --- events (inputs) ----------------------------------------------------------------
 
@@ -129,8 +148,8 @@ class Fetch:
 class Apply:
     """Bring the data plane up for ``mapping`` (from ``delivery``)."""
 
-    mapping: Mapping | None
-    delivery: RuleDelivery | None = None
+    mapping: Target | None  # a MAP-E mapping, or a DS-Lite / IPIP softwire
+    delivery: Delivery | None = None
     kind: ClassVar[Do] = Do.APPLY
 
 
@@ -143,7 +162,7 @@ class Withdraw:
 class Save:
     """Persist ``delivery`` as the last good rules."""
 
-    delivery: RuleDelivery | None
+    delivery: Delivery | None
     kind: ClassVar[Do] = Do.SAVE
 
 
@@ -199,10 +218,10 @@ class CeMachine:
     rng: random.Random
     timers: TimerPolicy = field(default_factory=TimerPolicy)
     report: bool = True
-    saved: RuleDelivery | None = None
+    saved: Delivery | None = None
     state: State = State.WAITING
     prefix: tuple[int, int] | None = None
-    applied: Mapping | None = None
+    applied: Target | None = None
     outcome: str | None = None  # "established" or a failure category
     last_error: MapeError | None = None
     last_request: float | None = None
@@ -214,8 +233,8 @@ class CeMachine:
     log: deque[LogEntry] = field(default_factory=lambda: deque(maxlen=LOG_SIZE))
     logged_total: int = 0  # entries ever logged (the log keeps the last LOG_SIZE)
     _after_report: State | None = None
-    _candidate: RuleDelivery | None = None
-    _candidate_mapping: Mapping | None = None
+    _candidate: Delivery | None = None
+    _candidate_mapping: Target | None = None
     _pending_wait: Wait | None = None
     _resume_delay: float = 0.0
 
@@ -314,7 +333,7 @@ class CeMachine:
         mapping = None
         if self.saved is not None:
             try:
-                mapping = select_mapping(self.saved, *prefix)
+                mapping = select_target(self.saved, *prefix)
             except MapeError:
                 mapping = None
         if mapping is None:  # nothing to resume: an ordinary start
@@ -346,7 +365,7 @@ class CeMachine:
         if self.prefix is None:
             return self._failed(MapeError("rules.no_bmr", "the CE has no IPv6 prefix"), now)
         try:
-            mapping = select_mapping(result, *self.prefix)
+            mapping = select_target(result, *self.prefix)
         except MapeError as exc:
             return self._failed(exc, now)
         self.counters.successes += 1
@@ -403,9 +422,12 @@ class CeMachine:
             user_id = self._candidate.user_id
         return Report(kind, action, reason, user_id)
 
-    def _apply(self, delivery: RuleDelivery | None, mapping: Mapping | None, now: float) -> Action:
+    def _apply(self, delivery: Delivery | None, mapping: Target | None, now: float) -> Action:
         self.applied = mapping
-        if mapping is not None:
+        if isinstance(mapping, Softwire):
+            self.logged("MAPE.043", now, mechanism=mapping.mechanism, remote=mapping.remote,
+                        ipv4=mapping.ipv4)  # fmt: skip
+        elif mapping is not None:
             self.logged(
                 "MAPE.020",
                 now,
@@ -421,7 +443,7 @@ class CeMachine:
             actions.append(self._action(Do.WITHDRAW, now))
             return State.WAITING
         try:
-            mapping = select_mapping(self.saved, *self.prefix)
+            mapping = select_target(self.saved, *self.prefix)
         except MapeError:
             actions.append(self._action(Do.WITHDRAW, now))
             return State.WAITING
@@ -431,7 +453,7 @@ class CeMachine:
         return State.ESTABLISHED
 
     def _provider_wait(self, wait: Wait) -> Wait:
-        """HB46PP has timers of its own (DESIGN.md §3.4)."""
+        """HB46PP has timers of its own (docs/design.md §3.4)."""
         if self.provider is not Provider.HB46PP or wait is not Wait.SERVER:
             return wait
         if self.last_error is not None and self.last_error.reason_code == "net.dns":

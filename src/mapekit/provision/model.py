@@ -16,6 +16,8 @@ class Provider(enum.Enum):
     HB46PP = "hb46pp"
     DHCPV6 = "dhcpv6"
     STATIC = "static"
+    DSLITE = "dslite"  # a configured (or DHCPv6 option 64) AFTR: DS-Lite, RFC 6333
+    IPIP = "ipip"  # a configured IPv4-over-IPv6 tunnel with a fixed address
 
 
 @dataclass(frozen=True)
@@ -50,4 +52,34 @@ class Unsupported:
     detail: str
 
 
-FetchResult = RuleDelivery | BlankAnswer | Unsupported
+@dataclass(frozen=True)
+class SoftwireDelivery:
+    """A DS-Lite softwire or an IPIP (fixed IPv4) tunnel to set up instead of MAP-E.
+
+    ``remote`` is the AFTR or tunnel endpoint (an IPv6 address once the driver resolved a
+    name; ``remote_name`` keeps the name). For IPIP, ``local`` is the CE's whole tunnel
+    address (HB46PP ``ipv6_local``) or, from a configuration, ``interface_id`` completes
+    the delegated prefix's subnet 0; ``ipv4`` is the fixed address (``a.b.c.d/32``) or
+    prefix.
+    """
+
+    provider: Provider
+    mechanism: str  # dslite | ipip
+    remote: str
+    remote_name: str | None = None
+    local: str | None = None
+    interface_id: int | None = None
+    ipv4: str | None = None
+    ttl: int | None = None
+    token: str | None = None
+    order: tuple[str, ...] = ()  # what the server offered, in its order
+    user_id: str | None = None  # (JPNE's; none here)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def rules(self) -> tuple[()]:
+        return ()  # no MAP-E rules: saved-rule counts and FMR routes see none
+
+
+Delivery = RuleDelivery | SoftwireDelivery
+FetchResult = RuleDelivery | SoftwireDelivery | BlankAnswer | Unsupported

@@ -1,4 +1,4 @@
-"""The OCN-style rule API (DESIGN.md §3.3).
+"""The OCN-style rule API (docs/design.md §3.3).
 
 ``GET <base>/?ipv6Prefix=<p>&ipv6PrefixLength=<56|64>&code=<vendor code>`` → JSON
 ``{"basicMapRules": [{"brIpv6Address", "ipv6Prefix", "ipv6PrefixLength", "ipv4Prefix",
@@ -14,10 +14,9 @@ from mapekit.core.errors import MapeError
 from mapekit.core.rule import IidFormat, MappingRule
 from mapekit.core.ruleset import RuleSet
 from mapekit.provision.fields import as_list, as_object, get_int, get_str, optional, remote
-from mapekit.provision.jsonp import decode_json
+from mapekit.provision.jsonp import MAX_RULES, decode_json
 from mapekit.provision.model import BlankAnswer, Provider, RuleDelivery, Unsupported
 
-MAX_RULES = 1024
 _WIRE_NAMES = {
     "ea_len": "eaBitLength",
     "psid_offset": "psIdOffset",

@@ -12,8 +12,10 @@ from dataclasses import dataclass, replace
 
 from mapekit.core.errors import MapeError
 from mapekit.core.mapping import Mapping
+from mapekit.core.softwire import Softwire
 from mapekit.provision.events import LogEntry
-from mapekit.provision.machine import CeMachine
+from mapekit.provision.machine import CeMachine, Target
+from mapekit.provision.model import RuleDelivery
 
 
 def explanation(error: MapeError | None, lang: str = "en") -> str | None:
@@ -33,7 +35,7 @@ class CeStatus:
     successes: int
     failures: int
     rules: int
-    mapping: Mapping | None  # what is applied
+    mapping: Target | None  # what is applied: a MAP-E mapping or a softwire
     hgw: str | None
     next_attempt: float | None
     now: float
@@ -68,7 +70,8 @@ class CeStatus:
             "next_attempt_in": None
             if self.next_attempt is None
             else max(0, round(self.next_attempt - self.now)),
-            "mapping": None if self.mapping is None else self.mapping.to_dict(),
+            "mapping": self.mapping.to_dict() if isinstance(self.mapping, Mapping) else None,
+            "softwire": self.mapping.to_dict() if isinstance(self.mapping, Softwire) else None,
             "notes": list(self.notes),
             "events": [e.to_dict(lang) for e in self.events],
             "time": self.now,
@@ -99,5 +102,5 @@ def status_of(machine: CeMachine, now: float, wall_offset: float = 0.0) -> CeSta
         now=now + wall_offset,
         error=machine.last_error,
         events=tuple(replace(e, time=e.time + wall_offset) for e in machine.log),
-        notes=saved.notes if saved else (),
+        notes=saved.notes if isinstance(saved, RuleDelivery) else (),
     )

@@ -1,4 +1,4 @@
-"""When a CE asks again (DESIGN.md §3), as data; every delay is scalable for labs."""
+"""When a CE asks again (docs/design.md §3), as data; every delay is scalable for labs."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Operator-side and lab servers: the rule server and the HGW emulator (DESIGN.md §4)."""
+"""Operator-side and lab servers: the rule server and the HGW emulator (docs/design.md §4)."""

@@ -1,8 +1,11 @@
 """The rule server's HTTP face (Starlette): JPNE, OCN and HB46PP endpoints for CEs, an
 admin API for operators, health and Prometheus metrics.
 
-The client address is the connection's source; ``client_header`` takes it from a header
-instead, but only for connections from a trusted proxy (default: loopback only).
+Who the client is follows one rule (:mod:`mapekit.server.identity`): the TCP peer, or the
+configured header from a trusted proxy — nothing else. Handlers are plain functions run in
+worker threads (:mod:`mapekit.server.threads`), so a slow query holds one thread, never
+the event loop.
+Rate limits are per subscriber (or per /64 for clients that are none).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import ipaddress
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import (
@@ -28,21 +31,37 @@ from starlette.routing import BaseRoute, Route
 
 from mapekit.core.errors import MapeError
 from mapekit.server import service
-from mapekit.server.admin import admin_routes
+from mapekit.server.admin import AdminApi, openapi_route
+from mapekit.server.identity import Address, BadClientAddress, ClientRule, Network, limit_key
+from mapekit.server.identity import client_address as rule_address
+from mapekit.server.openapi import build_document
 from mapekit.server.ratelimit import RateLimiter
+from mapekit.server.schemas import bounded_int
 from mapekit.server.store import Store
+from mapekit.server.threads import Pools
 
 log = logging.getLogger("mapekit.server.access")
-LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+Work = Callable[[str, "service.Subscriber | None"], service.Answer]
+Endpoint = Callable[[Request], Awaitable[Response]]
+LOOPBACK: tuple[Network, ...] = (
+    ipaddress.ip_network("127.0.0.0/8"),
+    ipaddress.ip_network("::1/128"),
+)
+MAX_CODE = 64
 
 
 @dataclass
 class ServerConfig:
-    client_header: str | None = None
-    trusted_proxies: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network] = LOOPBACK
-    rate: float = 5.0  # requests per second per client (0: no limit)
+    client_header: str | None = None  # take the client address from this header …
+    trusted_proxies: Sequence[Network] = ()  # … on connections from these networks only
+    rate: float = 5.0  # requests per second per subscriber (or /64) (0: no limit)
     burst: float = 20.0
     access_log: bool = True
+    auth_limit: bool = True  # limit failed admin authentications (off only in tests)
+
+    @property
+    def rule(self) -> ClientRule:
+        return ClientRule(self.client_header, tuple(self.trusted_proxies))
 
 
 @dataclass
@@ -62,26 +81,14 @@ class Metrics:
 
 
 def client_address(request: Request, config: ServerConfig) -> str:
+    """The client's address as text (see :mod:`mapekit.server.identity`)."""
     peer = request.client.host if request.client else ""
-    if config.client_header is None:
-        return peer
-    try:
-        peer_ip = ipaddress.ip_address(peer.split("%", maxsplit=1)[0])
-    except ValueError:
-        return peer
-    if not any(peer_ip in net for net in config.trusted_proxies):
-        return peer
-    return request.headers.get(config.client_header, peer).strip()
+    address = rule_address(peer, request.headers, config.rule)
+    return "" if address is None else str(address)
 
 
-def _address_int(text: str) -> int | None:
-    try:
-        address = ipaddress.ip_address(text.split("%", maxsplit=1)[0])
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv4Address):
-        return None
-    return int(address)
+def _bad(outcome: str) -> service.Answer:
+    return service.Answer(400, b"", outcome, "text/plain")
 
 
 class RuleServer:
@@ -91,6 +98,15 @@ class RuleServer:
         self.store, self.config = store, config
         self.metrics = Metrics()
         self.limiter = RateLimiter(config.rate, config.burst)
+        self.pools = Pools()
+        self.admin = AdminApi(store, self.address_of, config.auth_limit, self.pools)
+
+    def address_of(self, request: Request) -> Address | None:
+        peer = request.client.host if request.client else ""
+        try:
+            return rule_address(peer, request.headers, self.config.rule)
+        except BadClientAddress:
+            return None
 
     def answer(self, endpoint: str, result: service.Answer, start: float, client: str) -> Response:
         self.metrics.requests.labels(endpoint, result.outcome).inc()
@@ -102,96 +118,122 @@ class RuleServer:
             log.info(json.dumps(entry))
         return Response(result.body, result.status, media_type=result.content_type)
 
-    def limited(self, endpoint: str, client: str) -> Response | None:
-        if self.limiter.allow(client, time.monotonic()):
+    def _client(self, request: Request) -> Address | BadClientAddress | None:
+        peer = request.client.host if request.client else ""
+        try:
+            return rule_address(peer, request.headers, self.config.rule)
+        except BadClientAddress as exc:
+            return exc
+
+    def _limited(self, endpoint: str, key: str) -> Response | None:
+        if self.limiter.allow(key, time.monotonic()):
             return None
         self.metrics.requests.labels(endpoint, "rate_limited").inc()
-        retry = str(self.limiter.retry_after(client))
+        retry = str(self.limiter.retry_after(key))
         return Response(b"", 429, headers={"Retry-After": retry}, media_type="text/plain")
 
-    def subscriber_of(self, client: str) -> service.Subscriber | None:
-        address = _address_int(client)
-        return None if address is None else self.store.subscriber_by_address(address)
+    def _subscriber(self, address: Address | None) -> service.Subscriber | None:
+        if not isinstance(address, ipaddress.IPv6Address):
+            return None
+        return self.store.subscriber_by_address(int(address))
 
     def domain_of(self, sub: service.Subscriber | None) -> service.RuleDomain | None:
         return None if sub is None else self.store.domain_by_id(sub.rule_set_id)
 
     def vendor_of(self, code: str) -> service.Vendor | None:
-        return self.store.vendor(code) if 0 < len(code) <= 64 else None
+        return self.store.vendor(code) if 0 < len(code) <= MAX_CODE else None
 
-    async def get_rules(self, request: Request) -> Response:
-        start, client = time.perf_counter(), client_address(request, self.config)
-        if (busy := self.limited("get_rules", client)) is not None:
+    def _serve(self, endpoint: str, request: Request, work: Work) -> Response:
+        """Identify the client, apply its rate limit, then ``work(address, subscriber)``."""
+        start = time.perf_counter()
+        address = self._client(request)
+        if isinstance(address, BadClientAddress):
+            return self.answer(endpoint, _bad("bad_client_address"), start, "?")
+        client = "" if address is None else str(address)
+        sub = self._subscriber(address)
+        busy = self._limited(endpoint, limit_key(address, sub.id if sub else None))
+        if busy is not None:
             return busy
-        vendor = self.vendor_of(request.path_params["code"])
-        sub = self.subscriber_of(client) if vendor is not None and vendor.enabled else None
-        callback = request.query_params.get("callback")
-        result = service.get_rules(callback, vendor, sub, self.domain_of(sub))
-        return self.answer("get_rules", result, start, client)
+        return self.answer(endpoint, work(client, sub), start, client)
 
-    async def acct_report(self, request: Request) -> Response:
-        start, client = time.perf_counter(), client_address(request, self.config)
-        if (busy := self.limited("acct_report", client)) is not None:
-            return busy
-        query = request.query_params
-        code = request.path_params["code"].lower()
-        vendor = self.vendor_of(code)
-        action, reason = _small_int(query.get("action")), _small_int(query.get("reason"))
-        if vendor is None or not vendor.enabled:
-            result = service.Answer(503, b"", "unknown_code", "text/plain")
-        elif action not in (1, 2) or reason is None or not 0 <= reason <= 4:
-            result = service.Answer(400, b"", "bad_request", "text/plain")
-        else:
-            sub = self.subscriber_of(client)
+    def get_rules(self, request: Request) -> Response:
+        def work(client: str, sub: service.Subscriber | None) -> service.Answer:
+            vendor = self.vendor_of(request.path_params["code"])
+            callback = request.query_params.get("callback")
+            enabled = vendor is not None and vendor.enabled
+            found = sub if enabled else None
+            return service.get_rules(callback, vendor, found, self.domain_of(found))
+
+        return self._serve("get_rules", request, work)
+
+    def acct_report(self, request: Request) -> Response:
+        def work(client: str, sub: service.Subscriber | None) -> service.Answer:
+            query = request.query_params
+            code = request.path_params["code"].lower()
+            vendor = self.vendor_of(code)
+            if vendor is None or not vendor.enabled:
+                return service.Answer(503, b"", "unknown_code", "text/plain")
+            try:
+                action = bounded_int(query.get("action"), "action", -1, 1, 2)
+                reason = bounded_int(query.get("reason"), "reason", -1, 0, 4)
+            except MapeError:
+                return _bad("bad_request")
+            if action < 0 or reason < 0:
+                return _bad("bad_request")
             self.store.add_report(code, action, reason, client, sub.id if sub else None)
-            result = service.acct_report(query.get("callback"), accepted=sub is not None)
-        return self.answer("acct_report", result, start, client)
+            return service.acct_report(query.get("callback"), accepted=sub is not None)
 
-    async def root(self, request: Request) -> Response:
+        return self._serve("acct_report", request, work)
+
+    def root(self, request: Request) -> Response:
         query = request.query_params
         if "ipv6Prefix" not in query:
             return JSONResponse({"service": "mapekit rule server"})
-        start, client = time.perf_counter(), client_address(request, self.config)
-        if (busy := self.limited("ocn", client)) is not None:
-            return busy
-        prefix = _prefix(query.get("ipv6Prefix", ""), query.get("ipv6PrefixLength", ""))
-        if prefix is None:
-            bad = service.Answer(400, b"", "bad_request", "text/plain")
-            return self.answer("ocn", bad, start, client)
-        vendor = self.vendor_of(query.get("code", ""))
-        enabled = vendor is not None and vendor.enabled
-        sub = self.store.subscriber_by_address(prefix) if enabled else None
-        return self.answer(
-            "ocn", service.ocn_rules(vendor, sub, self.domain_of(sub)), start, client
-        )
 
-    async def hb46pp_config(self, request: Request) -> Response:
-        start, client = time.perf_counter(), client_address(request, self.config)
-        if (busy := self.limited("hb46pp", client)) is not None:
-            return busy
-        sub = self.subscriber_of(client)
-        result = service.hb46pp_config(sub, self.domain_of(sub))
-        return self.answer("hb46pp", result, start, client)
+        def work(client: str, sub: service.Subscriber | None) -> service.Answer:
+            prefix = _prefix(query.get("ipv6Prefix", ""), query.get("ipv6PrefixLength", ""))
+            if prefix is None:
+                return _bad("bad_request")
+            vendor = self.vendor_of(query.get("code", ""))
+            enabled = vendor is not None and vendor.enabled
+            found = self.store.subscriber_by_address(prefix) if enabled else None
+            return service.ocn_rules(vendor, found, self.domain_of(found))
 
-    async def healthz(self, request: Request) -> Response:
+        return self._serve("ocn", request, work)
+
+    def hb46pp_config(self, request: Request) -> Response:
+        def work(client: str, sub: service.Subscriber | None) -> service.Answer:
+            return service.hb46pp_config(sub, self.domain_of(sub))
+
+        return self._serve("hb46pp", request, work)
+
+    def healthz(self, request: Request) -> Response:
         try:
             self.store.check_ready()
         except MapeError as exc:
             return JSONResponse({"status": "unavailable", "error": exc.message}, 503)
         return JSONResponse({"status": "ok"})
 
-    async def metrics_page(self, request: Request) -> Response:
+    def metrics_page(self, request: Request) -> Response:
         return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    def threaded(self, handler: Callable[[Request], Response]) -> Endpoint:
+        async def run(request: Request) -> Response:
+            return await self.pools.read(handler, request)
+
+        return run
+
     def routes(self) -> list[BaseRoute]:
-        return [
-            Route("/", self.root),
-            Route("/healthz", self.healthz),
-            Route("/metrics", self.metrics_page),
-            Route("/config", self.hb46pp_config),
-            *admin_routes(self.store),
-            Route("/{code}/get_rules", self.get_rules),
-            Route("/{code}/acct_report", self.acct_report),
+        t = self.threaded
+        return [  # the hot path first: routes are tried in order
+            Route("/{code}/get_rules", t(self.get_rules), methods=["GET"]),
+            Route("/{code}/acct_report", t(self.acct_report), methods=["GET"]),
+            Route("/", t(self.root), methods=["GET"]),
+            Route("/healthz", t(self.healthz), methods=["GET"]),
+            Route("/metrics", t(self.metrics_page), methods=["GET"]),
+            Route("/config", t(self.hb46pp_config), methods=["GET"]),
+            openapi_route(build_document),
+            *self.admin.routes(),
         ]
 
 
@@ -200,17 +242,15 @@ def build_app(store: Store, config: ServerConfig | None = None) -> Starlette:
     return Starlette(routes=RuleServer(store, config or ServerConfig()).routes())
 
 
-def _small_int(text: str | None) -> int | None:
-    if text is None or not text.isdigit() or len(text) > 3:
-        return None
-    return int(text)
-
-
 def _prefix(text: str, length_text: str) -> int | None:
-    if not length_text.isdigit() or len(text) > 64:
+    try:
+        length = bounded_int(length_text, "ipv6PrefixLength", -1, 0, 64)
+    except MapeError:
+        return None
+    if length < 0 or len(text) > 64 or "%" in text:
         return None
     try:
-        network = ipaddress.IPv6Network(f"{text}/{int(length_text)}", strict=False)
+        network = ipaddress.IPv6Network(f"{text}/{length}", strict=False)
     except ValueError:
         return None
-    return int(network.network_address) if network.prefixlen <= 64 else None
+    return int(network.network_address)

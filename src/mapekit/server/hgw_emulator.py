@@ -1,4 +1,4 @@
-"""An emulated NTT home gateway's LAN-side MAP-E check (DESIGN.md §3.1, §5).
+"""An emulated NTT home gateway's LAN-side MAP-E check (docs/design.md §3.1, §5).
 
 Routes (what a CE asks on ``ntt.setup:8888``, plus a switch for the lab or the user):
 

@@ -4,7 +4,7 @@ The deployment target says where a subscriber's rules are delivered: to the home
 (``hgw``) or to the subscriber's own router (``router``). Manufacturer codes have a kind:
 HGW makers have their own. ``get_rules`` gives full rules only when the requesting code's
 kind equals the subscriber's target; otherwise the blank ``cb({})`` — how the HGW keeps
-working while the subscriber's own router gets nothing (DESIGN.md §1).
+working while the subscriber's own router gets nothing (docs/design.md §1).
 """
 
 from __future__ import annotations

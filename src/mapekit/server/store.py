@@ -10,11 +10,8 @@ Queries are built with SQLAlchemy expressions, never from strings.
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
-import secrets
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -24,13 +21,23 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
-from mapekit.core.addr import ipv6_text, mask, parse_end_user_prefix
-from mapekit.core.rule import IidFormat, MappingRule
-from mapekit.core.ruleset import RuleSet
-from mapekit.core.tables import rule_from_entry
+from mapekit.core.addr import parse_end_user_prefix
 from mapekit.server import tables as t
+from mapekit.server.cache import TtlCache
+from mapekit.server.placement import Label, Placement, PlannedRows
+from mapekit.server.rows import (
+    chunks,
+    db_error,
+    domain_of,
+    make_engine,
+    prefix_key,
+    rules_domain,
+    signed64,
+    subscriber_of,
+)
+from mapekit.server.schemas import SubscriberIn, parse_model
 from mapekit.server.service import (
     RuleDomain,
     ServerError,
@@ -40,27 +47,14 @@ from mapekit.server.service import (
     check_target,
     target_after_rental,
 )
+from mapekit.server.tokens import TokenInfo, TokenStore
 
-HEAD = "0001"
-LENGTH_CACHE_SECONDS = 5.0
+HEAD = "0002"
 CACHE_SECONDS = 5.0
+CACHE_ENTRIES = 10_000  # vendor codes (known and unknown), rule sets, the length list
+READER_POOL = 24  # connections for the hot path's reads (handlers run in a thread pool)
 
-
-def signed64(value: int) -> int:
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def prefix_key(prefix: int, length: int) -> int:
-    """The stored key of a prefix: its upper 64 bits, as a signed BIGINT."""
-    return signed64((prefix & mask(128, length)) >> 64)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _new_id() -> str:
-    return secrets.token_hex(16)
+__all__ = ["Store", "TokenInfo", "prefix_key", "rules_domain", "signed64"]
 
 
 @dataclass(frozen=True)
@@ -74,20 +68,18 @@ class AuditEntry:
     new: str | None
 
 
-class Store:
+class Store(TokenStore):
     """Access to the rule server's database (thread-safe; one per process)."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        self.engine = _engine(url, echo)
-        # single-statement reads on the hot path need no transaction (saves the BEGIN /
-        # ROLLBACK round trips on PostgreSQL); SQLite reads stay as they are
-        self.reader = (
-            self.engine if url.startswith("sqlite") else _engine(url, echo, autocommit=True)
-        )
-        self._lengths: tuple[float, tuple[int, ...]] = (0.0, ())
-        self._vendors: dict[str, tuple[float, Vendor | None]] = {}
-        self._domains: dict[int, tuple[float, RuleDomain]] = {}
+        self.engine = make_engine(url, echo)
+        # the hot path reads through its own pool, so writers queued for the write lock
+        # never hold every connection; on PostgreSQL without a transaction (no BEGIN /
+        # ROLLBACK round trips)
+        sqlite = url.startswith("sqlite")
+        self.reader = make_engine(url, echo, autocommit=not sqlite, pool_size=READER_POOL)
+        self.cache: TtlCache[object] = TtlCache(CACHE_SECONDS, CACHE_ENTRIES)
 
     # --- schema ---------------------------------------------------------------------
 
@@ -110,7 +102,7 @@ class Store:
         try:
             current = self.version()
         except sa.exc.SQLAlchemyError as exc:
-            raise _db_error(exc) from None
+            raise db_error(exc) from None
         if current != HEAD:
             raise ServerError(
                 "server.database",
@@ -132,7 +124,7 @@ class Store:
         except sa.exc.IntegrityError as exc:
             raise ServerError("server.exists", f"already exists ({exc.orig})", field="id") from None
         except sa.exc.OperationalError as exc:
-            raise _db_error(exc) from None
+            raise db_error(exc) from None
 
     def _audit(
         self, conn: Connection, actor: str, what: tuple[str, str, str], old: object, new: object
@@ -197,18 +189,20 @@ class Store:
         return int(found)
 
     def domain_by_id(self, set_id: int) -> RuleDomain:
-        cached = self._domains.get(set_id)
-        if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
-            return cached[1]
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(t.rule_sets).where(t.rule_sets.c.id == set_id)).one()
-            rows = conn.execute(
-                sa.select(t.rules)
-                .where(t.rules.c.rule_set_id == set_id)
-                .order_by(t.rules.c.position)
-            ).all()
-        domain = _domain(row, rows)
-        self._domains[set_id] = (time.monotonic(), domain)
+        """A rule set by id (cached: it is read on every request)."""
+
+        def load() -> RuleDomain:
+            with self.reader.connect() as conn:
+                row = conn.execute(sa.select(t.rule_sets).where(t.rule_sets.c.id == set_id)).one()
+                rows = conn.execute(
+                    sa.select(t.rules)
+                    .where(t.rules.c.rule_set_id == set_id)
+                    .order_by(t.rules.c.position)
+                ).all()
+            return domain_of(row, rows)
+
+        domain = self.cache.get(("domain", set_id), time.monotonic(), load)
+        assert isinstance(domain, RuleDomain)
         return domain
 
     def domain(self, name: str) -> RuleDomain:
@@ -230,7 +224,7 @@ class Store:
                 )
             )
             self._audit(conn, actor, ("vendor", vendor.code, "kind"), None, vendor.kind.value)
-        self._vendors.pop(vendor.code, None)
+        self.cache.forget(("vendor", vendor.code))
 
     def set_vendor_enabled(self, code: str, enabled: bool, actor: str) -> None:
         with self._tx() as conn:
@@ -243,20 +237,23 @@ class Store:
                 t.vendor_codes.update().where(t.vendor_codes.c.code == code).values(enabled=enabled)
             )
             self._audit(conn, actor, ("vendor", code, "enabled"), bool(old), enabled)
-        self._vendors.pop(code, None)
+        self.cache.forget(("vendor", code))
 
     def vendor(self, code: str) -> Vendor | None:
-        """A vendor code (cached a few seconds: it is read on every request)."""
+        """A vendor code (cached, unknown codes too, within the cache's bound)."""
         code = code.lower()
-        cached = self._vendors.get(code)
-        if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
-            return cached[1]
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(t.vendor_codes).where(t.vendor_codes.c.code == code)
-            ).first()
-        vendor = None if row is None else Vendor(row.code, row.name, Target(row.kind), row.enabled)
-        self._vendors[code] = (time.monotonic(), vendor)
+
+        def load() -> Vendor | None:
+            with self.reader.connect() as conn:
+                row = conn.execute(
+                    sa.select(t.vendor_codes).where(t.vendor_codes.c.code == code)
+                ).first()
+            return (
+                None if row is None else Vendor(row.code, row.name, Target(row.kind), row.enabled)
+            )
+
+        vendor = self.cache.get(("vendor", code), time.monotonic(), load)
+        assert vendor is None or isinstance(vendor, Vendor)
         return vendor
 
     def vendors(self) -> list[Vendor]:
@@ -264,80 +261,50 @@ class Store:
             rows = conn.execute(sa.select(t.vendor_codes).order_by(t.vendor_codes.c.code)).all()
         return [Vendor(r.code, r.name, Target(r.kind), r.enabled) for r in rows]
 
-    # --- admin tokens ---------------------------------------------------------------
-
-    def add_token(self, name: str, actor: str) -> str:
-        token = secrets.token_urlsafe(32)
-        with self._tx() as conn:
-            conn.execute(
-                t.admin_tokens.insert().values(
-                    name=name, token_hash=hash_token(token), created_at=time.time()
-                )
-            )
-            self._audit(conn, actor, ("token", name, "created"), None, "yes")
-        return token
-
-    def token_name(self, token: str) -> str | None:
-        """The name of a valid admin token (hashes compared in constant time)."""
-        digest = hash_token(token)
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(t.admin_tokens.c.name, t.admin_tokens.c.token_hash).where(
-                    t.admin_tokens.c.token_hash == digest
-                )
-            ).first()
-        if row is None or not hmac.compare_digest(row.token_hash, digest):
-            return None
-        return str(row.name)
-
     # --- subscribers ----------------------------------------------------------------
 
-    def add_subscribers(self, entries: Iterable[dict[str, Any]], actor: str) -> int:
-        """Add subscribers in one transaction: dicts with prefix, target, rules, id,
-        hgw_rental. Returns how many were added."""
-        now = time.time()
-        rows, lengths, ids = [], set(), {}
-        set_ids: dict[str, int] = {}
+    def add_subscribers(
+        self,
+        entries: Sequence[SubscriberIn | dict[str, Any]],
+        actor: str,
+        label: Label | None = None,
+    ) -> int:
+        """Add subscribers in one transaction, all or none; returns how many were added.
+
+        Every entry is validated first (:class:`SubscriberIn`); then each prefix must fit
+        its rule set (a rule covers it and it is long enough for the rule's EA bits) and
+        overlap no other subscriber, in the database or in ``entries``. Errors name the
+        entry with ``label(index)`` (``row 7`` for a CSV file; default: nothing for a single
+        entry, ``subscribers[i]`` for several).
+        """
+        if label is None:
+            label = _no_label if len(entries) == 1 else _index_label
+        checked = [
+            entry if isinstance(entry, SubscriberIn) else _parse_entry(entry, label(i))
+            for i, entry in enumerate(entries)
+        ]
+        if not checked:
+            return 0
         with self._tx() as conn:
-            for entry in entries:
-                prefix, length = parse_end_user_prefix(str(entry["prefix"]), "prefix")
-                target = Target(entry.get("target", "router"))
-                rental = bool(entry.get("hgw_rental", target is Target.HGW))
-                check_target(rental, target)
-                name = str(entry["rules"])
-                if name not in set_ids:
-                    set_ids[name] = self._rule_set_id(conn, name)
-                sub_id = str(entry.get("id") or _new_id())
-                ids[sub_id] = f"{ipv6_text(prefix)}/{length}"
-                lengths.add(length)
-                rows.append(
-                    {
-                        "id": sub_id,
-                        "prefix": ids[sub_id],
-                        "prefix_len": length,
-                        "prefix_hi": prefix_key(prefix, length),
-                        "hgw_rental": rental,
-                        "target": target.value,
-                        "rule_set_id": set_ids[name],
-                        "token": secrets.token_hex(32),
-                        "version": 1,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-            if not rows:
-                return 0
-            for chunk in _chunks(rows, 5000):
-                conn.execute(t.subscribers.insert(), chunk)
-            self._add_lengths(conn, lengths)
-            if len(rows) <= 100:
-                for row in rows:
-                    what = ("subscriber", str(row["id"]), "created")
-                    self._audit(conn, actor, what, None, f"{row['prefix']} {row['target']}")
-            else:
-                self._audit(conn, actor, ("subscriber", "*", "bulk_import"), None, len(rows))
-        self._lengths = (0.0, ())
-        return len(rows)
+            planned = Placement(conn, self._rule_set_by_name, label).plan(checked)
+            self._insert(conn, planned, actor)
+        self.cache.forget(("lengths",))
+        return len(planned.rows)
+
+    def _rule_set_by_name(self, conn: Connection, name: str) -> tuple[int, RuleDomain]:
+        set_id = self._rule_set_id(conn, name)
+        return set_id, self.domain_by_id(set_id)
+
+    def _insert(self, conn: Connection, planned: PlannedRows, actor: str) -> None:
+        for chunk in chunks(Placement.strip(planned.rows), 5000):
+            conn.execute(t.subscribers.insert(), chunk)
+        self._add_lengths(conn, planned.lengths)
+        if len(planned.rows) <= 100:
+            for row in planned.rows:
+                what = ("subscriber", str(row["id"]), "created")
+                self._audit(conn, actor, what, None, f"{row['prefix']} {row['target']}")
+        else:
+            self._audit(conn, actor, ("subscriber", "*", "bulk_import"), None, len(planned.rows))
 
     def _add_lengths(self, conn: Connection, lengths: set[int]) -> None:
         known = set(conn.scalars(sa.select(t.prefix_lengths.c.prefix_len)))
@@ -345,15 +312,14 @@ class Store:
             conn.execute(t.prefix_lengths.insert().values(prefix_len=length))
 
     def _prefix_lengths(self) -> tuple[int, ...]:
-        stamp, lengths = self._lengths
-        if time.monotonic() - stamp < LENGTH_CACHE_SECONDS:
-            return lengths
-        with self.engine.connect() as conn:
-            found = tuple(
-                sorted(conn.scalars(sa.select(t.prefix_lengths.c.prefix_len)), reverse=True)
-            )
-        self._lengths = (time.monotonic(), found)
-        return found
+        def load() -> tuple[int, ...]:
+            with self.reader.connect() as conn:
+                found = conn.scalars(sa.select(t.prefix_lengths.c.prefix_len))
+                return tuple(sorted(found, reverse=True))
+
+        lengths = self.cache.get(("lengths",), time.monotonic(), load)
+        assert isinstance(lengths, tuple)
+        return lengths
 
     def subscriber_by_address(self, address: int) -> Subscriber | None:
         """The subscriber whose delegated prefix holds ``address`` (no scan)."""
@@ -369,7 +335,7 @@ class Store:
             rows = conn.execute(query, params).all()
         if not rows:
             return None
-        return _subscriber(max(rows, key=lambda r: r.prefix_len))
+        return subscriber_of(max(rows, key=lambda r: r.prefix_len))
 
     @functools.lru_cache(maxsize=8)  # noqa: B019 - a handful of length sets per store
     def _lookup_query(self, lengths: tuple[int, ...]) -> sa.Select[Any]:
@@ -384,7 +350,7 @@ class Store:
     def subscriber(self, *, sub_id: str | None = None, prefix: str | None = None) -> Subscriber:
         with self.engine.connect() as conn:
             row = self._find(conn, sub_id, prefix)
-        return _subscriber(row)
+        return subscriber_of(row)
 
     def _find(self, conn: Connection, sub_id: str | None, prefix: str | None) -> Any:
         c = t.subscribers.c
@@ -410,7 +376,7 @@ class Store:
             rows = conn.execute(
                 sa.select(t.subscribers).order_by(t.subscribers.c.id).limit(limit).offset(offset)
             ).all()
-        return [_subscriber(r) for r in rows]
+        return [subscriber_of(r) for r in rows]
 
     def count_subscribers(self) -> int:
         with self.engine.connect() as conn:
@@ -425,7 +391,7 @@ class Store:
             check_target(row.hgw_rental, target)
             self._update(conn, row, actor, target=target.value)
             updated = self._find(conn, row.id, None)
-        return _subscriber(updated)
+        return subscriber_of(updated)
 
     def set_hgw_rental(
         self, rental: bool, actor: str, *, sub_id: str | None = None, prefix: str | None = None
@@ -436,7 +402,7 @@ class Store:
             target = target_after_rental(rental, Target(row.target))
             self._update(conn, row, actor, hgw_rental=rental, target=target.value)
             updated = self._find(conn, row.id, None)
-        return _subscriber(updated)
+        return subscriber_of(updated)
 
     def _update(self, conn: Connection, row: Any, actor: str, **values: object) -> None:
         c = t.subscribers.c
@@ -468,104 +434,30 @@ class Store:
                 )
             )
 
-    def reports(self, limit: int = 100) -> list[dict[str, object]]:
+    def reports(self, limit: int = 100, offset: int = 0) -> list[dict[str, object]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(t.reports).order_by(t.reports.c.id.desc()).limit(limit)
+                sa.select(t.reports).order_by(t.reports.c.id.desc()).limit(limit).offset(offset)
             ).all()
         return [dict(r._mapping) for r in rows]
 
-    def audit(self, limit: int = 100) -> list[AuditEntry]:
+    def audit(self, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(limit)
+                sa.select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(limit).offset(offset)
             ).all()
         return [
             AuditEntry(r.at, r.actor, r.entity, r.entity_id, r.field, r.old, r.new) for r in rows
         ]
 
 
-def _chunks(rows: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[str, Any]]]:
-    for i in range(0, len(rows), size):
-        yield rows[i : i + size]
+def _parse_entry(entry: object, where: str) -> SubscriberIn:
+    return parse_model(SubscriberIn, entry, where)
 
 
-def _subscriber(row: Any) -> Subscriber:
-    prefix, length = parse_end_user_prefix(row.prefix, "prefix")
-    return Subscriber(
-        row.id,
-        prefix,
-        length,
-        bool(row.hgw_rental),
-        Target(row.target),
-        int(row.rule_set_id),
-        row.token,
-    )
+def _no_label(index: int) -> str:
+    return ""
 
 
-def _domain(row: Any, rows: Sequence[Any]) -> RuleDomain:
-    iid = IidFormat(row.iid)
-    rules = [
-        rule_from_entry(
-            {
-                "ipv6_prefix": r.ipv6_prefix,
-                "ipv4_prefix": r.ipv4_prefix,
-                "ea_len": r.ea_len,
-                "psid_offset": r.psid_offset,
-                "br": r.br or row.dmr,
-                "iid": iid.value,
-                "fmr": bool(row.mesh),
-            },
-            f"rules[{i}]",
-        )
-        for i, r in enumerate(rows)
-    ]
-    return RuleDomain(row.name, RuleSet(rules), row.dmr, row.ipv6_fixlen, iid, row.mesh, row.ttl)
-
-
-def _db_error(exc: Exception) -> ServerError:
-    text = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-    return ServerError("server.database", f"db: {text}", field="db")
-
-
-def _engine(url: str, echo: bool, autocommit: bool = False) -> Engine:
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    if not url.startswith("sqlite"):
-        # no pre-ping: it would double the round trips of every request
-        options: dict[str, Any] = {}
-        if autocommit:  # no transaction, so nothing to roll back when a connection returns
-            options = {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None}
-        return sa.create_engine(url, echo=echo, pool_size=8, pool_recycle=3600, **options)
-    engine = sa.create_engine(url, echo=echo, connect_args={"timeout": 30})
-
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _: Any) -> None:
-        dbapi_conn.isolation_level = None  # mapekit issues BEGIN itself (below)
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        # writers take the lock up front, so concurrent writers queue instead of failing
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
-
-    return engine
-
-
-def rules_domain(
-    name: str, rules: Sequence[MappingRule], dmr: str | None, fixlen: int | None
-) -> RuleDomain:
-    """A rule domain from imported rules; the BR defaults to the rules' own."""
-    brs = {str(r.br) for r in rules if r.br is not None}
-    if dmr is None:
-        if len(brs) == 0:
-            raise ServerError(
-                "rules.br_missing", "rules: no BR in the rules; give --dmr", field="dmr"
-            )
-        dmr = sorted(brs)[0]
-    iid = rules[0].iid if rules else IidFormat.LEGACY
-    return RuleDomain(name, RuleSet(rules), dmr, fixlen, iid, any(r.fmr for r in rules))
+def _index_label(index: int) -> str:
+    return f"subscribers[{index}]"

@@ -89,6 +89,7 @@ admin_tokens = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("scopes", sa.String(32), nullable=False),
 )
 
 prefix_lengths = sa.Table(

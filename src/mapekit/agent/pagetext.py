@@ -1,0 +1,45 @@
+"""The status page's words, in English and Japanese (one table; a test checks both)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+_PAIRS: dict[str, tuple[str, str]] = {
+    "title": ("MAP-E status", "MAP-E 状態"),
+    "status": ("State", "状態"),
+    "state:established": ("established", "確立"),
+    "state:waiting": ("waiting", "待機中"),
+    "state:checking HGW": ("checking the HGW", "HGW 確認中"),
+    "state:getting rule": ("getting the rules", "ルール取得中"),
+    "state:reporting": ("reporting", "通知中"),
+    "state:HGW active": ("the HGW runs MAP-E", "HGW が MAP-E 動作中"),
+    "provider": ("Provider", "プロバイダー"),
+    "rules_from": ("Rules from, updated", "ルールの入手元・更新"),
+    "hgw": ("Home gateway", "ホームゲートウェイ"),
+    "prefix_source": ("Prefix from", "プレフィックスの入手元"),
+    "backend": ("Data plane", "データプレーン"),
+    "repairs": ("Repairs", "修復回数"),
+    "next_attempt": ("Next rule check", "次回のルール確認"),
+    "mapping": ("Mapping", "マッピング"),
+    "no_mapping": ("No mapping applied.", "適用中のマッピングはありません。"),
+    "ipv4": ("IPv4 address", "IPv4 アドレス"),
+    "ports": ("Ports", "ポート数"),
+    "ce_ipv6": ("CE IPv6 address", "CE の IPv6 アドレス"),
+    "tunnel": ("Tunnel", "トンネル"),
+    "port_set": ("Port set", "ポートセット"),
+    "flows": ("Flows", "フロー"),
+    "nat_failures": ("NAT failures (insert_failed + drop)", "NAT 失敗 (insert_failed + drop)"),
+    "busiest": ("Busiest destinations", "利用の多い宛先"),
+    "destination": ("Destination", "宛先"),
+    "of_set": ("Of the set", "ポートセットに対する割合"),
+    "hosts": ("Hosts", "ホスト"),
+    "per_host": ("Per LAN host", "LAN ホスト別"),
+    "host": ("Host", "ホスト"),
+    "events": ("Last events", "最近のイベント"),
+}
+
+TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "en": MappingProxyType({k: en for k, (en, _) in _PAIRS.items()}),
+    "ja": MappingProxyType({k: ja for k, (_, ja) in _PAIRS.items()}),
+})  # fmt: skip
