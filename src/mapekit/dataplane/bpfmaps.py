@@ -51,10 +51,11 @@ class Config:
 
     def pack(self) -> bytes:
         mask = (0xFFFFFFFF << (32 - self.ipv4_prefix_len)) & 0xFFFFFFFF
+        network = int(ipaddress.IPv4Address(self.ipv4)) & mask  # the programs compare dst & mask
         return CONFIG.pack(
             ipaddress.IPv6Address(self.local6).packed,
             ipaddress.IPv6Address(self.br6).packed,
-            ipaddress.IPv4Address(self.ipv4).packed,
+            network.to_bytes(4, "big"),
             mask.to_bytes(4, "big"),
             self.tun_ifindex, self.wan_ifindex, self.psid, self.psid_offset, self.psid_len,
             self.hop_limit,
