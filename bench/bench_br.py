@@ -89,7 +89,7 @@ def measure(mape: bool, rules: Path, seconds: int, work: Path) -> dict[str, floa
         found: dict[str, float] = {}
         if mape:
             lab.mape("br", "br", "--backend", "bpf", "--rules", str(rules), "--device", "ce0",
-                     "--listen", "ce0", "--stats", str(work / "br.json"), "--json",
+                     "--access", "ce0", "--stats", str(work / "br.json"), "--json",
                      log=work / "br.log")  # fmt: skip
             wait_for((work / "br.json").exists, timeout=60, what="the BR")
         # resolve the next hop once, so that the first packets do not wait for it

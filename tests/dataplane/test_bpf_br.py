@@ -50,7 +50,7 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
 
 def start_br(lab: Lab, work: Path, *args: str, log: str = "br.log") -> subprocess.Popen[str]:
     (work / "br.json").unlink(missing_ok=True)
-    proc = lab.mape("br", "br", "--backend", "bpf", "--device", "ce0", "--listen", "ce0",
+    proc = lab.mape("br", "br", "--backend", "bpf", "--device", "ce0", "--access", "ce0",
                     "--stats", str(work / "br.json"), "--json", *args, log=work / log)  # fmt: skip
     wait_for((work / "br.json").exists, what="the BR")
     return proc

@@ -44,7 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="userspace TUN forwarder, or tc-BPF programs (kernel speed)",
     )  # fmt: skip
     parser.add_argument(
-        "--listen", action="append", default=[], metavar="IFACE",
+        "--access", action="append", default=[], metavar="IFACE", dest="listen",
         help="bpf: the interfaces CEs reach the BR on (repeatable; default: every one)",
     )  # fmt: skip
     parser.add_argument(
