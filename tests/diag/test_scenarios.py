@@ -223,7 +223,7 @@ def test_dns_burst(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: 
 
 
 def test_dslite(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    doc = scenario(capsys, tmp_path, "dslite")
+    doc = scenario(capsys, tmp_path, "dslite", "userspace")  # the AFTR and endpoint: userspace
     healthy(doc)
     assert doc["mechanism"] == "dslite" and doc["ce2_mechanism"] == "dslite"
     assert doc["aftr_from_option_64"] == "aftr.isp.example"  # Kea → dhcpcd's hook
@@ -245,7 +245,7 @@ def test_dslite(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
 
 
 def test_ipip_fixed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    doc = scenario(capsys, tmp_path, "ipip-fixed")
+    doc = scenario(capsys, tmp_path, "ipip-fixed", "userspace")  # the AFTR and endpoint: userspace
     healthy(doc)
     assert doc["mechanism"] == "ipip"
     before, after = doc["locals"]  # type: ignore[misc]
@@ -258,7 +258,9 @@ def test_ipip_fixed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
 
 
 def test_hb46pp_order(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    doc = scenario(capsys, tmp_path, "hb46pp-order")
+    doc = scenario(
+        capsys, tmp_path, "hb46pp-order", "userspace"
+    )  # the AFTR and endpoint: userspace
     healthy(doc)
     assert doc["first"] == "dslite" and doc["aftr"] == "2001:db8:ffff::2"
     assert doc["first_page_from"] == "198.51.100.1"  # the AFTR's NAT
