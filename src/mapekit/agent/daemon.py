@@ -163,7 +163,8 @@ class Agent:
             withdraw=self.dataplane.withdraw,
         )  # fmt: skip
         self.journal.level = config.log_level
-        self.updater = make_updater(config, self.stop, lambda c, p: self.items.put(Logged(c, p)))
+        self.updater = make_updater(config, self.stop, lambda c, p: self.items.put(Logged(c, p)),
+                                    self.clock.wall)  # fmt: skip
         self._seen = 0
         self._next_poll = self._next_full = now
         self._next_verify = now + VERIFY_EVERY
@@ -485,6 +486,8 @@ class Agent:
         doc["repairs"] = self.repairs
         doc["running"] = True
         doc["started_at"] = self.started_at
+        last = self.updater.last if self.updater is not None else None
+        doc["update"] = None if last is None else last.to_dict()  # the URL's last call, masked
         self.snapshot = doc
 
     def _keep_schedule(self, offset: float) -> None:
