@@ -204,3 +204,33 @@ def test_every_text_has_japanese_with_the_same_fields(key: str) -> None:
     en, ja = TEXTS[key]
     assert JAPANESE.search(ja), key
     assert {f.replace("role_ja", "role") for f in _fields(ja)} == _fields(en), key
+
+
+# --- gathering: an HB46PP delivery of DS-Lite whose AFTR name is looked up ---------------
+
+
+@pytest.mark.parametrize(("name", "answer"), [("aftr.example", "ok"),
+                                              ("nothing.example", "NXDOMAIN")])  # fmt: skip
+def test_gathering_looks_the_aftr_up_over_the_configured_resolver(name: str, answer: str) -> None:
+    from mapekit.client.fetch import Hb46ppSource
+    from mapekit.core.addr import parse_end_user_prefix
+    from mapekit.diag.gather import take_softwire
+    from mapekit.provision.hb46pp import ClientIdentity
+    from mapekit.provision.model import Provider, SoftwireDelivery
+    from tests.provision.test_aftr_lookup import dns_server
+
+    delivery = SoftwireDelivery(Provider.HB46PP, "dslite", name)
+    f = facts("hb46pp", outcome=None)
+    with dns_server() as port:
+        source = Hb46ppSource(ClientIdentity("000000", "mapekit", "1"), dns_server="127.0.0.1",
+                              dns_port=port)  # fmt: skip
+        take_softwire(delivery, parse_end_user_prefix(PREFIX), f, source)
+    assert f.aftr is not None and f.aftr.answer == answer
+    assert f.aftr.resolver == f"127.0.0.1 port {port}"
+    if answer == "ok":
+        assert f.softwire is not None and f.softwire.remote_name == name
+        assert f.softwire.remote in ("2001:db8:ffff::1", "2001:db8:ffff::2")
+        assert f.softwire.local == "2001:db8:12:3400::b4" and f.outcome == "established"
+    else:
+        assert (f.outcome, f.reason_code, f.softwire) == ("unreachable", "dns.aftr", None)
+        assert cause(diagnose(f)).code == "aftr.dns"  # type: ignore[union-attr]
