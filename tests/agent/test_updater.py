@@ -5,9 +5,13 @@ echoes them."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import re
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from starlette.applications import Starlette
@@ -17,7 +21,9 @@ from starlette.routing import Route
 
 from mapekit.agent import updater as updater_module
 from mapekit.agent.updater import Updater
+from mapekit.cli.main import main
 from mapekit.client.http import HttpSettings
+from mapekit.client.state import StateStore
 from mapekit.client.update import UpdateUrl
 from mapekit.core.softwire import Softwire
 from mapekit.diag.checks import diagnose
@@ -86,3 +92,36 @@ def test_a_refused_call_is_kept_with_its_status_and_nothing_secret() -> None:
                                                    for lang in ("en", "ja")]])  # fmt: skip
     for secret in (USER, PASSWORD, "s3cr%2Fet", "s3cr/et"):
         assert secret not in shown
+
+
+def test_mape_status_shows_the_last_call_and_no_credentials(tmp_path: Path) -> None:
+    """The saved status of an IPIP CE whose update URL refused: `mape status` (English and
+    Japanese, text and JSON) shows the tunnel and the last call, never a credential."""
+    job, _, _ = run(401)
+    assert job.last is not None
+    wire = Softwire("ipip", ADDRESS, "2001:db8:ffff::2", None, "203.0.113.9", 32, nat=True)
+    StateStore(tmp_path).save_status({"state": "established", "provider": "ipip",
+                                      "softwire": wire.to_dict(), "update": job.last.to_dict(),
+                                      "started_at": NOW, "stopped_at": NOW + 60})  # fmt: skip
+    shown = {}
+    for lang in ("en", "ja"):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(["status", "--state-dir", str(tmp_path), "--lang", lang]) == 0
+        shown[lang] = out.getvalue()
+    assert shown["en"].startswith("IPIP (fixed IPv4) status")
+    for label, value in (("Endpoint", "2001:db8:ffff::2"), ("Tunnel address", ADDRESS),
+                         ("Fixed IPv4", "203.0.113.9 (the LAN is NATed to it)")):  # fmt: skip
+        assert re.search(rf"^\s+{re.escape(label)}\s+{re.escape(value)}$", shown["en"], re.M)
+    assert re.search(r"Last update call\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d HTTP 401 denied: "
+                     r"address=.*&user=\*\*\*\*&pass=\*\*\*\*, 4 attempt\(s\)$", shown["en"],
+                     re.M)  # fmt: skip
+    assert "終端装置" in shown["ja"] and "直近のアップデート URL 呼び出し" in shown["ja"]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["status", "--state-dir", str(tmp_path), "--json"]) == 0
+    shown["json"] = out.getvalue()
+    assert json.loads(shown["json"])["update"]["status"] == 401
+    for text in shown.values():
+        for secret in (USER, PASSWORD, "s3cr%2Fet", "s3cr/et"):
+            assert secret not in text

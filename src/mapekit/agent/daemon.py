@@ -528,6 +528,12 @@ def status_line(doc: dict[str, Any]) -> str:
     if state == "established" and isinstance(mapping, dict):
         return (f"established: {mapping.get('ipv4')} PSID {mapping.get('psid')}, "
                 f"{mapping.get('port_count')} ports ({doc.get('backend')} data plane)")  # fmt: skip
+    wire = doc.get("softwire")
+    if state == "established" and isinstance(wire, dict):
+        remote = wire.get("remote_name") or wire.get("remote")
+        what = (f"DS-Lite to the AFTR {remote}" if wire.get("mechanism") == "dslite"
+                else f"IPIP {wire.get('ipv4')} via {remote}")  # fmt: skip
+        return f"established: {what} ({doc.get('backend')} data plane)"
     if state == "HGW active":
         return "standing down: the home gateway runs MAP-E itself"
     if doc.get("outcome") is None and state == "waiting":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 
 from mapekit.cli.exitcodes import OK, exit_code
 from mapekit.core.errors import MapeError
@@ -38,13 +39,21 @@ def report_error(exc: MapeError, json_mode: bool) -> int:
     return exit_code(exc.reason.category)
 
 
+def width(text: str) -> int:
+    """Terminal columns of ``text``: wide (CJK) and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def table(rows: list[list[str]], indent: str = "") -> str:
-    """Left-aligned columns."""
+    """Left-aligned columns (Japanese labels line up too)."""
     if not rows:
         return ""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
-        indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        indent
+        + "  ".join(
+            cell + " " * (w - width(cell)) for cell, w in zip(row, widths, strict=True)
+        ).rstrip()
         for row in rows
     ]
     return "\n".join(lines)

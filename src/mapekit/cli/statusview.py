@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 
+from mapekit.agent.pagetext import TEXT
 from mapekit.cli import output
 from mapekit.provision.events import LogEntry
 
@@ -64,6 +65,9 @@ def render_status(doc: Mapping[str, object], lang: str = "en") -> str:
             ["CE IPv6 address", f"{mapping.get('ce_ipv6')} ({mapping.get('iid')} IID)"],
             ["BR", str(mapping.get("br"))],
         ]
+    softwire = doc.get("softwire")
+    if isinstance(softwire, Mapping):
+        rows += softwire_rows(softwire, doc.get("update"), lang)
     rows += _dataplane_rows(doc)
     rows += _port_use_rows(doc.get("port_use"))
     in_s = doc.get("next_attempt_in")
@@ -78,7 +82,40 @@ def render_status(doc: Mapping[str, object], lang: str = "en") -> str:
     if isinstance(notes, list):
         rows += [["Note", str(n)] for n in notes]
     title = "MAP-E status" if lang == "en" else "MAP-E 状態"
+    if isinstance(softwire, Mapping) and softwire.get("mechanism") in ("dslite", "ipip"):
+        title = TEXT[lang][f"title:{softwire['mechanism']}"]
     return title + "\n" + output.table(rows, indent="  ")
+
+
+def softwire_rows(
+    softwire: Mapping[str, object], update: object, lang: str = "en"
+) -> list[list[str]]:
+    """A DS-Lite or IPIP tunnel: mechanism, the AFTR or endpoint, the CE's end, the IPv4
+    side, and (IPIP) the last update call — nothing secret is in the status to show."""
+    t = TEXT["en" if lang != "ja" else "ja"]
+    dslite = softwire.get("mechanism") == "dslite"
+    remote, name = softwire.get("remote"), softwire.get("remote_name")
+    ipv4 = f"{softwire.get('ipv4')}/{softwire.get('ipv4_prefix_len')}"
+    rows = [
+        [t["mechanism"], t["mechanism:dslite" if dslite else "mechanism:ipip"]],
+        [t["aftr" if dslite else "endpoint"], f"{name} ({remote})" if name else str(remote)],
+        [t["b4_address" if dslite else "tunnel_address"], str(softwire.get("local"))],
+    ]
+    if dslite:
+        rows.append([t["tunnel_ipv4"], f"{ipv4} ({t['no_nat']})"])
+    else:
+        how = t["nat_to" if softwire.get("nat") else "routed"]
+        rows.append([t["fixed_ipv4"], f"{ipv4.removesuffix('/32')} ({how})"])
+        rows.append([t["update_call"], _update_text(update, t)])
+    return rows
+
+
+def _update_text(update: object, t: Mapping[str, str]) -> str:
+    if not isinstance(update, Mapping):
+        return t["update_none"]
+    attempts = update.get("attempts")
+    tries = f", {attempts} {t['attempts']}" if isinstance(attempts, int) and attempts > 1 else ""
+    return f"{_when(update.get('time'))} {update.get('answer')}{tries}"
 
 
 def _dataplane_rows(doc: Mapping[str, object]) -> list[list[str]]:
