@@ -481,6 +481,7 @@ class Agent:
         doc = status_of(self.machine, now, offset).to_dict()
         doc["notes"] = [*self.runner.notes[-5:], *self.dataplane.notes]
         doc["prefix_source"] = self.prefix_source
+        doc["prefix"] = _prefix_text(self.machine.prefix) if self.machine.prefix else None
         doc["backend"] = self.dataplane.backend.name
         doc["plan"] = self.dataplane.plan.to_dict() if self.dataplane.plan else None
         doc["repairs"] = self.repairs

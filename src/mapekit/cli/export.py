@@ -12,9 +12,21 @@ from mapekit.cli.ruleopts import (
     iid_from_args,
     rules_from_args,
 )
+from mapekit.cli.softwireopts import add_softwire_options, line_from_args, softwire_requested
 from mapekit.core.addr import parse_end_user_prefix
-from mapekit.export import FORMATS, Mode, default_mode, export, format_named, options_for
+from mapekit.export import (
+    FORMATS,
+    Format,
+    Mode,
+    default_mode,
+    export,
+    export_softwire,
+    format_named,
+    options_for,
+    softwire_options,
+)
 from mapekit.export.common import DEFAULT_LAN, parse_lan_address, parse_release
+from mapekit.export.grammar import COMMENT_MARKS, unverified_lines
 
 EXECUTABLE = {"linux"}  # formats written with mode 0755
 
@@ -35,7 +47,10 @@ def _formats_help() -> str:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = _formats_help()
-    parser.add_argument("prefix", metavar="PREFIX", help="End-user IPv6 prefix")
+    parser.add_argument(
+        "prefix", metavar="PREFIX", nargs="?", help="End-user IPv6 prefix (required but with "
+        "--from-status)",
+    )  # fmt: skip
     parser.add_argument(
         "--format", required=True, metavar="FORMAT", help="output format (list below)"
     )
@@ -71,11 +86,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="write to FILE atomically (a new path or a regular file; - is standard output)",
     )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_rule_options(parser)
+    add_softwire_options(parser)
 
 
-def run(args: argparse.Namespace) -> int:
-    fmt = format_named(args.format)
+def _mape(args: argparse.Namespace, fmt: Format) -> tuple[str, dict[str, object]]:
+    if args.prefix is None:
+        raise output.UsageError("usage.invalid_arguments", "prefix: required", field="prefix")
     options = options_for(
         fmt,
         wan=args.wan,
@@ -90,11 +108,33 @@ def run(args: argparse.Namespace) -> int:
     source = rules_from_args(args)
     prefix, length = parse_end_user_prefix(args.prefix)
     mapping = source.rules.map(prefix, length, iid_from_args(args))
-    text = export(fmt.name, mapping, options, source.rules)
-    if args.output is None:
+    return export(fmt.name, mapping, options, source.rules), {"mapping": mapping.to_dict()}
+
+
+def _softwire(args: argparse.Namespace, fmt: Format) -> tuple[str, dict[str, object]]:
+    options = softwire_options(
+        fmt, wan=args.wan, lan=args.lan,
+        release=None if args.release is None else parse_release(args.release),
+    )  # fmt: skip
+    line = line_from_args(args, fmt.needs_address)
+    return export_softwire(fmt.name, line, options), {"softwire": line.to_dict()}
+
+
+def run(args: argparse.Namespace) -> int:
+    fmt = format_named(args.format)
+    text, what = (_softwire if softwire_requested(args) else _mape)(args, fmt)
+    target = None if args.json and args.output == "-" else args.output  # one JSON object
+    wrote = False
+    if target is not None:
+        wrote = write_output(target, text, 0o755 if fmt.name in EXECUTABLE else 0o644)
+    if args.json:
+        release = parse_release(args.release) if args.release else fmt.release
+        unverified = unverified_lines(fmt.name, text, release) if fmt.name in COMMENT_MARKS else []
+        output.emit_json({"format": fmt.name, "label": fmt.label, **what,
+                          "unverified": unverified, "output": target,
+                          "text": text if target is None else None})  # fmt: skip
+    elif args.output is None:
         output.emit(text)
-    else:
-        mode = 0o755 if fmt.name in EXECUTABLE else 0o644
-        if write_output(args.output, text, mode):
-            output.emit(f"wrote {args.output} ({fmt.label})")
+    elif wrote:
+        output.emit(f"wrote {args.output} ({fmt.label})")
     return output.OK
