@@ -118,7 +118,7 @@ SOURCES: dict[str, Source] = {
         "read",
     ),
     "forti-fixed-ip": Source(
-        "FortiOS 6.4.3 / 6.4.5 CLI Reference: system vne-tunnel (mode map-e | fixed-ip, "
+        "FortiOS 6.4.3 CLI Reference: system vne-tunnel (mode map-e | fixed-ip, "
         "ipv4-address, br, update-url); Administration Guide 7.4.1 and 7.6.4, MAP-E support: "
         "the fixed IP mode with the WAN's autoconf address and interface-identifier",
         "docs.fortinet.com, CLI Reference and Administration Guide of those releases",
