@@ -40,6 +40,9 @@ def _formats_help() -> str:
         + (
             "\n\nEXPERIMENTAL: some lines of these exports are confirmed by no document we "
             "could read;\nsuch an export starts with a warning quoting them (docs/export.md)."
+            "\n\nDS-Lite and IPIP fixed IPv4 (--provider dslite|ipip, --from-status): "
+            + ", ".join(name for name, f in FORMATS.items() if f.softwire is not None)
+            + "\n(ix: DS-Lite only)."
         )
     )
 
@@ -48,8 +51,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = _formats_help()
     parser.add_argument(
-        "prefix", metavar="PREFIX", nargs="?", help="End-user IPv6 prefix (required but with "
-        "--from-status)",
+        "prefix", metavar="PREFIX", nargs="?", help="End-user IPv6 prefix (with --from-status: "
+        "the agent's, unless given)",
     )  # fmt: skip
     parser.add_argument(
         "--format", required=True, metavar="FORMAT", help="output format (list below)"
