@@ -109,11 +109,12 @@ def softwire_rows(
         [t["aftr" if dslite else "endpoint"], f"{name} ({remote})" if name else str(remote)],
         [t["b4_address" if dslite else "tunnel_address"], str(softwire.get("local"))],
     ]
+    left, right = ("（", "）") if lang == "ja" else (" (", ")")
     if dslite:
-        rows.append([t["tunnel_ipv4"], f"{ipv4} ({t['no_nat']})"])
+        rows.append([t["tunnel_ipv4"], f"{ipv4}{left}{t['no_nat']}{right}"])
     else:
         how = t["nat_to" if softwire.get("nat") else "routed"]
-        rows.append([t["fixed_ipv4"], f"{ipv4.removesuffix('/32')} ({how})"])
+        rows.append([t["fixed_ipv4"], f"{ipv4.removesuffix('/32')}{left}{how}{right}"])
         rows.append([t["update_call"], _update_text(update, t)])
     return rows
 
