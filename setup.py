@@ -1,6 +1,7 @@
-"""Build step beyond pyproject.toml: the wheel carries the manual pages and shell
-completions, generated from the argument parser (``mapekit.cli.manuals``), and the
-systemd unit, the dhcpcd hook and the example configurations of ``contrib/``.
+"""Build steps beyond pyproject.toml: the wheel carries the manual pages and shell
+completions, generated from the argument parser (``mapekit.cli.manuals``), the systemd
+unit, the dhcpcd hook and the example configurations of ``contrib/``, and the bpf data
+plane's objects compiled with clang (``mapekit/dataplane/bpf/*.bpf.o``).
 
 They go to the wheel's data (``PREFIX/share/…``): ``share/man/man1``,
 ``share/bash-completion/completions``, ``share/zsh/site-functions`` and
@@ -9,19 +10,24 @@ They go to the wheel's data (``PREFIX/share/…``): ``share/man/man1``,
 
 from __future__ import annotations
 
+import importlib.util
 import sys
+
+# setuptools brings distutils (Python 3.12 has none of its own); import it after setuptools
+from distutils.command.install_data import install_data
 from pathlib import Path
 
 from setuptools import setup
-
-# setuptools brings distutils (Python 3.12 has none of its own); import it after setuptools
-from distutils.command.install_data import install_data  # noqa: E402, I001
+from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
 CONTRIB = [
     ("share/mapekit/systemd", ["contrib/mapekit-agent.service"]),
     ("share/mapekit", ["contrib/dhcpcd-hook"]),
-    ("share/mapekit/examples", sorted(f"contrib/{p.name}" for p in HERE.glob("contrib/agent-*.toml"))),
+    (
+        "share/mapekit/examples",
+        sorted(f"contrib/{p.name}" for p in HERE.glob("contrib/agent-*.toml")),
+    ),
 ]
 
 
@@ -41,4 +47,32 @@ class install_generated_data(install_data):  # noqa: N801 - setuptools' command 
         super().run()
 
 
-setup(data_files=CONTRIB, cmdclass={"install_data": install_generated_data})
+class BuildWithBpf(build_py):  # type: ignore[misc]
+    """Compile the BPF C sources into the built package (an editable install builds them
+    beside the sources: scripts/setup.sh)."""
+
+    def run(self) -> None:
+        super().run()
+        if getattr(self, "editable_mode", False):
+            return
+        spec = importlib.util.spec_from_file_location(
+            "bpfbuild", HERE / "src" / "mapekit" / "dataplane" / "bpfbuild.py"
+        )
+        assert spec is not None and spec.loader is not None
+        bpfbuild = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bpfbuild)
+        target = Path(self.build_lib) / "mapekit" / "dataplane" / "bpf"
+        target.mkdir(parents=True, exist_ok=True)
+        try:
+            for line in bpfbuild.build_all(target):
+                print(f"bpf: {line}")
+        except bpfbuild.BuildError as exc:
+            print(
+                f"bpf: objects not built, the backend will build or refuse: {exc}", file=sys.stderr
+            )
+
+
+setup(
+    data_files=CONTRIB,
+    cmdclass={"install_data": install_generated_data, "build_py": BuildWithBpf},
+)

@@ -142,7 +142,9 @@ def main() -> None:
     bursts = []
     for rate in (float(r) for r in args.rates.split(",")):
         with tempfile.TemporaryDirectory() as tmp, Lab() as lab:
-            doc = dns_burst(lab, Path(tmp), lambda _: None, rate, int(rate * args.seconds))
+            doc = dns_burst(
+                lab, Path(tmp), lambda _: None, rate=rate, queries=int(rate * args.seconds)
+            )
             bursts.append({"rate": rate, "queries": doc["queries"],
                            "failed_kernel_defaults": doc["kernel_defaults"]["failed"],
                            "failed_mapekit_policy": doc["mapekit_policy"]["failed"]})  # fmt: skip

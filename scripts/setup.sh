@@ -25,3 +25,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements/dev.tx
     "${pip[@]}" install --no-deps --no-build-isolation -e .
     touch "$stamp"
 fi
+# the bpf data plane's objects, beside their sources (an editable install has no build
+# step of its own); without clang the backend builds them at run time or says why not
+if command -v clang >/dev/null 2>&1; then
+    .venv/bin/python -m mapekit.dataplane.bpfbuild >/dev/null || echo "setup: bpf objects not built" >&2
+fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages the tests use: nftables (rulesets are checked with nft -c), iproute2
 # (network namespaces), ping, iperf3, ethtool, qemu + busybox + kmod for the VM that
-# runs the kernel-backend tests, and the lab's third-party peers (Kea, radvd, dnsmasq,
-# dhcpcd). Installed only when missing, and only as root.
+# runs the kernel-backend tests, the lab's third-party peers (Kea, radvd, dnsmasq,
+# dhcpcd), and clang + libbpf for the bpf data plane. Installed only when missing, and
+# only as root.
 set -euo pipefail
 missing=()
 command -v nft >/dev/null || missing+=(nftables)
@@ -21,6 +22,12 @@ command -v depmod >/dev/null || [ -x /usr/sbin/depmod ] || missing+=(kmod)
 [ -x /usr/sbin/dhcpcd ] || missing+=(dhcpcd-base)
 # the systemd unit mape setup writes is checked with systemd-analyze verify
 command -v systemd-analyze >/dev/null || missing+=(systemd)
+# the bpf data plane: its C sources are built with clang against libbpf's headers, and
+# loaded through libbpf (libbpf1 comes with iproute2; bpftool for looking at what runs)
+command -v clang >/dev/null || missing+=(clang)
+[ -f /usr/include/bpf/bpf_helpers.h ] || missing+=(libbpf-dev)
+ls /usr/lib/*/libbpf.so.1 >/dev/null 2>&1 || missing+=(libbpf1)
+command -v bpftool >/dev/null || [ -x /usr/sbin/bpftool ] || missing+=(bpftool)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

@@ -1,7 +1,9 @@
 """``mape agent`` in namespaces: it brings the CE up from its prefix, serves status, retries,
 re-plans when the prefix changes, converges after kill -9, and cleans up on SIGTERM.
 
-    lan ─ ce (mape agent, static rules, userspace tunnel) ─ br (mape br) ─ inet
+    lan ─ ce (mape agent, static rules, userspace or bpf tunnel) ─ br (mape br) ─ inet
+
+Each test runs with the userspace and the bpf backend (the BR runs the same kind).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mapekit.agent.control import ask_agent
+from mapekit.dataplane import libbpf
 from mapekit.lab.network import agent_config as story_config
 from mapekit.lab.topology import LAB_RULES, mape_wire
+from tests.dataplane.running import BACKENDS, assert_programs, filters
 from tests.netns import Lab, needs_root, wait_for
 
 pytestmark = needs_root
@@ -35,18 +39,26 @@ while True:
 """
 
 
-def agent_config(work: Path) -> Path:
-    return story_config(work, kind="static", timer_scale=0.001)
+def backend_of(work: Path) -> str:
+    """The backend this test's lab runs (the fixture's parameter)."""
+    return (work / "backend").read_text()
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[tuple[Lab, Path]]:
+def agent_config(work: Path, timer_scale: float = 0.001) -> Path:
+    return story_config(work, kind="static", timer_scale=timer_scale,
+                        dataplane={"backend": backend_of(work)})  # fmt: skip
+
+
+@pytest.fixture(params=BACKENDS)
+def lab(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Lab, Path]]:
     (tmp_path / "rules.json").write_text(json.dumps(LAB_RULES))
     (tmp_path / "pd").write_text("2001:db8:12:3400::/56\n")
+    (tmp_path / "backend").write_text(request.param)
     with Lab() as lab:
         mape_wire(lab)
         lab.mape("br", "br", "--rules", str(tmp_path / "rules.json"), "--device", "ce0",
-                 "--stats", str(tmp_path / "br.json"), log=tmp_path / "br.log")  # fmt: skip
+                 "--backend", request.param, "--stats", str(tmp_path / "br.json"),
+                 log=tmp_path / "br.log")  # fmt: skip
         lab.start("inet", "python3", "-c", SERVER)
         yield lab, tmp_path
 
@@ -81,9 +93,15 @@ def test_agent_lifecycle(lab: tuple[Lab, Path]) -> None:
     wait_for(lambda: established(work), what="the agent to establish")
     doc = status(work)
     assert doc["mapping"]["ipv4"] == "192.0.2.18"  # type: ignore[index]
-    assert doc["prefix_source"] == "DHCPv6-PD" and doc["backend"] == "userspace"
+    backend = backend_of(work)
+    assert doc["prefix_source"] == "DHCPv6-PD" and doc["backend"] == backend
     wait_for(lambda: "8080" in lab_.run("inet", "ss", "-ltn").stdout, what="server")
     assert who(lab_).startswith("192.0.2.18:")
+    counters = status(work)["counters"]
+    assert isinstance(counters, dict) and counters.get("out", 0) >= 3  # SYN, ACK, FIN at least
+    if backend == "bpf":
+        assert_programs(lab_, "ce", {("mape0", "egress"): "mk_ce_egress",
+                                     ("wan0", "ingress"): "mk_ce_ingress"})  # fmt: skip
     use = status(work)["port_use"]
     assert isinstance(use, dict) and use["block_size"] == 4 and len(use["per_block"]) == 63
     assert use["flows"] >= 1 and use["ports_in_use"]["tcp"] >= 1  # the connection above
@@ -104,21 +122,37 @@ def test_agent_lifecycle(lab: tuple[Lab, Path]) -> None:
     assert "2001:db8:12:3400:0:c000:212:34" not in addresses  # the old one is gone
 
     # kill -9, then a restart converges to the same state without duplicates
+    ids = program_ids(lab_)
     agent.send_signal(signal.SIGKILL)
     agent.wait(timeout=10)
+    if backend == "bpf":  # what the crash left: the WAN's filter, holding its program
+        assert "mk_ce_ingress" in filters(lab_, "ce", "wan0", "ingress")
     agent = lab_.mape("ce", "agent", "--config", str(config), log=work / "agent2.log")
     wait_for(lambda: established(work), what="the restarted agent")
     wait_for(lambda: who(lab_).startswith("192.0.2.19:"), what="traffic after the restart")
     addresses = lab_.run("ce", "ip", "-6", "addr", "show", "dev", "wan0").stdout
     assert addresses.count("/128") == 1
     assert lab_.run("ce", "nft", "list", "tables").stdout.count("table ip mapekit\n") == 1
+    if backend == "bpf":  # one filter, a new program: the crashed run's is gone
+        assert filters(lab_, "ce", "wan0", "ingress").count("name mk_ce_ingress ") == 1
+        assert not any(libbpf.object_exists("prog", i) for i in ids)
+        ids = program_ids(lab_)
 
     # SIGTERM removes everything the agent made
     agent.send_signal(signal.SIGTERM)
     agent.wait(timeout=15)
+    assert "mk_ce" not in filters(lab_, "ce", "wan0", "ingress")
+    assert not any(libbpf.object_exists("prog", i) for i in ids)
     assert "mape0" not in lab_.run("ce", "ip", "link").stdout
     assert "mapekit" not in lab_.run("ce", "nft", "list", "tables").stdout
     assert "/128" not in lab_.run("ce", "ip", "-6", "addr", "show", "dev", "wan0").stdout
+
+
+def program_ids(lab: Lab) -> list[int]:
+    """The ids of the BPF programs attached in the CE (none with the userspace backend)."""
+    shown = filters(lab, "ce", "wan0", "ingress") + filters(lab, "ce", "mape0", "egress")
+    words = shown.split()
+    return [int(words[i + 1]) for i, w in enumerate(words[:-1]) if w == "id"]
 
 
 def test_ra_prefix_metrics_and_the_cli(lab: tuple[Lab, Path]) -> None:
@@ -145,6 +179,15 @@ def test_ra_prefix_metrics_and_the_cli(lab: tuple[Lab, Path]) -> None:
     assert families["mapekit_established"].samples[0].value == 1
     assert families["mapekit_requests"].type == "counter"  # mapekit_requests_total
     assert "# HELP mapekit_dataplane_packets_total" in metrics
+    wait_for(lambda: "8080" in lab_.run("inet", "ss", "-ltn").stdout, what="server")
+    assert who(lab_).startswith("192.0.2.18:")
+    metrics = lab_.python(
+        "ce",
+        "import urllib.request as u; "
+        "print(u.urlopen('http://127.0.0.1:9107/metrics').read().decode())",
+    )
+    forwarded = 'mapekit_dataplane_packets_total{direction="out",result="forwarded",reason=""}'
+    assert forwarded in metrics  # the backend's own counters
     env_main = lab_.run("ce", sys.executable, "-m", "mapekit", "status", "--socket",
                         str(work / "agent.sock"), "--json")  # fmt: skip
     assert json.loads(env_main.stdout)["state"] == "established"

@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 from mapekit.agent.control import ask_agent
-from mapekit.lab.network import agent_config
-from tests.agent.test_agent import established, lab, who
+from mapekit.agent.daemon import VERIFY_EVERY
+from tests.agent.test_agent import agent_config, backend_of, established, lab, who
+from tests.dataplane.running import assert_programs
 from tests.netns import Lab, needs_root, wait_for
 
 pytestmark = needs_root
@@ -59,7 +60,7 @@ def lines(path: Path) -> int:
 
 def test_a_healthy_agent_is_silent_and_what_is_removed_comes_back(lab: tuple[Lab, Path]) -> None:
     lab_, work = lab
-    config = agent_config(work, kind="static", timer_scale=1.0)  # the operators' timers
+    config = agent_config(work, timer_scale=1.0)  # the operators' timers
     agent = lab_.mape("ce", "agent", "--config", str(config), log=work / "agent.log")
     wait_for(lambda: established(work), what="the agent to establish")
     wait_for(lambda: "8080" in lab_.run("inet", "ss", "-ltn").stdout, what="the server")
@@ -98,6 +99,16 @@ def test_a_healthy_agent_is_silent_and_what_is_removed_comes_back(lab: tuple[Lab
     assert log.count("MAPE.030") >= 3 and "MAPE.031" not in log
     status = ask_agent(str(work / "agent.sock"), "status") or {}
     assert int(status.get("repairs") or 0) >= 3
+    if backend_of(work) == "bpf":  # the re-made TUN has its program again
+        assert_programs(lab_, "ce", {("mape0", "egress"): "mk_ce_egress"})
+        # a filter removed from the WAN (no netlink event the agent listens to: the
+        # periodic check finds it) is attached again
+        lab_.run("ce", "tc", "qdisc", "del", "dev", "wan0", "clsact")
+        repaired = "program: mk_ce_ingress on wan0 ingress"
+        wait_for(lambda: repaired in (work / "agent.log").read_text(),
+                 timeout=VERIFY_EVERY + 15, what="the WAN filter's repair")  # fmt: skip
+        assert who(lab_).startswith("192.0.2.18:"), "traffic after the WAN filter's removal"
+        assert_programs(lab_, "ce", {("wan0", "ingress"): "mk_ce_ingress"})
     assert lab_.run("ce", "nft", "list", "tables").stdout.count("table ip mapekit") == 1
     agent.terminate()
     agent.wait(15)

@@ -19,8 +19,7 @@ import pytest
 from mapekit.agent.page import main_part, page
 from mapekit.agent.pagetext import TEXT
 from mapekit.agent.web import make_handler
-from mapekit.lab.network import agent_config
-from tests.agent.test_agent import established, lab, status
+from tests.agent.test_agent import agent_config, established, lab, status
 from tests.netns import Lab, needs_root, wait_for
 
 __all__ = ["lab"]
@@ -110,7 +109,7 @@ def chromium(lab: Lab, work: Path, *args: str) -> subprocess.CompletedProcess[st
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium (Debian package)")
 def test_the_page_in_chromium(lab: tuple[Lab, Path]) -> None:
     lab_, work = lab
-    config = agent_config(work, kind="static", timer_scale=1.0)
+    config = agent_config(work, timer_scale=1.0)  # the BR's backend (the fixture's)
     lab_.mape("ce", "agent", "--config", str(config), log=work / "agent.log")
     wait_for(lambda: established(work), what="the agent to establish")
     wait_for(lambda: "8080" in lab_.run("inet", "ss", "-ltn").stdout, what="the server")

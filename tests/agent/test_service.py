@@ -342,3 +342,12 @@ def test_status_lines() -> None:
     line = status_line({"state": "waiting", "outcome": "blank", "next_attempt_in": 612,
                         "last_error": {"message": "blank rule set"}})  # fmt: skip
     assert line == "waiting: blank rule set; next attempt in 612 s"
+
+
+def test_status_lines_of_a_softwire() -> None:
+    dslite = {"mechanism": "dslite", "remote": "2001:db8:ffff::1", "remote_name": "aftr.example"}
+    line = status_line({"state": "established", "softwire": dslite, "backend": "kernel"})
+    assert line == "established: DS-Lite to the AFTR aftr.example (kernel data plane)"
+    ipip = {"mechanism": "ipip", "remote": "2001:db8:ffff::2", "ipv4": "203.0.113.9"}
+    line = status_line({"state": "established", "softwire": ipip, "backend": "userspace"})
+    assert line == "established: IPIP 203.0.113.9 via 2001:db8:ffff::2 (userspace data plane)"

@@ -206,7 +206,9 @@ def test_the_unit_tells_the_truth() -> None:
         "ExecReload=/bin/kill -HUP $MAINPID",
         "RestartPreventExitStatus=78",
         "RuntimeDirectoryPreserve=yes",
-        "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW",
+        "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF",
+        "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF",
+        "ReadWritePaths=-/sys/fs/bpf",
         "ProtectSystem=strict",
         "ExecStart=/opt/mapekit/bin/mape agent --config /etc/mapekit/agent.toml",
     ):

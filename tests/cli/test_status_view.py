@@ -60,8 +60,11 @@ def test_what_a_person_checks_at_a_glance() -> None:
 def test_the_softwire_instead_of_a_mapping() -> None:
     text = render_status(DSLITE)
     assert text.splitlines()[0] == "DS-Lite status"
-    assert "dslite: 2001:db8:12:3400::b4 → aftr.example.jp (2001:db8::1)" in text
-    assert "192.0.0.2/29 (the AFTR's)" in text and "PSID" not in text
+    found = rows(text)
+    assert found["AFTR"] == "aftr.example.jp (2001:db8::1)"
+    assert found["B4 address"] == "2001:db8:12:3400::b4"
+    assert found["IPv4 on the tunnel"].startswith("192.0.0.2/29 (no NAT here")
+    assert "PSID" not in text
 
 
 def test_in_japanese_the_columns_line_up() -> None:

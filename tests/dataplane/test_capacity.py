@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from mapekit.lab.topology import V6PLUS_LIKE_RULES, mape_path
+from tests.dataplane.running import BACKENDS, assert_running, counters
 from tests.netns import Lab, needs_root, wait_for
 
 pytestmark = needs_root
@@ -54,21 +56,26 @@ print(json.dumps({"held": len(keep), "failed": failed, "slow": slow, "ports": so
 """
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    work = tmp_path_factory.mktemp("capacity")
+@pytest.fixture(scope="module", params=BACKENDS)
+def lab(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[tuple[Lab, Path]]:
+    work = tmp_path_factory.mktemp(f"capacity-{request.param}")
     with Lab() as lab:
-        mape_path(lab, work, V6PLUS_LIKE_RULES)
+        mape_path(lab, work, V6PLUS_LIKE_RULES, backend=request.param)
+        assert_running(lab, work, request.param)
         lab.start("inet", "python3", "-c", SERVER)
         wait_for(lambda: "8080" in lab.run("inet", "ss", "-ltn").stdout, what="server")
-        yield lab
+        yield lab, work
 
 
-def test_200_held_then_60_new_connections_all_succeed(lab: Lab) -> None:
-    result = json.loads(lab.python("lan", CLIENT, "200", "60", timeout=300))
+def test_200_held_then_60_new_connections_all_succeed(lab: tuple[Lab, Path]) -> None:
+    lab_, work = lab
+    result = json.loads(lab_.python("lan", CLIENT, "200", "60", timeout=300))
     assert result["held"] == 200
     assert result["failed"] == 0, result
     ports = result["ports"]
     blocks = {(p - 4096) // 4096 for p in ports}  # offset 4: one block per 4096 ports
     assert len(blocks) == 15  # every block of the set was used
     assert all((p >> 4) & 0xFF == 0x34 and p >= 4096 for p in ports)  # PSID 0x34 only
+    wait_for(lambda: counters(work, "ce").get("out", 0) >= 260 * 3, what="the CE's counters")

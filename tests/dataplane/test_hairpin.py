@@ -1,4 +1,5 @@
-"""CE-to-CE traffic through the BR (hairpinning), with two userspace CEs.
+"""CE-to-CE traffic through the BR (hairpinning), with two CEs, for each backend
+(userspace forwarder, tc-BPF).
 
     lan ─ ce1 (192.0.2.18, PSID 0x34) ─┐
                                        br ─ (no IPv4 host needed)
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from mapekit.lab.topology import LAB_RULES
+from tests.dataplane.running import BACKENDS, assert_running
 from tests.netns import Lab, needs_root, wait_for
 
 pytestmark = needs_root
@@ -40,8 +42,9 @@ for _ in range(5):
 """
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[tuple[Lab, Path]]:
+@pytest.fixture(params=BACKENDS)
+def lab(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Lab, Path]]:
+    backend = request.param
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps(LAB_RULES))
     with Lab() as lab:
@@ -63,14 +66,16 @@ def lab(tmp_path: Path) -> Iterator[tuple[Lab, Path]]:
             ("br", ("ip", "-6", "route", "add", "2001:db8:13::/48", "via", "2001:db8:101::2")),
         ]:
             lab.run(node, *args)
-        lab.mape("br", "br", "--rules", str(rules), "--device", "ce1",
-                 "--stats", str(tmp_path / "br.json"), log=tmp_path / "br.log")  # fmt: skip
+        lab.mape("br", "br", "--rules", str(rules), "--device", "ce1", "--backend", backend,
+                 "--stats", str(tmp_path / "br.json"), "--json",
+                 log=tmp_path / "br.log")  # fmt: skip
         for node, prefix in (("ce1", "2001:db8:12:3400::/56"), ("ce2", "2001:db8:13:3500::/56")):
             lab.mape(node, "tunnel", prefix, "--rules", str(rules), "--wan", "wan0",
-                     "--stats", str(tmp_path / f"{node}.json"),
+                     "--backend", backend, "--stats", str(tmp_path / f"{node}.json"), "--json",
                      log=tmp_path / f"{node}.log")  # fmt: skip
         wait_for(lambda: all((tmp_path / f"{n}.json").exists() for n in ("br", "ce1", "ce2")),
                  what="the BR and both CEs")  # fmt: skip
+        assert_running(lab, tmp_path, backend, br_devices=("ce1", "ce2"), ces=("ce1", "ce2"))
         lab.start("ce2", "python3", "-c", LISTEN)
         wait_for(lambda: "1236" in lab.run("ce2", "ss", "-lun").stdout, what="the listener")
         yield lab, tmp_path

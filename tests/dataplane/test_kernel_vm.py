@@ -1,6 +1,7 @@
 """The kernel backend against a real kernel with ip6tnl: Debian's kernel package in a qemu
 VM (docs/design.md §6), running tests/dataplane/vm_kernel.py inside it. The same script runs
-directly on hosts whose kernel has ip6tnl."""
+directly on hosts whose kernel has ip6tnl. And the bpf backend on that kernel (Debian
+12's 6.1): tests/dataplane/vm_bpf.py."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("vm_kernel.py")
 CACHE = Path(os.environ.get("MAPEKIT_VM_CACHE", "/var/tmp/mapekit-vm"))
 MODULES = "ip6_tunnel tun veth nfnetlink nf_tables nft_chain_nat nf_nat nf_conntrack"
+BPF_SCRIPT = Path(__file__).with_name("vm_bpf.py")
+BPF_MODULES = "tun veth nfnetlink nf_tables nft_chain_nat nf_nat nf_conntrack sch_ingress cls_bpf"
 
 
 def findings(output: str) -> dict[str, object]:
@@ -55,3 +58,22 @@ def test_kernel_backend_in_a_vm() -> None:
     assert status == 0, output[-3000:]
     assert result.get("traffic through the kernel tunnel") is True
     assert result.get("teardown: no tunnel") is True
+
+
+@pytest.mark.skipif(vm.available() is not None, reason=f"qemu VM: {vm.available()}")
+def test_bpf_backend_in_a_vm() -> None:
+    """The programs load on 6.1, carry traffic as the bpf CE and BR, and go at teardown."""
+    assets = vm.prepare(CACHE)
+    script = (
+        f"modprobe -a {BPF_MODULES}\n"
+        f"cd {ROOT}\n"
+        f"PYTHONPATH={ROOT / 'src'}:{ROOT} {sys.executable} {BPF_SCRIPT}\n"
+    )
+    status, output = vm.run(assets, script, timeout=900)
+    result = findings(output)
+    assert status == 0, output[-3000:]
+    assert str(result.get("kernel", "")).startswith("6.1."), result
+    assert result.get("ce.bpf.o loads on " + str(result["kernel"])) is True
+    assert result.get("br.bpf.o loads on " + str(result["kernel"])) is True
+    assert result.get("TCP through the bpf CE and BR") is True
+    assert result.get("counters move") is True and result.get("teardown: no program") is True

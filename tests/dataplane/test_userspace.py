@@ -1,5 +1,6 @@
-"""The userspace path with real packets: LAN host → CE (mape tunnel) → BR (mape br) →
-IPv4 host, TCP, UDP and ping, and back; spoofed packets dropped and counted at both ends.
+"""The MAP-E path with real packets, for each backend (userspace forwarder, tc-BPF): LAN
+host → CE (mape tunnel) → BR (mape br) → IPv4 host, TCP, UDP and ping, and back; spoofed
+packets dropped and counted at both ends.
 
     lan 192.168.1.2 ─ ce (192.168.1.1 | 2001:db8:100::2) ─ br (2001:db8:100::1, BR
     2001:db8:ffff::1 | 198.51.100.1) ─ inet 198.51.100.7
@@ -7,7 +8,6 @@ IPv4 host, TCP, UDP and ping, and back; spoofed packets dropped and counted at b
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +15,8 @@ import pytest
 
 from mapekit.core.portset import PortSet
 from mapekit.lab.topology import mape_path
+from tests.dataplane.running import BACKENDS, assert_running
+from tests.dataplane.running import counters as stats
 from tests.netns import Lab, needs_root, wait_for
 
 pytestmark = needs_root
@@ -71,11 +73,14 @@ s.sendto(ip + udp, ("2001:db8:12:3400:0:c000:212:34", 0))
 """
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Path]]:
-    work = tmp_path_factory.mktemp("userspace")
+@pytest.fixture(scope="module", params=BACKENDS)
+def lab(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[tuple[Lab, Path]]:
+    work = tmp_path_factory.mktemp(request.param)
     with Lab() as lab:
-        mape_path(lab, work)
+        mape_path(lab, work, backend=request.param)
+        assert_running(lab, work, request.param)
         lab.start("inet", "python3", "-c", TCP_SERVER)
         lab.start("inet", "python3", "-c", UDP_ECHO)
         wait_for(lambda: "8080" in lab.run("inet", "ss", "-ltn").stdout, what="TCP server")
@@ -83,14 +88,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Path]]:
         yield lab, work
 
 
-def stats(work: Path, name: str) -> dict[str, int]:
-    return dict(json.loads((work / f"{name}.json").read_text()))
-
-
 def test_tcp_through_the_tunnel_uses_the_shared_address_and_the_port_set(
     lab: tuple[Lab, Path],
 ) -> None:
-    lab_, _ = lab
+    lab_, work = lab
+    wait_for(lambda: stats(work, "ce"), what="the first counters")
+    before = stats(work, "ce").get("out", 0)
     seen = lab_.python("lan", TCP_CLIENT, "40").split()
     assert len(seen) == 40
     for peer in seen:
@@ -99,6 +102,9 @@ def test_tcp_through_the_tunnel_uses_the_shared_address_and_the_port_set(
         assert int(port) in PORTS, f"source port {port} is outside the CE's port set"
     blocks = {PORTS.block_of(int(p.rsplit(":", 1)[1])) for p in seen}
     assert len(blocks) > 5  # spread over the whole set, not the first block only
+    # 40 connections of at least 4 packets each went through the backend's counters
+    wait_for(lambda: stats(work, "ce").get("out", 0) >= before + 160, what="the counters")
+    wait_for(lambda: stats(work, "br").get("from_ce", 0) >= 160, what="the BR's counters")
 
 
 def test_udp_and_ping(lab: tuple[Lab, Path]) -> None:

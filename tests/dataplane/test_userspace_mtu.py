@@ -1,4 +1,5 @@
-"""Path MTU, fragments and ICMP errors through the userspace CE and BR.
+"""Path MTU, fragments and ICMP errors through the CE and the BR, for each backend
+(userspace forwarder, tc-BPF).
 
     lan ─ ce ─ mid (a router whose link to the BR has MTU 1400) ─ br ─ inet
 
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.dataplane.running import BACKENDS, assert_running
+from tests.dataplane.running import counters as stats
 from tests.netns import Lab, needs_root, wait_for
 
 pytestmark = needs_root
@@ -78,9 +81,12 @@ else:
 """
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Path]]:
-    work = tmp_path_factory.mktemp("mtu")
+@pytest.fixture(scope="module", params=BACKENDS)
+def lab(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[tuple[Lab, Path]]:
+    backend = request.param
+    work = tmp_path_factory.mktemp(f"mtu-{backend}")
     rules = work / "lab.json"
     rules.write_text(json.dumps(RULES))
     with Lab() as lab:
@@ -107,19 +113,17 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Path]]:
         run("br", "ip", "addr", "add", "198.51.100.1/24", "dev", "inet0")
         run("inet", "ip", "addr", "add", "198.51.100.7/24", "dev", "eth0")
         run("inet", "ip", "route", "add", "192.0.2.0/24", "via", "198.51.100.1")
-        lab.mape("br", "br", "--rules", str(rules), "--device", "mid0",
-                 "--stats", str(work / "br.json"), log=work / "br.log")  # fmt: skip
+        lab.mape("br", "br", "--rules", str(rules), "--device", "mid0", "--backend", backend,
+                 "--stats", str(work / "br.json"), "--json", log=work / "br.log")  # fmt: skip
         lab.mape("ce", "tunnel", PREFIX, "--rules", str(rules), "--wan", "wan0",
-                 "--stats", str(work / "ce.json"), log=work / "ce.log")  # fmt: skip
+                 "--backend", backend, "--stats", str(work / "ce.json"), "--json",
+                 log=work / "ce.log")  # fmt: skip
         wait_for(lambda: (work / "br.json").exists() and (work / "ce.json").exists(),
                  what="BR and CE")  # fmt: skip
+        assert_running(lab, work, backend, br_devices=("mid0",))
         lab.start("inet", "python3", "-c", UDP_ECHO)
         wait_for(lambda: "5353" in lab.run("inet", "ss", "-lun").stdout, what="UDP echo")
         yield lab, work
-
-
-def stats(work: Path, name: str) -> dict[str, int]:
-    return dict(json.loads((work / f"{name}.json").read_text()))
 
 
 # first: later tests find the tunnel MTU already lowered
@@ -134,10 +138,15 @@ def test_packet_too_big_lowers_the_tunnel_mtu_and_tells_the_sender(
 
 
 def test_fragments_go_through_whole_and_come_back(lab: tuple[Lab, Path]) -> None:
-    lab_, _ = lab
+    lab_, work = lab
+    before = stats(work, "br").get("to_ce", 0)
     assert lab_.python("lan", BIG_ECHO).strip() == "ok"
+    # 4096 bytes came back in at least three fragments, each encapsulated by the BR
+    wait_for(lambda: stats(work, "br").get("to_ce", 0) >= before + 3, what="the BR's counters")
 
 
 def test_icmp_errors_about_nated_flows_reach_the_lan_host(lab: tuple[Lab, Path]) -> None:
-    lab_, _ = lab
+    lab_, work = lab
+    before = stats(work, "ce").get("in", 0)
     assert lab_.python("lan", CLOSED_PORT).strip() == "refused"
+    wait_for(lambda: stats(work, "ce").get("in", 0) > before, what="the CE's counters")

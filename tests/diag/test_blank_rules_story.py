@@ -8,18 +8,23 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from mapekit.cli.main import main
-from mapekit.lab.network import build_network
+from mapekit.lab.network import Topology, build_network
+from mapekit.lab.scenarios import dataplane
 from mapekit.lab.story import agent_status, blank_rules, fetch_page, switch_target
+from tests.dataplane.running import BACKENDS
 from tests.netns import Lab, needs_root, wait_for
 
 pytestmark = needs_root
 
 
-def test_the_story_and_a_healthy_ce_afterwards(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_story_and_a_healthy_ce_afterwards(tmp_path: Path, backend: str) -> None:
     said: list[str] = []
     with Lab() as lab:
-        result = blank_rules(lab, tmp_path, said.append)
+        result = blank_rules(lab, tmp_path, said.append, Topology(backend=backend))
         diagnosis = result.diagnosis
         assert diagnosis is not None and diagnosis["code"] == "rules.blank"
         assert "home gateway" in diagnosis["explanation"]
@@ -33,6 +38,12 @@ def test_the_story_and_a_healthy_ce_afterwards(tmp_path: Path) -> None:
         codes = {f["code"]: f["severity"] for f in healthy["findings"]}
         assert codes["rules.ok"] == "ok" and codes["tunnel.up"] == "ok"
         assert codes["nat.ok"] == "ok" and healthy["cause"] is None
+        ran = dataplane(lab, tmp_path)  # the backend asked for is the one that carried the page
+        assert ran["ce"]["backend"] == backend and ran["br"]["backend"] == backend
+        if backend == "bpf":
+            assert set(ran["ce"]["programs"]) == {"mk_ce_ingress", "mk_ce_egress"}
+            assert set(ran["br"]["programs"]) == {"mk_br_ingress", "mk_br_egress"}
+            assert ran["ce"]["counters"]["in"] > 0 and ran["br"]["counters"]["from_ce"] > 0
 
 
 def test_mape_lab_demo(capsys: object, tmp_path: Path) -> None:

@@ -13,7 +13,9 @@ import pytest
 
 from mapekit.cli.main import main
 from mapekit.core.s46_wire import container_from_hex
+from mapekit.dataplane.backend import choose_backend
 from mapekit.lab.topology import LAB_RULES
+from tests.dataplane.running import BACKENDS
 from tests.netns import needs_root, running_daemons
 
 pytestmark = needs_root
@@ -26,9 +28,35 @@ def nothing_left_behind() -> Iterator[None]:
     assert running_daemons() - before == set(), "the lab left processes running"
 
 
-def scenario(capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str) -> dict[str, object]:
-    assert main(["lab", "scenario", name, "--json", "--keep-logs", str(tmp_path)]) == 0
-    return dict(json.loads(capsys.readouterr().out))
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def scenario(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, backend: str
+) -> dict[str, object]:
+    """Play ``name`` with ``backend`` for the CE and the BR, and check that it is the
+    backend that ran: each node that ran MAP-E reports it; with bpf, its programs were
+    attached and its counters counted the scenario's traffic."""
+    argv = ["lab", "scenario", name, "--json", "--keep-logs", str(tmp_path), "--backend", backend]
+    assert main(argv) == 0
+    doc = dict(json.loads(capsys.readouterr().out))
+    ran = doc["dataplane"]
+    assert isinstance(ran, dict)
+    for node, seen in ran.items():
+        if node != "br" and seen["state"] != "established":
+            continue  # a CE that stood down (an HGW runs MAP-E) applied no data plane
+        expected = backend
+        if node == "ce" and name == "fresh-router":  # mape setup leaves the choice to auto
+            expected = choose_backend("auto")[0]
+        assert seen["backend"] == expected, (node, seen)
+        if expected == "bpf":
+            role = "br" if node == "br" else "ce"
+            assert set(seen["programs"]) == {f"mk_{role}_ingress", f"mk_{role}_egress"}, seen
+            inbound = "from_ce" if role == "br" else "in"
+            assert seen["counters"].get(inbound, 0) > 0, (node, seen["counters"])
+    return doc
 
 
 def doctor(doc: dict[str, object]) -> tuple[dict[str, object] | None, dict[str, str]]:
@@ -43,8 +71,8 @@ def healthy(doc: dict[str, object]) -> None:
     assert codes["rules.ok"] == "ok" and codes["tunnel.up"] == "ok" and codes["nat.ok"] == "ok"
 
 
-def test_hgw_active(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    doc = scenario(capsys, tmp_path, "hgw-active")
+def test_hgw_active(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str) -> None:
+    doc = scenario(capsys, tmp_path, "hgw-active", backend)
     assert doc["state"] == "hgw_active"  # the CE stood down …
     assert (2, 4) in [tuple(r) for r in doc["reports"]]  # type: ignore[attr-defined]
     assert doc["hgw_state"] == "established"  # … the HGW runs MAP-E …
@@ -55,8 +83,8 @@ def test_hgw_active(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert (tmp_path / "hgw-agent.log").exists() and (tmp_path / "dns-hgw.log").exists()
 
 
-def test_hgw_off(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    doc = scenario(capsys, tmp_path, "hgw-off")
+def test_hgw_off(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str) -> None:
+    doc = scenario(capsys, tmp_path, "hgw-off", backend)
     assert doc["state"] == "established" and doc["prefix_source"] == "RA /64"
     assert doc["prefix"] == "2001:db8:12:3400::/64"  # the /64 the HGW advertises
     assert "192.0.2.18" in str(doc["page"])
@@ -65,8 +93,8 @@ def test_hgw_off(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert "MAP-E is OFF" in evidence["hgw"]  # the doctor saw the HGW, and MAP-E off
 
 
-def test_hgw_pd(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    doc = scenario(capsys, tmp_path, "hgw-pd")
+def test_hgw_pd(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str) -> None:
+    doc = scenario(capsys, tmp_path, "hgw-pd", backend)
     assert doc["delegated"] == "2001:db8:12:3410::/60"  # from the HGW's own Kea
     assert doc["page_with_delegated"] is None  # the BR expects the CE elsewhere: nothing flows
     cause, _ = doctor(doc)
@@ -76,8 +104,8 @@ def test_hgw_pd(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert doc["fixed_prefix"] == "2001:db8:12:3400::/64" and "192.0.2.18" in str(doc["page"])
 
 
-def test_static(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    doc = scenario(capsys, tmp_path, "static")
+def test_static(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str) -> None:
+    doc = scenario(capsys, tmp_path, "static", backend)
     assert doc["state"] == "established"
     assert "192.0.2.18" in str(doc["page"])
     cause, codes = doctor(doc)
@@ -86,10 +114,10 @@ def test_static(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert codes["tunnel.up"] == "ok" and codes["nat.ok"] == "ok"
 
 
-def test_fresh_router(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_fresh_router(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str) -> None:
     """No configuration on the CE: mape setup writes it; dhcpcd and the agent start from
     exactly those files; a page through MAP-E; a second run changes nothing."""
-    doc = scenario(capsys, tmp_path, "fresh-router")
+    doc = scenario(capsys, tmp_path, "fresh-router", backend)
     setup = doc["setup"]
     assert isinstance(setup, dict) and setup["written"] is True
     assert setup["detected"]["wan"] == "wan0" and setup["detected"]["lan"] == "lan0"
@@ -111,9 +139,9 @@ def test_fresh_router(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("kind", ["ocn", "hb46pp", "dhcpv6"])
 def test_other_provisioning_styles(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str, backend: str
 ) -> None:
-    doc = scenario(capsys, tmp_path, kind)
+    doc = scenario(capsys, tmp_path, kind, backend)
     assert doc["state"] == "established" and doc["provider"] == kind
     assert "192.0.2.18" in str(doc["page"])
     healthy(doc)
@@ -126,8 +154,8 @@ def test_other_provisioning_styles(
         assert "4over6.info" in (tmp_path / "dns-ngn.log").read_text()
 
 
-def test_server_down(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    doc = scenario(capsys, tmp_path, "server-down")
+def test_server_down(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str) -> None:
+    doc = scenario(capsys, tmp_path, "server-down", backend)
     during = doc["during"]
     assert isinstance(during, dict)
     assert during["state"] == "established"  # the saved rules stay in use
@@ -138,8 +166,8 @@ def test_server_down(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None
     assert doc["after"] == "established"
 
 
-def test_renumber(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    doc = scenario(capsys, tmp_path, "renumber")
+def test_renumber(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str) -> None:
+    doc = scenario(capsys, tmp_path, "renumber", backend)
     assert doc["prefixes"] == ["2001:db8:12:3400::/56", "2001:db8:13:3500::/56"]  # from Kea
     assert "192.0.2.18" in str(doc["before"]) and "192.0.2.19" in str(doc["after"])
     reports = [tuple(r) for r in doc["reports"]]  # type: ignore[attr-defined]
@@ -149,8 +177,8 @@ def test_renumber(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     healthy(doc)
 
 
-def test_spoof(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    doc = scenario(capsys, tmp_path, "spoof")
+def test_spoof(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str) -> None:
+    doc = scenario(capsys, tmp_path, "spoof", backend)
     dropped = doc["dropped"]
     assert isinstance(dropped, dict)
     assert dropped["br"].get("from_ce_drop_spoofed_source", 0) >= 10  # both kinds, 5 times
@@ -165,11 +193,11 @@ def test_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lab", "scenario", "nonsense"]) == 2
 
 
-def test_port_hog(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_port_hog(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str) -> None:
     """One host takes the set toward one destination: the other host fails toward it (not
     elsewhere), the event and the doctor name the hog; a cap lets the other host in and
     counts the hog's refused flows."""
-    doc = scenario(capsys, tmp_path, "port-hog")
+    doc = scenario(capsys, tmp_path, "port-hog", backend)
     count = int(doc["port_count"])  # type: ignore[call-overload]
     assert doc["hog"]["connected"] == count  # type: ignore[index]
     assert doc["other"]["connected"] == 0  # type: ignore[index]  # same destination: none
@@ -187,15 +215,15 @@ def test_port_hog(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert "192.168.1.3" not in refused
 
 
-def test_dns_burst(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    doc = scenario(capsys, tmp_path, "dns-burst")
+def test_dns_burst(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str) -> None:
+    doc = scenario(capsys, tmp_path, "dns-burst", backend)
     assert doc["kernel_defaults"]["failed"] > 0  # type: ignore[index]
     assert doc["mapekit_policy"]["failed"] == 0  # type: ignore[index]
     assert doc["mapekit_policy"]["answered"] == doc["queries"]  # type: ignore[index]
 
 
 def test_dslite(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    doc = scenario(capsys, tmp_path, "dslite")
+    doc = scenario(capsys, tmp_path, "dslite", "userspace")  # the AFTR and endpoint: userspace
     healthy(doc)
     assert doc["mechanism"] == "dslite" and doc["ce2_mechanism"] == "dslite"
     assert doc["aftr_from_option_64"] == "aftr.isp.example"  # Kea → dhcpcd's hook
@@ -217,7 +245,7 @@ def test_dslite(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
 
 
 def test_ipip_fixed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    doc = scenario(capsys, tmp_path, "ipip-fixed")
+    doc = scenario(capsys, tmp_path, "ipip-fixed", "userspace")  # the AFTR and endpoint: userspace
     healthy(doc)
     assert doc["mechanism"] == "ipip"
     before, after = doc["locals"]  # type: ignore[misc]
@@ -230,7 +258,9 @@ def test_ipip_fixed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
 
 
 def test_hb46pp_order(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    doc = scenario(capsys, tmp_path, "hb46pp-order")
+    doc = scenario(
+        capsys, tmp_path, "hb46pp-order", "userspace"
+    )  # the AFTR and endpoint: userspace
     healthy(doc)
     assert doc["first"] == "dslite" and doc["aftr"] == "2001:db8:ffff::2"
     assert doc["first_page_from"] == "198.51.100.1"  # the AFTR's NAT

@@ -62,3 +62,47 @@ def test_the_uci_parser_is_strict(bad: str) -> None:
 
     with pytest.raises(UciError):
         parse_uci(bad)
+
+
+# --- DS-Lite and IPIP: OpenWrt's ds-lite package (tests/export/dslite_model.py) ------------
+
+
+def softwire_sections(case: str) -> dict[str, dict[str, str]]:
+    from tests.export.softwire_cases import render_softwire_case
+
+    files = uci_files(render_softwire_case(case, "openwrt"))
+    assert list(files) == ["/etc/config/network"]
+    return {s.name or "": s.options for s in parse_uci(files["/etc/config/network"])}
+
+
+@pytest.mark.parametrize(
+    ("case", "section", "local", "remote", "ipv4", "peer"),
+    [("dslite", "wands", None, "gw.aftr.example", "192.0.0.2", "192.0.0.1"),
+     ("dslite-address", "wands", None, "2001:db8:ffff::1", "192.0.0.2", "192.0.0.1"),
+     ("ipip-pd", "wanipip", "2001:db8:12:3400:1234:5678:9abc:def0", "2001:db8:ffff::2",
+      "203.0.113.9", "0.0.0.0"),
+     ("ipip-ra", "wanipip", "2001:db8:12:3400:1234:5678:9abc:def0", "2001:db8:ffff::2",
+      "203.0.113.9", "0.0.0.0")],
+)  # fmt: skip
+def test_dslite_sh_builds_the_tunnel_mape_computes(
+    case: str, section: str, local: str | None, remote: str, ipv4: str, peer: str
+) -> None:
+    from tests.export.dslite_model import NETIFD, READS, Tunnel, tunnel
+
+    options = softwire_sections(case)[section]
+    assert set(options) <= READS[options["proto"]] | NETIFD  # every option is one it reads
+    device = ("ds-" if case.startswith("dslite") else "ipip6-") + section
+    assert tunnel(section, options) == Tunnel(device, local, remote, ipv4, peer, 1460, 64, None)
+    assert options["encaplimit"] == "ignore"  # explicit: one script version defaulted to 4
+
+
+def test_the_ipip_tunnel_address_comes_from_subnet_0_or_the_ra() -> None:
+    from tests.export.dslite_model import DHCPV6_READS
+
+    pd = softwire_sections("ipip-pd")["wanipip"]
+    assert (pd["ip6assign"], pd["ip6hint"], pd["ip6ifaceid"]) == (
+        "64", "0", "::1234:5678:9abc:def0")  # fmt: skip
+    ra = softwire_sections("ipip-ra")
+    assert ra["wan6"] == {"ifaceid": "::1234:5678:9abc:def0"}
+    assert set(ra["wan6"]) <= DHCPV6_READS
+    assert "ip6assign" not in ra["wanipip"]

@@ -131,8 +131,10 @@ KEYS: tuple[Key, ...] = (
        "`PREFIX/LEN`, written by the DHCPv6 client's hook."),
     _k("prefix", "static", str, None, checks.global_prefix,
        "A fixed End-user prefix (global unicast, /32 to /64)."),
-    _k("dataplane", "backend", str, "auto", checks.one_of("auto", "kernel", "userspace"),
-       "`kernel` (ip6tnl), `userspace` (TUN), or `auto` (kernel where ip6tnl exists)."),
+    _k("dataplane", "backend", str, "auto", checks.one_of("auto", "kernel", "bpf", "userspace"),
+       "`kernel` (ip6tnl), `bpf` (tc-BPF programs on a TUN and the WAN), `userspace` (TUN "
+       "and a forwarder thread), or `auto`: kernel where ip6tnl exists, else bpf where it "
+       "can run, else userspace (the journal says which and why)."),
     _k("dataplane", "replace_default_route", bool, False, None,
        "Replace an existing IPv4 default route with the tunnel."),
     _k("dataplane", "keep_tunnel", bool, False, None,

@@ -163,7 +163,8 @@ class Agent:
             withdraw=self.dataplane.withdraw,
         )  # fmt: skip
         self.journal.level = config.log_level
-        self.updater = make_updater(config, self.stop, lambda c, p: self.items.put(Logged(c, p)))
+        self.updater = make_updater(config, self.stop, lambda c, p: self.items.put(Logged(c, p)),
+                                    self.clock.wall)  # fmt: skip
         self._seen = 0
         self._next_poll = self._next_full = now
         self._next_verify = now + VERIFY_EVERY
@@ -480,11 +481,14 @@ class Agent:
         doc = status_of(self.machine, now, offset).to_dict()
         doc["notes"] = [*self.runner.notes[-5:], *self.dataplane.notes]
         doc["prefix_source"] = self.prefix_source
+        doc["prefix"] = _prefix_text(self.machine.prefix) if self.machine.prefix else None
         doc["backend"] = self.dataplane.backend.name
         doc["plan"] = self.dataplane.plan.to_dict() if self.dataplane.plan else None
         doc["repairs"] = self.repairs
         doc["running"] = True
         doc["started_at"] = self.started_at
+        last = self.updater.last if self.updater is not None else None
+        doc["update"] = None if last is None else last.to_dict()  # the URL's last call, masked
         self.snapshot = doc
 
     def _keep_schedule(self, offset: float) -> None:
@@ -525,6 +529,12 @@ def status_line(doc: dict[str, Any]) -> str:
     if state == "established" and isinstance(mapping, dict):
         return (f"established: {mapping.get('ipv4')} PSID {mapping.get('psid')}, "
                 f"{mapping.get('port_count')} ports ({doc.get('backend')} data plane)")  # fmt: skip
+    wire = doc.get("softwire")
+    if state == "established" and isinstance(wire, dict):
+        remote = wire.get("remote_name") or wire.get("remote")
+        what = (f"DS-Lite to the AFTR {remote}" if wire.get("mechanism") == "dslite"
+                else f"IPIP {wire.get('ipv4')} via {remote}")  # fmt: skip
+        return f"established: {what} ({doc.get('backend')} data plane)"
     if state == "HGW active":
         return "standing down: the home gateway runs MAP-E itself"
     if doc.get("outcome") is None and state == "waiting":

@@ -37,6 +37,27 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "per_host": ("Per LAN host", "LAN ホスト別"),
     "host": ("Host", "ホスト"),
     "events": ("Last events", "最近のイベント"),
+    # DS-Lite and IPIP (mape status)
+    "title:dslite": ("DS-Lite status", "DS-Lite 状態"),
+    "title:ipip": ("IPIP (fixed IPv4) status", "IPIP（固定 IPv4）状態"),
+    "mechanism": ("Mechanism", "方式"),
+    "mechanism:dslite": (
+        "DS-Lite (this router is the B4; the AFTR translates)",
+        "DS-Lite（このルーターは B4、AFTR が変換）",
+    ),
+    "mechanism:ipip": ("IPIP, fixed IPv4", "IPIP 固定 IPv4"),
+    "aftr": ("AFTR", "AFTR（変換装置）"),
+    "endpoint": ("Endpoint", "終端装置"),
+    "b4_address": ("B4 address", "B4 アドレス"),
+    "tunnel_address": ("Tunnel address", "トンネルアドレス"),
+    "tunnel_ipv4": ("IPv4 on the tunnel", "トンネルの IPv4"),
+    "fixed_ipv4": ("Fixed IPv4", "固定 IPv4"),
+    "no_nat": ("no NAT here: the AFTR translates", "ここでは NAT しない（AFTR が変換）"),
+    "nat_to": ("the LAN is NATed to it", "LAN をこのアドレスに NAT"),
+    "routed": ("routed to the LAN", "LAN へルーティング"),
+    "update_call": ("Last update call", "直近のアップデート URL 呼び出し"),
+    "update_none": ("not called yet", "まだ呼び出していません"),
+    "attempts": ("attempt(s)", "回試行"),
 }
 
 TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType({

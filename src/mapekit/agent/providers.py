@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+import time
 from collections.abc import Callable
 
 from mapekit import __version__
@@ -83,10 +84,11 @@ def reports(config: AgentConfig) -> bool:
 def make_updater(
     config: AgentConfig, stop: threading.Event,
     report: Callable[[str, dict[str, object]], None],
+    wall: Callable[[], float] = time.time,
 ) -> Updater | None:  # fmt: skip
     """The IPIP update URL's caller, when the configuration has an update URL."""
     ipip = config.update
     if ipip is None or ipip.update_url is None:
         return None
     update = UpdateUrl(ipip.update_url, ipip.update_user, ipip.update_password)
-    return Updater(update, HttpSettings(ca_file=ipip.ca_file), report, stop)
+    return Updater(update, HttpSettings(ca_file=ipip.ca_file), report, stop, wall)

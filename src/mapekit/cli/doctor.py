@@ -21,6 +21,7 @@ from mapekit.core.messages import say
 from mapekit.core.tables import builtin_rules, load_rule_file
 from mapekit.diag.checks import cause, diagnose
 from mapekit.diag.model import Facts, Finding, Severity
+from mapekit.diag.softwire import softwire_from_status
 from mapekit.lab.netns import exec_interactive
 from mapekit.lab.network import node_agent
 
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
                 "cause": None if named is None else named.to_dict(args.lang),
                 "mapping": None if facts.mapping is None else facts.mapping.to_dict(),
                 "fallback": None if facts.fallback is None else facts.fallback.to_dict(),
+                "softwire": None if facts.softwire is None else facts.softwire.to_dict(),
             }
         )
     else:
@@ -117,9 +119,13 @@ def configured(config: AgentConfig) -> Facts:
     facts.provider = config.provider
     ports = config.ports
     facts.port_caps = bool(ports.cap_per_destination or ports.cap_per_host or ports.cap_overrides)
-    counters = (ask_agent(config.state.socket, "status") or {}).get("counters")
+    running = ask_agent(config.state.socket, "status") or {}
+    counters = running.get("counters")
     if isinstance(counters, dict):
         facts.counters = {str(k): int(v) for k, v in counters.items()}
+    facts.applied_softwire = softwire_from_status(running.get("softwire"))
+    update = running.get("update")
+    facts.update = update if isinstance(update, dict) else None
     return facts
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mapekit.cli import output
-from mapekit.cli.outfile import STDOUT, write_output
+from mapekit.cli.outfile import write_output
 from mapekit.cli.parsing import json_option
 from mapekit.cli.ruleopts import (
     add_forward_option,
@@ -13,9 +13,21 @@ from mapekit.cli.ruleopts import (
     iid_from_args,
     rules_from_args,
 )
+from mapekit.cli.softwireopts import add_softwire_options, line_from_args, softwire_requested
 from mapekit.core.addr import parse_end_user_prefix
-from mapekit.export import FORMATS, Mode, default_mode, export, format_named, options_for
+from mapekit.export import (
+    FORMATS,
+    Format,
+    Mode,
+    default_mode,
+    export,
+    export_softwire,
+    format_named,
+    options_for,
+    softwire_options,
+)
 from mapekit.export.common import DEFAULT_LAN, parse_lan_address, parse_release
+from mapekit.export.grammar import COMMENT_MARKS, unverified_lines
 
 EXECUTABLE = {"linux"}  # formats written with mode 0755
 
@@ -29,6 +41,9 @@ def _formats_help() -> str:
         + (
             "\n\nEXPERIMENTAL: some lines of these exports are confirmed by no document we "
             "could read;\nsuch an export starts with a warning quoting them (docs/export.md)."
+            "\n\nDS-Lite and IPIP fixed IPv4 (--provider dslite|ipip, --from-status): "
+            + ", ".join(name for name, f in FORMATS.items() if f.softwire is not None)
+            + "\n(ix: DS-Lite only)."
         )
     )
 
@@ -36,7 +51,10 @@ def _formats_help() -> str:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = _formats_help()
-    parser.add_argument("prefix", metavar="PREFIX", help="End-user IPv6 prefix")
+    parser.add_argument(
+        "prefix", metavar="PREFIX", nargs="?", help="End-user IPv6 prefix (with --from-status: "
+        "the agent's, unless given)",
+    )  # fmt: skip
     parser.add_argument(
         "--format", required=True, metavar="FORMAT", help="output format (list below)"
     )
@@ -75,11 +93,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="write to FILE atomically (a new path or a regular file; - is standard output)",
     )
     add_rule_options(parser)
+    add_softwire_options(parser)
     json_option(parser)
 
 
-def run(args: argparse.Namespace) -> int:
-    fmt = format_named(args.format)
+def _mape(args: argparse.Namespace, fmt: Format) -> tuple[str, dict[str, object]]:
+    if args.prefix is None:
+        raise output.UsageError("usage.invalid_arguments", "prefix: required", field="prefix")
     options = options_for(
         fmt,
         wan=args.wan,
@@ -94,17 +114,33 @@ def run(args: argparse.Namespace) -> int:
     source = rules_from_args(args)
     prefix, length = parse_end_user_prefix(args.prefix)
     mapping = source.rules.map(prefix, length, iid_from_args(args))
-    text = export(fmt.name, mapping, options, source.rules)
-    written = None
-    if args.output is not None and args.output != STDOUT:
-        written = args.output
-        write_output(args.output, text, 0o755 if fmt.name in EXECUTABLE else 0o644)
+    return export(fmt.name, mapping, options, source.rules), {"mapping": mapping.to_dict()}
+
+
+def _softwire(args: argparse.Namespace, fmt: Format) -> tuple[str, dict[str, object]]:
+    options = softwire_options(
+        fmt, wan=args.wan, lan=args.lan,
+        release=None if args.release is None else parse_release(args.release),
+    )  # fmt: skip
+    line = line_from_args(args, fmt.needs_address)
+    return export_softwire(fmt.name, line, options), {"softwire": line.to_dict()}
+
+
+def run(args: argparse.Namespace) -> int:
+    fmt = format_named(args.format)
+    text, what = (_softwire if softwire_requested(args) else _mape)(args, fmt)
+    target = None if args.json and args.output == "-" else args.output  # one JSON object
+    wrote = False
+    if target is not None:
+        wrote = write_output(target, text, 0o755 if fmt.name in EXECUTABLE else 0o644)
     if args.json:
-        output.emit_json({"format": fmt.name, "label": fmt.label, "mode": options.mode.value,
-                          "output": written, "text": None if written else text,
-                          "mapping": mapping.to_dict()})  # fmt: skip
-    elif written:
-        output.emit(f"wrote {written} ({fmt.label})")
-    else:
+        release = parse_release(args.release) if args.release else fmt.release
+        unverified = unverified_lines(fmt.name, text, release) if fmt.name in COMMENT_MARKS else []
+        output.emit_json({"format": fmt.name, "label": fmt.label, **what,
+                          "unverified": unverified, "output": target,
+                          "text": text if target is None else None})  # fmt: skip
+    elif args.output is None:
         output.emit(text)
+    elif wrote:
+        output.emit(f"wrote {args.output} ({fmt.label})")
     return output.OK

@@ -26,8 +26,15 @@ from mapekit.cli.statusview import render_status
 from mapekit.core.errors import MapeError
 from mapekit.core.files import load_json_file, read_text_file
 from mapekit.lab.netns import Lab, LabError, available, exec_interactive, snapshot
-from mapekit.lab.network import PREFIX, Topology, build_network, node_agent, parse_topology
-from mapekit.lab.scenarios import SCENARIOS
+from mapekit.lab.network import (
+    LAB_BACKENDS,
+    PREFIX,
+    Topology,
+    build_network,
+    node_agent,
+    parse_topology,
+)
+from mapekit.lab.scenarios import SCENARIOS, dataplane
 from mapekit.lab.story import blank_rules
 
 STATE_DIR = "/run/mapekit-lab"
@@ -51,7 +58,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--topology",
         metavar="FILE",
         help="up: TOML with hgw (none|on|off), hgw_pd, provider (jpne|ocn|hb46pp|dhcpv6|"
-        "static), target (hgw|router), tls, rogue, timer_scale",
+        "static), target (hgw|router), tls, rogue, timer_scale, backend (userspace|bpf)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=LAB_BACKENDS,
+        default="userspace",
+        help="demo/scenario: the data plane of the CE and the BR",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -69,6 +82,7 @@ def _late_options(args: argparse.Namespace) -> None:
     late.add_argument("--keep-logs")
     late.add_argument("--topology")
     late.add_argument("--json", action="store_true")
+    late.add_argument("--backend", choices=LAB_BACKENDS)
     found, unknown = late.parse_known_args(args.rest)
     if unknown:
         raise output.UsageError(
@@ -78,6 +92,7 @@ def _late_options(args: argparse.Namespace) -> None:
     args.keep_logs = found.keep_logs or args.keep_logs
     args.topology = found.topology or args.topology
     args.json = found.json or args.json
+    args.backend = found.backend or args.backend
 
 
 Play = Callable[[Lab, Path, Callable[[str], None]], T]
@@ -141,7 +156,13 @@ def scenario(args: argparse.Namespace) -> int:
         )
     name, args.rest = args.rest[0], args.rest[1:]
     _late_options(args)
-    result, work = _play(args, SCENARIOS[name])
+    base = Topology(backend=args.backend)
+
+    def play(lab: Lab, work: Path, say: Callable[[str], None]) -> dict[str, object]:
+        found = SCENARIOS[name](lab, work, say, base)
+        return {**found, "dataplane": dataplane(lab, work)}
+
+    result, work = _play(args, play)
     if args.json:
         output.emit_json({"scenario": name, **result, "logs": str(work)})
     return output.OK
@@ -158,7 +179,8 @@ def run(args: argparse.Namespace) -> int:
                 "usage.invalid_arguments", "--topology is for `mape lab up`", field="topology"
             )
         return {"up": up, "down": down, "status": status, "exec": execute}[args.action](args)
-    result, work = _play(args, blank_rules)
+    base = Topology(backend=args.backend)
+    result, work = _play(args, lambda lab, work, say: blank_rules(lab, work, say, base))
     if args.json:
         output.emit_json({**asdict(result), "logs": str(work)})
     ok = result.port_in_set and result.diagnosis is not None

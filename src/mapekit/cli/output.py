@@ -28,6 +28,13 @@ def emit(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+def emit_now(text: str) -> None:
+    """``emit``, flushed: the start line of a long-running command, which a log file or
+    a test reads while the command keeps running."""
+    emit(text)
+    sys.stdout.flush()
+
+
 def emit_raw(text: str) -> None:
     """``text`` as it is (a terminal control sequence), flushed."""
     sys.stdout.write(text)

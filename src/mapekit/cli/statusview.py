@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 
+from mapekit.agent.pagetext import TEXT
 from mapekit.cli import output
 from mapekit.cli.colour import Painter
 from mapekit.core.messages import MESSAGES, say
@@ -71,7 +72,7 @@ def render_status(doc: Mapping[str, object], lang: str = "en", colour: bool = Fa
         mechanism={"dslite": "DS-Lite", "ipip": "IPIP"}.get(str(mechanism), "MAP-E"),
     )
     rows = _head_rows(doc, lang, paint) + _rules_rows(doc, lang)
-    rows += _mapping_rows(doc.get("mapping"), lang) + _softwire_rows(softwire, lang)
+    rows += _mapping_rows(doc.get("mapping"), lang) + _softwire_rows(softwire, doc, lang)
     rows += _dataplane_rows(doc, lang) + _port_use_rows(doc.get("port_use"), lang)
     rows += _tail_rows(doc, lang, paint)
     return paint.bold(title) + "\n" + output.table(rows, indent="  ")
@@ -92,6 +93,38 @@ def _head_rows(doc: Mapping[str, object], lang: str, paint: Painter) -> Rows:
     if agent:
         rows.append([say("status.agent", lang), agent])
     return rows
+
+
+def softwire_rows(
+    softwire: Mapping[str, object], update: object, lang: str = "en"
+) -> list[list[str]]:
+    """A DS-Lite or IPIP tunnel: mechanism, the AFTR or endpoint, the CE's end, the IPv4
+    side, and (IPIP) the last update call — nothing secret is in the status to show."""
+    t = TEXT["en" if lang != "ja" else "ja"]
+    dslite = softwire.get("mechanism") == "dslite"
+    remote, name = softwire.get("remote"), softwire.get("remote_name")
+    ipv4 = f"{softwire.get('ipv4')}/{softwire.get('ipv4_prefix_len')}"
+    rows = [
+        [t["mechanism"], t["mechanism:dslite" if dslite else "mechanism:ipip"]],
+        [t["aftr" if dslite else "endpoint"], f"{name} ({remote})" if name else str(remote)],
+        [t["b4_address" if dslite else "tunnel_address"], str(softwire.get("local"))],
+    ]
+    left, right = ("（", "）") if lang == "ja" else (" (", ")")
+    if dslite:
+        rows.append([t["tunnel_ipv4"], f"{ipv4}{left}{t['no_nat']}{right}"])
+    else:
+        how = t["nat_to" if softwire.get("nat") else "routed"]
+        rows.append([t["fixed_ipv4"], f"{ipv4.removesuffix('/32')}{left}{how}{right}"])
+        rows.append([t["update_call"], _update_text(update, t)])
+    return rows
+
+
+def _update_text(update: object, t: Mapping[str, str]) -> str:
+    if not isinstance(update, Mapping):
+        return t["update_none"]
+    attempts = update.get("attempts")
+    tries = f", {attempts} {t['attempts']}" if isinstance(attempts, int) and attempts > 1 else ""
+    return f"{_when(update.get('time'))} {update.get('answer')}{tries}"
 
 
 def _agent_line(doc: Mapping[str, object], lang: str) -> str | None:
@@ -166,30 +199,10 @@ def _mapping_rows(mapping: object, lang: str) -> Rows:
     ]
 
 
-def _softwire_rows(softwire: object, lang: str) -> Rows:
+def _softwire_rows(softwire: object, doc: Mapping[str, object], lang: str) -> Rows:
     if not isinstance(softwire, Mapping):
         return []
-    remote = str(softwire.get("remote"))
-    if softwire.get("remote_name"):
-        remote = f"{softwire['remote_name']} ({remote})"
-    line = say(
-        "status.softwire_line",
-        lang,
-        mechanism=softwire.get("mechanism"),
-        local=softwire.get("local") or "-",
-        remote=remote,
-    )
-    how = "status.nat" if softwire.get("nat") else "status.routed"
-    if softwire.get("mechanism") == "dslite":
-        how = "status.aftr"
-    ipv4 = f"{softwire.get('ipv4')}/{softwire.get('ipv4_prefix_len')}"
-    return [
-        [say("status.softwire", lang), line],
-        [
-            say("status.ipv4", lang),
-            say("status.softwire_ipv4", lang, ipv4=ipv4, how=say(how, lang)),
-        ],
-    ]
+    return softwire_rows(softwire, doc.get("update"), lang)
 
 
 def _dataplane_rows(doc: Mapping[str, object], lang: str) -> Rows:

@@ -1,7 +1,8 @@
-"""``mape tunnel``: run the userspace CE data plane of a mapping until stopped.
+"""``mape tunnel``: run the CE data plane of a mapping (or a softwire) until stopped.
 
-``mape tunnel PREFIX [rule options] --wan IF`` brings up the CE side (TUN, addresses,
-routes, nftables), forwards until SIGTERM or Ctrl-C, then removes it all.
+``mape tunnel PREFIX [rule options] --wan IF`` brings up the CE side (tunnel device,
+addresses, routes, nftables; BPF programs with the bpf backend), forwards until SIGTERM
+or Ctrl-C, then removes it all.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import os
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -29,6 +31,7 @@ from mapekit.dataplane.plan import make_plan
 
 if TYPE_CHECKING:
     from mapekit.core.softwire import Softwire
+    from mapekit.dataplane.backend import Backend
     from mapekit.dataplane.forwarder import Forwarder
 
 
@@ -46,10 +49,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--backend",
-        choices=("auto", "kernel", "userspace"),
+        choices=("auto", "kernel", "bpf", "userspace"),
         default="auto",
-        help="kernel ip6tnl, or the userspace TUN forwarder (auto: kernel when it has ip6tnl)",
+        help="kernel ip6tnl, tc-BPF, or the userspace TUN forwarder (auto: the first of "
+        "these that can run here)",
     )
+    add_bpffs_option(parser)
     parser.add_argument(
         "--keep-tunnel", action="store_true", help="kernel backend: leave the tunnel up on exit"
     )
@@ -104,6 +109,23 @@ def _softwire(args: argparse.Namespace, prefix: int, length: int) -> Softwire | 
     return select_softwire(delivery, prefix, length)
 
 
+def add_bpffs_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bpffs",
+        default="/sys/fs/bpf",
+        metavar="DIR",
+        help="bpf backend: where bpffs is (mounted there when it is not); pins go in DIR/mapekit/",
+    )
+
+
+def write_counters(path: Path, counters: Mapping[str, int]) -> None:
+    """The counters as JSON, replaced atomically (``--stats``)."""
+    tmp = path.with_suffix(".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp.write_text(json.dumps(dict(counters)))
+    os.replace(tmp, path)
+
+
 def add_serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stats", metavar="FILE", help="write counters here every second")
     parser.add_argument("--json", action="store_true", help="print one JSON line at start")
@@ -115,15 +137,17 @@ def serve(forwarder: Forwarder, start: Mapping[str, object], as_json: bool) -> N
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    output.emit(json.dumps(start) if as_json else " ".join(f"{k}={v}" for k, v in start.items()))
+    output.emit_now(
+        json.dumps(start) if as_json else " ".join(f"{k}={v}" for k, v in start.items())
+    )
     worker = threading.Thread(target=forwarder.run, name="forwarder")
     worker.start()
     while worker.is_alive():
         worker.join(timeout=0.5)
 
 
-def wait_for_signal() -> None:
-    """Block until SIGTERM or SIGINT."""
+def wait_for_signal(tick: Callable[[], None] | None = None) -> None:
+    """Block until SIGTERM or SIGINT, calling ``tick`` about once a second."""
     done = threading.Event()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
@@ -131,8 +155,11 @@ def wait_for_signal() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    while not done.wait(0.5):
-        pass
+    if tick is not None:
+        tick()
+    while not done.wait(1.0):
+        if tick is not None:
+            tick()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -150,16 +177,14 @@ def run(args: argparse.Namespace) -> int:
         rules=source.rules,
     )  # fmt: skip
     name, why = choose_backend(args.backend)
-    backend = make_backend(name, args.replace_default_route, stats)
+    backend = make_backend(name, args.replace_default_route, stats, Path(args.bpffs))
     try:
         notes = backend.up(plan, mapping, source.rules)
-        start = {"role": "ce", "backend": name, "why": why, "tunnel": plan.tunnel.name,
+        start: dict[str, object] = {"role": "ce", "backend": name, "why": why,
+                 "tunnel": plan.tunnel.name,
                  "ipv4": plan.ipv4_address, "ce_ipv6": plan.ce_address,
                  "br": plan.tunnel.remote, "notes": notes}  # fmt: skip
-        output.emit(
-            json.dumps(start) if args.json else " ".join(f"{k}={v}" for k, v in start.items())
-        )
-        wait_for_signal()
+        _announce(args, start, backend, name, stats)
     finally:
         backend.down(keep_tunnel=args.keep_tunnel)
     return output.OK
@@ -171,17 +196,33 @@ def _run_softwire(args: argparse.Namespace, softwire: Softwire, stats: Path | No
 
     plan = make_softwire_plan(softwire, args.wan, tunnel_name=args.tunnel, lan=args.lan)
     name, why = choose_backend(args.backend)
-    backend = make_backend(name, args.replace_default_route, stats)
+    backend = make_backend(name, args.replace_default_route, stats, Path(args.bpffs))
     try:
         notes = backend.up(plan)
-        start = {"role": softwire.mechanism, "backend": name, "why": why,
+        start: dict[str, object] = {"role": softwire.mechanism, "backend": name, "why": why,
                  "tunnel": plan.tunnel.name, "ipv4": plan.ipv4_address,
                  "ce_ipv6": plan.ce_address, "remote": plan.tunnel.remote, "nat": plan.nat,
                  "notes": notes}  # fmt: skip
-        output.emit(
-            json.dumps(start) if args.json else " ".join(f"{k}={v}" for k, v in start.items())
-        )
-        wait_for_signal()
+        _announce(args, start, backend, name, stats)
     finally:
         backend.down(keep_tunnel=args.keep_tunnel)
     return output.OK
+
+
+def _announce(
+    args: argparse.Namespace, start: dict[str, object], backend: Backend, name: str,
+    stats: Path | None,
+) -> None:  # fmt: skip
+    """Print the start line, then wait for a signal, writing the counters of a backend
+    without a forwarder of its own to ``--stats`` every second."""
+    from mapekit.dataplane.bpf import BpfBackend
+
+    if isinstance(backend, BpfBackend):
+        start["bpf"] = backend.describe()
+    output.emit_now(
+        json.dumps(start) if args.json else " ".join(f"{k}={v}" for k, v in start.items())
+    )
+    own_stats = stats is not None and name != "userspace"  # the forwarder writes its own
+    wait_for_signal(
+        (lambda: write_counters(stats, backend.counters())) if own_stats and stats else None
+    )

@@ -154,8 +154,13 @@ def fetch(
     prefix: tuple[int, int] | None,
     user_id: str | None = None,
     token: str | None = None,
+    *,
+    resolve: bool = True,
 ) -> FetchResult:
-    """One rule request; failures raise ProvisionError (ReplyError for bad replies)."""
+    """One rule request; failures raise ProvisionError (ReplyError for bad replies).
+
+    A DS-Lite AFTR given by name is resolved (AAAA) unless ``resolve`` is false (the doctor
+    looks the name up itself, to say what the resolver answered)."""
     match config:
         case StaticSource(rules=rules):
             return RuleDelivery(Provider.STATIC, rules)
@@ -166,19 +171,20 @@ def fetch(
         case OcnSource():
             return _ocn(config, prefix)
         case Hb46ppSource():
-            return _resolve_aftr(_hb46pp(config, token), config.dns_server)
+            found = _hb46pp(config, token)
+            return _resolve_aftr(found, config.dns_server) if resolve else found
         case DsliteSource():
-            return _dslite(config)
+            return _dslite(config, resolve)
         case IpipSource(remote=remote, ipv4=ipv4, interface_id=iid):
             return SoftwireDelivery(Provider.IPIP, "ipip", remote, interface_id=iid, ipv4=ipv4)
 
 
-def _dslite(config: DsliteSource) -> FetchResult:
+def _dslite(config: DsliteSource, resolve: bool = True) -> FetchResult:
     name = config.aftr
     if name is None:
         name = _aftr_from_file(config.aftr_file)
     delivery = SoftwireDelivery(Provider.DSLITE, "dslite", name)
-    return _resolve_aftr(delivery, config.dns_server)
+    return _resolve_aftr(delivery, config.dns_server) if resolve else delivery
 
 
 def _aftr_from_file(path: str | None) -> str:

@@ -45,6 +45,14 @@ class UpdateUrl:
                 .replace("{user}", fill(self.user))
                 .replace("{password}", fill(self.password)))  # fmt: skip
 
+    def mask(self, text: str) -> str:
+        """``text`` with the credentials (and their URL-encoded forms) replaced by ****: a
+        server's answer may echo them."""
+        for secret in (self.password, self.user):
+            if secret:
+                text = text.replace(secret, MASK).replace(quote(secret, safe=""), MASK)
+        return text
+
     def headers(self) -> dict[str, str]:
         if self.user is None or "{user}" in self.template or "{password}" in self.template:
             return {}
@@ -52,9 +60,29 @@ class UpdateUrl:
         return {"Authorization": f"Basic {token}"}
 
 
-def call_update(update: UpdateUrl, address: str, prefix: str, http: HttpSettings) -> str:
-    """Call the update URL; the answer's first line (bounded), or a ProvisionError that
-    never carries the credentials."""
+@dataclass(frozen=True)
+class UpdateAnswer:
+    """What the update URL answered: the HTTP status and the first line of the body
+    (bounded, the credentials masked)."""
+
+    url: str  # masked
+    status: int
+    first_line: str
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def __str__(self) -> str:
+        return f"HTTP {self.status} {self.first_line}".strip()
+
+    def refusal(self) -> ProvisionError:
+        return ProvisionError("update.refused", f"{self.url}: {self}", field="update_url")
+
+
+def call_update(update: UpdateUrl, address: str, prefix: str, http: HttpSettings) -> UpdateAnswer:
+    """Call the update URL: its answer (a refusal too), or a ProvisionError when none came
+    (DNS, connection, TLS, timeout). Neither carries the credentials."""
     url = update.url(address, prefix)
     shown = update.url(address, prefix, masked=True)
     if "{address}" not in update.template and http.source_address is None:
@@ -63,14 +91,10 @@ def call_update(update: UpdateUrl, address: str, prefix: str, http: HttpSettings
         with make_client(http) as client, _masked(url, shown, update.password):
             reply = get(client, url, headers=update.headers(), settings=http)
     except ProvisionError as exc:
-        raise ProvisionError(exc.reason_code, f"{shown}: {exc.message.replace(url, shown)}",
-                             field="update_url") from None  # fmt: skip
+        message = update.mask(exc.message.replace(url, shown))
+        raise ProvisionError(exc.reason_code, f"{shown}: {message}", field="update_url") from None
     answer = reply.body[:MAX_ANSWER].decode("utf-8", "replace").strip().splitlines()
-    first = answer[0] if answer else ""
-    if not 200 <= reply.status < 300:
-        raise ProvisionError("update.refused", f"{shown}: HTTP {reply.status} {first}",
-                             field="update_url")  # fmt: skip
-    return f"HTTP {reply.status} {first}".strip()
+    return UpdateAnswer(shown, reply.status, update.mask(answer[0] if answer else ""))
 
 
 class _Mask(logging.Filter):

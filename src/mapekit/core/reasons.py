@@ -624,9 +624,11 @@ _REASONS: tuple[Reason, ...] = (
         "dataplane.unsupported",
         Category.SYSTEM,
         "The requested data-plane backend cannot run on this host (e.g. the kernel has no "
-        "ip6tnl; use the userspace backend).",
-        "指定されたデータプレーンはこのホストでは動きません（カーネルに ip6tnl がないなど。"
-        "userspace バックエンドを使ってください）。",
+        "ip6tnl, or the bpf backend has neither a compiled BPF object nor clang to build "
+        "one, or no libbpf); the message says why; `auto` or the userspace backend runs.",
+        "指定されたデータプレーンはこのホストでは動きません（カーネルに ip6tnl がない、bpf "
+        "バックエンドのコンパイル済み BPF オブジェクトも clang も libbpf もないなど。理由は"
+        "メッセージにあります）。auto または userspace バックエンドなら動きます。",
     ),
     Reason(
         "doctor.problems",

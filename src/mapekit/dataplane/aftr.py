@@ -15,8 +15,8 @@ device, and nftables turns the device into a conntrack zone and a mark:
   policy rule ``fwmark k`` sends them through table ``TABLE_BASE + k``, whose default route
   is ``aftr<k>``; the loop reads them there and encapsulates them to that B4.
 
-Measured here (tests/dataplane/test_softwire_path.py): two B4s sending from the same inner address and
-port at once both get their answers, each through its own public port. The number of
+Measured here (tests/dataplane/test_softwire_path.py): two B4s sending from the same inner
+address and port at once both get their answers, each through its own public port. The number of
 softwires is bounded (``max_softwires``); a softwire idle for ``idle`` seconds is removed
 with its device, rule and map element. Zone numbers are handed out round-robin, so a number
 comes back only after all others were used: the old zone's connections have long expired.

@@ -15,13 +15,15 @@ from typing import ClassVar, Protocol
 from mapekit.core.errors import MapeError
 from mapekit.core.mapping import Mapping
 from mapekit.core.ruleset import RuleSet
+from mapekit.dataplane import bpfbuild, bpffs, libbpf
+from mapekit.dataplane.bpf import BpfBackend
 from mapekit.dataplane.kernel import KernelBackend
 from mapekit.dataplane.links import has_ip6tnl
 from mapekit.dataplane.plan import Plan
 from mapekit.dataplane.softwire import TunnelPlan
 from mapekit.dataplane.userspace import UserspaceBackend
 
-BACKENDS = ("auto", "kernel", "userspace")
+BACKENDS = ("auto", "kernel", "bpf", "userspace")
 
 
 class Backend(Protocol):
@@ -50,29 +52,49 @@ class Backend(Protocol):
         """Remove what ``up`` made (``keep_tunnel``: leave a kernel tunnel up)."""
 
 
+def bpf_unavailable() -> str | None:
+    """None when the bpf backend can run here, else why not (no object and no clang to
+    build one, or no libbpf)."""
+    return bpfbuild.unavailable() or libbpf.missing()
+
+
+def _unsupported(message: str) -> MapeError:
+    return MapeError("dataplane.unsupported", message, field="dataplane.backend")
+
+
 def choose_backend(wanted: str) -> tuple[str, str]:
-    """The backend to use (``kernel`` or ``userspace``) and why."""
+    """The backend to use and why: ``auto`` takes kernel ip6tnl, then bpf, then the
+    userspace forwarder, the first that can run here."""
     kernel = has_ip6tnl()
     if wanted == "kernel":
         if not kernel:
-            raise MapeError(
-                "dataplane.unsupported",
-                "dataplane.backend: this kernel has no ip6tnl; use backend = userspace",
-                field="dataplane.backend",
-            )
+            raise _unsupported("dataplane.backend: this kernel has no ip6tnl; use backend = auto")
         return "kernel", "chosen in the configuration"
+    if wanted == "bpf":
+        why = bpf_unavailable()
+        if why is not None:
+            raise _unsupported(f"dataplane.backend: bpf cannot run here: {why}")
+        return "bpf", "chosen in the configuration"
     if wanted == "userspace":
         return "userspace", "chosen in the configuration"
     if kernel:
         return "kernel", "the kernel has ip6tnl"
-    return "userspace", "the kernel has no ip6tnl"
+    why = bpf_unavailable()
+    if why is None:
+        return "bpf", "the kernel has no ip6tnl; tc-BPF can run"
+    return "userspace", f"the kernel has no ip6tnl, and bpf cannot run: {why}"
 
 
 def make_backend(
-    name: str, replace_default_route: bool = False, stats_path: Path | None = None
+    name: str,
+    replace_default_route: bool = False,
+    stats_path: Path | None = None,
+    bpffs_root: Path = bpffs.DEFAULT_ROOT,
 ) -> Backend:
     if name == "kernel":
         return KernelBackend(replace_default_route)
+    if name == "bpf":
+        return BpfBackend(replace_default_route, bpffs_root)
     return UserspaceBackend(replace_default_route, stats_path)
 
 

@@ -118,6 +118,48 @@ class Stats:
         return dict(sorted(self.counts.items()))
 
 
+def answer_packet_too_big(
+    message: bytes, tun_name: str, tun_fd: int, local: str | None, stats: Stats
+) -> None:
+    """ICMPv6 "packet too big" (``message``: the ICMPv6 part) about one of our tunnel
+    packets (RFC 4443 §3.2): lower the tunnel MTU to fit the path and tell the IPv4
+    sender "fragmentation needed", written into the tunnel device as if the path had
+    answered (conntrack turns it back to the LAN host of a NATed flow)."""
+    if len(message) < 8 + 40 + 20 or message[0] != ICMPV6_PACKET_TOO_BIG:
+        return
+    mtu = struct.unpack_from("!I", message, 4)[0]
+    quoted = message[8:]
+    source = str(ipaddress.IPv6Address(quoted[8:24]))
+    if quoted[6] != IPPROTO_IPIP or (local is not None and source != local):
+        return
+    stats.add("packet_too_big")
+    inner_mtu = max(MIN_INNER_MTU, mtu - OUTER_HEADER)
+    if inner_mtu < link_mtu(tun_name):
+        set_link(tun_name, mtu=inner_mtu)
+        stats.add("tunnel_mtu_lowered")
+    inner = quoted[40:]
+    header = parse(inner)
+    if header is not None and header.first and header.dont_fragment:
+        os.write(tun_fd, frag_needed(inner, header, inner_mtu, header.dst))
+        stats.add("frag_needed_sent")
+
+
+def answer_too_big(packet: bytes, peer: str, tun_name: str, tun_fd: int, stats: Stats) -> None:
+    """The path to ``peer`` cannot carry ``packet`` (IPv4) in a tunnel packet: lower the
+    tunnel MTU to the path's, and tell the IPv4 sender "fragmentation needed"."""
+    mtu = path_mtu(peer)
+    inner_mtu = (mtu - OUTER_HEADER) if mtu else None
+    if inner_mtu and inner_mtu >= 576 and inner_mtu < link_mtu(tun_name):
+        set_link(tun_name, mtu=inner_mtu)
+        stats.add("tunnel_mtu_lowered")
+    header = parse(packet)
+    if header is not None and header.dont_fragment and inner_mtu:
+        # from the destination's side, like a router on the path; conntrack turns it
+        # back to the LAN host whose connection it belongs to
+        os.write(tun_fd, frag_needed(packet, header, inner_mtu, header.dst))
+        stats.add("frag_needed_sent")
+
+
 class TunnelChecks(Protocol):
     """What the CE side asks of its checks (MAP-E's CeChecks, a softwire's)."""
 
@@ -230,24 +272,7 @@ class Forwarder:
             self._packet_too_big(message)
 
     def _packet_too_big(self, message: bytes) -> None:
-        """ICMPv6 "packet too big" about one of our tunnel packets (RFC 4443 §3.2)."""
-        if len(message) < 8 + 40 + 20 or message[0] != ICMPV6_PACKET_TOO_BIG:
-            return
-        mtu = struct.unpack_from("!I", message, 4)[0]
-        quoted = message[8:]
-        source = str(ipaddress.IPv6Address(quoted[8:24]))
-        if quoted[6] != IPPROTO_IPIP or (self.local is not None and source != self.local):
-            return
-        self.stats.add("packet_too_big")
-        inner_mtu = max(MIN_INNER_MTU, mtu - OUTER_HEADER)
-        if inner_mtu < link_mtu(self.tun_name):
-            set_link(self.tun_name, mtu=inner_mtu)
-            self.stats.add("tunnel_mtu_lowered")
-        inner = quoted[40:]
-        header = parse(inner)
-        if header is not None and header.first and header.dont_fragment:
-            os.write(self.tun_fd, frag_needed(inner, header, inner_mtu, header.dst))
-            self.stats.add("frag_needed_sent")
+        answer_packet_too_big(message, self.tun_name, self.tun_fd, self.local, self.stats)
 
     # --- actions --------------------------------------------------------------------
 
@@ -285,16 +310,5 @@ class Forwarder:
                 self.stats.add(f"{direction}_drop_send_error")
 
     def _too_big(self, packet: bytes, peer: str, direction: str) -> None:
-        """The path cannot carry it: lower the tunnel MTU, tell the IPv4 sender."""
         self.stats.add(f"{direction}_too_big")
-        mtu = path_mtu(peer)
-        inner_mtu = (mtu - OUTER_HEADER) if mtu else None
-        if inner_mtu and inner_mtu >= 576 and inner_mtu < link_mtu(self.tun_name):
-            set_link(self.tun_name, mtu=inner_mtu)
-            self.stats.add("tunnel_mtu_lowered")
-        header = parse(packet)
-        if header is not None and header.dont_fragment and inner_mtu:
-            # from the destination's side, like a router on the path; conntrack turns it
-            # back to the LAN host whose connection it belongs to
-            os.write(self.tun_fd, frag_needed(packet, header, inner_mtu, header.dst))
-            self.stats.add("frag_needed_sent")
+        answer_too_big(packet, peer, self.tun_name, self.tun_fd, self.stats)

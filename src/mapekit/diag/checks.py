@@ -7,10 +7,15 @@ and each reads only the facts gathered for it (``mapekit.diag.gather``).
 
 from __future__ import annotations
 
+from mapekit.core.softwire import Softwire
 from mapekit.diag.configured import check_config, check_table, check_wan_mtu
 from mapekit.diag.model import Check, Facts, Finding, Severity, Text
 from mapekit.diag.model import said as _say
 from mapekit.diag.ports import check_port_use
+from mapekit.diag.softwire import SOFTWIRE_CHECKS
+
+CONFIGURED_SOFTWIRES = ("dslite", "ipip")  # set up by hand: no server is asked
+SOFTWIRE_REASONS = ("dns.aftr", "softwire.outside_prefix")  # named by diag.softwire
 
 
 def _unknown(code: str, what: str) -> list[Finding]:
@@ -223,9 +228,13 @@ def check_rules(facts: Facts) -> list[Finding]:
     outcome = facts.outcome
     if facts.provider == "static" or not facts.configured:
         return []  # no server is asked (diag.configured.check_table says what that means)
+    if facts.reason_code in SOFTWIRE_REASONS:
+        return []
     if outcome is None:
         return _unknown("rules", "The rule fetch")
     evidence = f"{facts.reason_code}: {facts.error_message}" if facts.reason_code else "rules"
+    if outcome == "established" and facts.softwire is not None:
+        return [] if facts.provider in CONFIGURED_SOFTWIRES else [_delivered(facts.softwire)]
     if outcome == "established":
         return [
             Finding(
@@ -316,6 +325,15 @@ def check_rules(facts: Facts) -> list[Finding]:
             Text(fix_en, fix_ja),
         )
     ]
+
+
+def _delivered(wire: Softwire) -> Finding:
+    kind = "DS-Lite" if wire.mechanism == "dslite" else "IPIP (fixed IPv4)"
+    return Finding(
+        "rules.ok", Severity.OK, f"{wire.mechanism} delivered",
+        Text(f"The operator's server delivers {kind} settings to this router.",
+             f"事業者のサーバーはこのルーターに {kind} の設定を配信しています。"),
+    )  # fmt: skip
 
 
 def check_mapping(facts: Facts) -> list[Finding]:
@@ -554,7 +572,8 @@ CHECKS: tuple[Check, ...] = (
 
 
 def diagnose(facts: Facts) -> list[Finding]:
-    checks = (check_config, CHECKS[0], check_wan_mtu, *CHECKS[1:5], check_table, *CHECKS[5:])
+    checks = (check_config, CHECKS[0], check_wan_mtu, *CHECKS[1:5], check_table,
+              *SOFTWIRE_CHECKS, *CHECKS[5:])  # fmt: skip
     return [finding for check in checks for finding in check(facts)]
 
 

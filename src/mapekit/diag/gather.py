@@ -7,23 +7,33 @@ Nothing here changes the system: the rule fetch sends no report, and the probes 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import re
 import socket
-import struct
-import time
+from dataclasses import replace
 from urllib.parse import urlsplit
 
-from mapekit.client.fetch import ProviderConfig, fetch, provider_url, with_source_address
+from mapekit.client.fetch import (
+    DsliteSource,
+    Hb46ppSource,
+    ProviderConfig,
+    fetch,
+    provider_url,
+    with_source_address,
+)
 from mapekit.client.hgw import check_hgw
+from mapekit.client.lookup import Answer, lookup_aaaa
 from mapekit.core.addr import ipv6_text
 from mapekit.core.errors import MapeError
 from mapekit.core.mapping import Mapping
 from mapekit.core.ruleset import RuleSet
 from mapekit.dataplane import nft
 from mapekit.dataplane.conntrack import port_use
-from mapekit.dataplane.links import global_ipv6, link_mtu
-from mapekit.diag.model import Facts
-from mapekit.provision.model import BlankAnswer, RuleDelivery, Unsupported
+from mapekit.dataplane.links import global_ipv6, interfaces, link_mtu
+from mapekit.diag.model import AftrLookup, Facts
+from mapekit.diag.probe import ping6, probe6
+from mapekit.provision.model import BlankAnswer, RuleDelivery, SoftwireDelivery, Unsupported
+from mapekit.provision.softwire import select_softwire
 from mapekit.provision.validate import select_mapping
 
 NAT_RANGE = re.compile(r"(\d+\.\d+\.\d+\.\d+) \. (\d+)-(\d+)")
@@ -46,33 +56,12 @@ def probe_server(url: str, timeout: float = 3.0) -> tuple[bool, bool]:
     return True, False
 
 
-def ping6(address: str, timeout: float = 2.0) -> bool | None:
-    """One ICMPv6 echo (root); None when it cannot be tried."""
-    try:
-        sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
-    except OSError:
-        return None
-    with sock:
-        sock.settimeout(timeout)
-        ident = int(time.monotonic() * 1000) & 0xFFFF
-        try:
-            sock.sendto(struct.pack("!BBHHH", 128, 0, 0, ident, 1) + b"mapekit", (address, 0))
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                data, _ = sock.recvfrom(2048)
-                if len(data) >= 8 and data[0] == 129 and struct.unpack("!H", data[4:6])[0] == ident:
-                    return True
-        except OSError:
-            return False
-    return False
-
-
 def fetch_once(
     config: ProviderConfig, prefix: tuple[int, int], facts: Facts, fallback: RuleSet | None
 ) -> None:
     """One rule request (no report), classified as ``mape provision`` would."""
     try:
-        result = fetch(config, prefix)
+        result = fetch(config, prefix, resolve=False)
     except MapeError as exc:
         facts.outcome = exc.reason.category.value
         facts.reason_code, facts.error_message, facts.error_field = (
@@ -95,9 +84,61 @@ def fetch_once(
                 facts.outcome, facts.reason_code, facts.error_message = (
                     "invalid", exc.reason_code, exc.message,
                 )  # fmt: skip
+        elif isinstance(result, SoftwireDelivery):
+            take_softwire(result, prefix, facts, config)
     if facts.outcome != "established" and fallback is not None:
         with contextlib.suppress(MapeError):
             facts.fallback = fallback.map(*prefix)
+
+
+def _dns_server(config: ProviderConfig) -> tuple[str | None, int]:
+    if isinstance(config, DsliteSource):
+        return config.dns_server, 53
+    if isinstance(config, Hb46ppSource):
+        return config.dns_server, config.dns_port
+    return None, 53
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def take_softwire(
+    delivery: SoftwireDelivery, prefix: tuple[int, int], facts: Facts, config: ProviderConfig
+) -> None:
+    """A DS-Lite or IPIP delivery: the AFTR's name looked up (saying what the resolver
+    answered), then the softwire it gives the prefix."""
+    if delivery.mechanism == "dslite" and not _is_address(delivery.remote):
+        found = lookup_aaaa(delivery.remote, *_dns_server(config))
+        facts.aftr = AftrLookup(found.name, found.resolver, found.answer.value,
+                                found.addresses, found.detail)  # fmt: skip
+        if found.answer is not Answer.OK:
+            facts.outcome, facts.reason_code = "unreachable", "dns.aftr"
+            facts.error_message = f"aftr: {found.name}: {found.answer.value}"
+            return
+        delivery = replace(delivery, remote=found.addresses[0], remote_name=delivery.remote)
+    facts.ipip_local = delivery.local
+    try:
+        facts.softwire = select_softwire(delivery, *prefix)
+        facts.outcome = "established"
+    except MapeError as exc:
+        facts.outcome, facts.reason_code, facts.error_message = (
+            "invalid", exc.reason_code, exc.message,
+        )  # fmt: skip
+
+
+def probe_softwire(facts: Facts) -> None:
+    """Where the softwire's addresses are, and whether its remote answers over IPv6."""
+    if facts.softwire is None and facts.reason_code != "softwire.outside_prefix":
+        return
+    with contextlib.suppress(MapeError):
+        facts.addresses = {i.name: [f"{ipv6_text(a)}/{n}" for a, n in i.ipv6] for i in interfaces()}
+    if facts.softwire is not None:
+        facts.remote_probe = probe6(facts.softwire.remote)
 
 
 def probe_dataplane(facts: Facts, tunnel: str, mapping: Mapping | None) -> None:
@@ -155,4 +196,5 @@ def gather(
             provider = with_source_address(provider, source_address)
         fetch_once(provider, prefix, facts, fallback)
     probe_dataplane(facts, tunnel, facts.mapping)
+    probe_softwire(facts)
     return facts

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from mapekit.core.mapping import Mapping
 from mapekit.core.messages import both
+from mapekit.core.softwire import Softwire
 
 
 class Severity(enum.Enum):
@@ -52,6 +53,34 @@ class Finding:
         }
 
 
+class Reach(enum.Enum):
+    """What one ICMPv6 echo to the BR, AFTR or IPIP endpoint found."""
+
+    REPLY = "reply"
+    UNREACHABLE = "unreachable"  # an ICMPv6 destination unreachable came back
+    NO_ROUTE = "no route"  # this host has no route to it (the echo could not be sent)
+    TIMEOUT = "no reply"
+
+
+@dataclass(frozen=True)
+class Probe:
+    address: str
+    result: Reach
+    detail: str = ""  # the ICMPv6 code and who sent it, or the send error
+
+
+@dataclass(frozen=True)
+class AftrLookup:
+    """The AFTR name's AAAA lookup: ``answer`` is ok, NXDOMAIN, NODATA, timeout, SERVFAIL
+    or error (``mapekit.client.lookup``)."""
+
+    name: str
+    resolver: str
+    answer: str
+    addresses: tuple[str, ...] = ()
+    detail: str = ""
+
+
 @dataclass
 class Facts:
     """What the doctor found out; None means "not known" (the check says so)."""
@@ -82,6 +111,14 @@ class Facts:
     wan_mtu: int | None = None
     port_caps: bool | None = None  # the configuration caps flows per host
     provider: str | None = None  # how the CE gets rules (None: not configured)
+    # DS-Lite and IPIP (mapekit.diag.softwire)
+    softwire: Softwire | None = None  # what the configuration or delivery gives the prefix
+    ipip_local: str | None = None  # the operator's whole tunnel address (HB46PP ipv6_local)
+    aftr: AftrLookup | None = None
+    applied_softwire: Softwire | None = None  # what the running agent applied
+    addresses: dict[str, list[str]] | None = None  # global IPv6 of every interface
+    remote_probe: Probe | None = None
+    update: dict[str, object] | None = None  # the agent's last update-URL call
     configured: bool = True
     config_path: str | None = None
     notes: list[str] = field(default_factory=list)

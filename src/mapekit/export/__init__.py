@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from mapekit.core.mapping import Mapping
 from mapekit.core.ruleset import RuleSet
@@ -35,13 +36,16 @@ from mapekit.export.common import (
     release_text,
 )
 from mapekit.export.grammar import COMMENT_MARKS, unverified_lines
+from mapekit.export.softwire import SoftwireLine
 
 __all__ = [
-    "FORMATS", "ExportError", "ExportOptions", "Format", "Mode", "default_mode", "export",
-    "format_named", "options_for",
+    "FORMATS", "ExportError", "ExportOptions", "Format", "Mode", "SoftwireLine",
+    "default_mode", "export", "export_softwire", "format_named", "options_for",
+    "softwire_options",
 ]  # fmt: skip
 
 Renderer = Callable[[Mapping, Plan, ExportOptions], str]
+SoftwireRenderer = Callable[[SoftwireLine, ExportOptions], str]
 BOTH = frozenset({Mode.AUTO, Mode.STATIC})
 STATIC = frozenset({Mode.STATIC})
 NONE: frozenset[Mode] = frozenset()
@@ -67,6 +71,9 @@ class Format:
     release: Release = ()  # the default firmware release, when the syntax depends on it
     first_release: Release = ()  # the oldest release the format knows
     static_since: Release = ()  # the first release with what the static mode needs
+    softwire: SoftwireRenderer | None = None  # DS-Lite and IPIP, where documents show them
+    softwire_refusal: str = ""  # why not, where not
+    needs_address: bool = False  # the AFTR's address, not only its name
 
     def experimental(self, mode: Mode) -> bool:
         return mode not in self.checked
@@ -81,28 +88,39 @@ class Format:
         return f"{self.summary} ({', '.join(unchecked)} mode EXPERIMENTAL)"
 
 
+NO_SOFTWIRE = (
+    "provider: no {vendor} document or published configuration we could read shows a DS-Lite "
+    "B4 or an IPIP fixed-address tunnel, so none is exported; formats with one: {formats}"
+)
+TUNNEL = "mape0"  # the Linux formats' tunnel (the agent's default name)
+
 _LIST: tuple[Format, ...] = (
     Format("openwrt", "OpenWrt: /etc/config/network proto map + fw4 nftables include",
-           openwrt.render, "wan6", names="uci", tunnel=openwrt.TUNNEL, full=True),
+           openwrt.render, "wan6", names="uci", tunnel=openwrt.TUNNEL, full=True,
+           softwire=openwrt.render_softwire),
     Format("linux", "POSIX shell script: iproute2 ip6tnl + nft", linux.render, "eth0",
-           names="linux", full=True),
+           names="linux", full=True, needs_address=True,
+           softwire=partial(linux.render_softwire_script, tunnel=TUNNEL)),
     Format("networkd", "systemd-networkd .netdev/.network units + nftables ruleset",
-           networkd.render, "eth0", names="linux"),
+           networkd.render, "eth0", names="linux", needs_address=True,
+           softwire=partial(networkd.render_softwire_units, tunnel=TUNNEL)),
     Format("ix", "NEC UNIVERGE IX (auto mode only)", ix.render, "GigaEthernet0.0",
            "GigaEthernet1.0", modes=frozenset({Mode.AUTO}), checked=frozenset({Mode.AUTO}),
-           voip_bridge=True, full=True, refused=((Mode.STATIC, ix.STATIC_REFUSAL),)),
+           voip_bridge=True, full=True, refused=((Mode.STATIC, ix.STATIC_REFUSAL),),
+           softwire=ix.render_softwire, needs_address=True),
     Format("rtx", "Yamaha RTX", rtx.render, "lan2", "lan1", modes=BOTH,
-           checked=frozenset({Mode.AUTO}), full=True),
+           checked=frozenset({Mode.AUTO}), full=True, softwire=rtx.render_softwire),
     Format("cisco-xe", "Cisco IOS XE (nat64 map-e)", cisco_xe.render, "GigabitEthernet0/0/0",
            "GigabitEthernet0/1/0", modes=BOTH, checked=STATIC, release=cisco_xe.DEFAULT_RELEASE,
-           first_release=cisco_xe.FIRST_RELEASE),
+           first_release=cisco_xe.FIRST_RELEASE, softwire_refusal="Cisco IOS XE"),
     Format("fortigate", "Fortinet FortiGate (FortiOS)", fortigate.render, "wan1", "internal",
            modes=BOTH, checked=frozenset({Mode.AUTO}), full=True,
            release=fortigate.DEFAULT_RELEASE, first_release=(6, 4),
-           static_since=fortigate.STATIC_SINCE),
+           static_since=fortigate.STATIC_SINCE, softwire=fortigate.render_softwire),
     Format("awplus", "Allied Telesis AlliedWare Plus", awplus.render, "eth1", "vlan1",
-           modes=BOTH, checked=NONE),
-    Format("json", "JSON: {mapping, plan, nft}", jsondoc.render, "eth0", names="linux"),
+           modes=BOTH, checked=NONE, softwire_refusal="Allied Telesis"),
+    Format("json", "JSON: {mapping, plan, nft}", jsondoc.render, "eth0", names="linux",
+           needs_address=True, softwire=partial(jsondoc.render_softwire_json, tunnel=TUNNEL)),
 )  # fmt: skip
 FORMATS: dict[str, Format] = {f.name: f for f in _LIST}
 
@@ -242,6 +260,47 @@ def export(
     """The configuration text of format ``name`` (``rules``: the delivered set, for FMRs)."""
     fmt = format_named(name)
     text = fmt.render(mapping, plan_for(fmt, mapping, options, rules), options)
+    return _marked(fmt, text, options)
+
+
+def _softwire_renderer(fmt: Format) -> SoftwireRenderer:
+    if fmt.softwire is None:
+        formats = ", ".join(name for name, f in FORMATS.items() if f.softwire is not None)
+        raise ExportError(
+            "usage.invalid_arguments",
+            NO_SOFTWIRE.format(vendor=fmt.softwire_refusal or fmt.name, formats=formats),
+            field="format", value=fmt.name,
+        )  # fmt: skip
+    return fmt.softwire
+
+
+def softwire_options(
+    fmt: Format,
+    *,
+    wan: str | None = None,
+    lan: str | None = None,
+    release: Release | None = None,
+) -> ExportOptions:
+    """The options of a DS-Lite or IPIP export: interface names and the release (MAP-E's
+    modes, forwards and whole-router parts do not apply)."""
+    _softwire_renderer(fmt)
+    options = ExportOptions(
+        wan=fmt.default_wan if wan is None else wan,
+        lan=fmt.default_lan if lan is None else lan,
+        mode=default_mode(fmt),
+        release=_check_release(fmt, release),
+    )  # fmt: skip
+    _check_names(fmt, {"wan": options.wan, "lan": options.lan})
+    return options
+
+
+def export_softwire(name: str, line: SoftwireLine, options: ExportOptions) -> str:
+    """The configuration text of format ``name`` for a DS-Lite or IPIP line."""
+    fmt = format_named(name)
+    return _marked(fmt, _softwire_renderer(fmt)(line, options), options)
+
+
+def _marked(fmt: Format, text: str, options: ExportOptions) -> str:
     mark = COMMENT_MARKS.get(fmt.name)
     if mark is None:  # Linux formats: checked by their own parsers (nft, sh, systemd)
         return text

@@ -21,9 +21,12 @@ IPv6 address and RA from the delegation.
 
 from __future__ import annotations
 
+import re
+
 from mapekit.core.mapping import Mapping
 from mapekit.dataplane.plan import Plan
 from mapekit.export.common import (
+    ExportError,
     ExportOptions,
     Mode,
     Release,
@@ -34,6 +37,8 @@ from mapekit.export.common import (
     netmask,
     release_text,
 )
+from mapekit.export.softwire import SoftwireLine, need_one_address
+from mapekit.export.softwire import header as softwire_header
 
 TUNNEL = "mape"
 VNE = "mapekit"  # the vne-interface entry (7.6 and later)
@@ -236,4 +241,93 @@ def render(mapping: Mapping, plan: Plan, options: ExportOptions) -> str:
     if options.full:
         lines += _lan(mapping, options)
     lines += _route(tunnel_interface(options)) + _vips(plan, options) + _policies(plan, options)
+    return lines_text(lines)
+
+
+# --- DS-Lite and IPIP: the VNE tunnel's ds-lite and fixed-ip modes --------------------------
+#
+# FortiOS's VNE tunnel has a fixed-ip mode from 6.4 (the CLI reference: ``ipv4-address``,
+# ``br``, ``update-url``; the admin guide's "MAP-E support" page configures it with the WAN's
+# address from the RA prefix and ``interface-identifier``) and a ds-lite mode from 7.2 (the
+# CLI references of 7.2.0, 7.4.9 and the 7.6 vne-interface; Fortinet's own Ansible schema
+# marks ds-lite, a ``br`` FQDN and ``http-username``/``http-password`` as new in 7.2.0).
+# FortiOS calls the update URL itself after an address change.
+
+SOFTWIRE_SINCE: Release = (7, 2)  # ds-lite mode, and a br given by name
+
+
+def _refuse(message: str, field: str) -> ExportError:
+    return ExportError("usage.invalid_arguments", message, field=field)
+
+
+def _check_softwire(line: SoftwireLine, options: ExportOptions) -> None:
+    need_one_address(line, "FortiGate")
+    new = options.release >= SOFTWIRE_SINCE
+    if line.dslite and not new:
+        raise _refuse(f"release: FortiOS {release_text(options.release)} has no ds-lite VNE "
+                      "mode (from 7.2 on); use --release 7.2 or newer", "release")  # fmt: skip
+    if line.remote is None and not new:
+        raise _refuse("aftr: before 7.2 the VNE tunnel's br is an IPv6 address; give "
+                      "--aftr-address", "aftr")  # fmt: skip
+    if not line.dslite and not line.ra_only:
+        raise _refuse(
+            "prefix: FortiOS documents the fixed-ip mode with the tunnel address built from the "
+            "WAN's router advertisement (a /64) and interface-identifier; no document we could "
+            "read puts subnet 0 of a delegated prefix there: give the RA /64", "prefix",
+        )  # fmt: skip
+    if line.update_url is not None and not _URL.fullmatch(line.update_url):
+        raise _refuse("update-url: FortiOS calls the URL as it is: an http(s) URL without "
+                      "spaces, quotes or mapekit's {…} fields", "update-url")  # fmt: skip
+
+
+_URL = re.compile(r"https?://[^\s\"'{}\\]+")
+
+
+def _softwire_wan(line: SoftwireLine, options: ExportOptions) -> list[str]:
+    lines = [
+        "config system interface",
+        f'    edit "{options.wan}"',
+        "        config ipv6",
+        "            set autoconf enable",
+        "            set unique-autoconf-addr enable",
+    ]
+    if not line.dslite:
+        lines.append(f"            set interface-identifier {line.interface_id}")
+    return [*lines, "        end", "    next", "end"]  # fmt: skip
+
+
+def _vne_settings(line: SoftwireLine, options: ExportOptions, indent: str) -> list[str]:
+    settings = [f'set interface "{options.wan}"',
+                f"set mode {'ds-lite' if line.dslite else 'fixed-ip'}"]  # fmt: skip
+    if not line.dslite:
+        settings.append(f"set ipv4-address {line.ipv4} {netmask(line.ipv4_prefix_len)}")
+    settings.append(f"set br {line.peer if options.release >= SOFTWIRE_SINCE else line.remote}")
+    if line.update_url is not None:
+        settings.append(f'set update-url "{line.update_url}"')
+    return [indent + s for s in settings]
+
+
+def _softwire_vne(line: SoftwireLine, options: ExportOptions) -> list[str]:
+    if options.release >= VNE_INTERFACE_SINCE:
+        return ["config system vne-interface", f'    edit "{VNE}"',
+                *_vne_settings(line, options, "        "), "    next", "end"]  # fmt: skip
+    return ["config system vne-tunnel", "    set status enable",
+            *_vne_settings(line, options, "    "), "end"]  # fmt: skip
+
+
+def render_softwire(line: SoftwireLine, options: ExportOptions) -> str:
+    _check_softwire(line, options)
+    tunnel = VNE if options.release >= VNE_INTERFACE_SINCE else VNE_OLD
+    mode = "DS-Lite" if line.dslite else "IPIP fixed IPv4"
+    lines = softwire_header("#", f"FortiGate FortiOS {release_text(options.release)} ({mode})",
+                            line)  # fmt: skip
+    if not line.dslite and line.update_url is None:
+        lines.append("# Without --update-url: set update-url (and, from 7.2, http-username and "
+                     "http-password) in the VNE entry yourself.")  # fmt: skip
+    elif not line.dslite:
+        lines.append("# FortiOS calls the update URL itself when the WAN's address changes.")
+    lines += _softwire_wan(line, options) + _softwire_vne(line, options) + _route(tunnel)
+    nat = [] if line.dslite else ["        set nat enable"]  # DS-Lite: the AFTR translates
+    lines += ["config firewall policy",
+              *_policy("mapekit-out", options.lan or "internal", tunnel, nat), "end"]  # fmt: skip
     return lines_text(lines)

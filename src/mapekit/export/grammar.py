@@ -8,8 +8,9 @@ EXPERIMENTAL (:func:`unverified_lines`). The same rows are the tables of docs/ex
 (``python -m mapekit.export.grammar`` prints them; a test keeps the file in step).
 
 Pattern language: words stand for themselves; ``<IF>``, ``<V4>``, ``<V6>``, ``<V4NET>``,
-``<V6NET>``, ``<MASK>``, ``<N>``, ``<RANGE>``, ``<NAME>`` and ``<STR>`` (a double-quoted
-name) are typed placeholders; ``<X>...`` is one or more of ``<X>`` separated by spaces;
+``<V6NET>``, ``<MASK>``, ``<N>``, ``<RANGE>``, ``<NAME>``, ``<STR>`` (a double-quoted
+name), ``<IID>`` (the groups of an interface ID after ``::``) and ``<URL>`` (a double-quoted
+http(s) URL) are typed placeholders; ``<X>...`` is one or more of ``<X>`` separated by spaces;
 ``[…]`` is optional and ``{a|b}`` a choice. Leading indentation is not part of a line.
 """
 
@@ -35,6 +36,8 @@ _PLACEHOLDERS = {
     "RANGE": r"[0-9]+-[0-9]+",
     "NAME": r"[A-Za-z0-9_.@:-]+",
     "STR": r'"[A-Za-z0-9_./:@ -]*"',
+    "IID": r"[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,3}",  # an interface ID after a "::"
+    "URL": r'"https?://[^\s"\'{}\\]+"',  # a double-quoted http(s) URL
 }
 _TOKEN = re.compile(r"<([A-Z0-9]+)>(\.\.\.)?|[\[\]{}|]|[^<\[\]{}|]+")
 COMMENT_MARKS = {"ix": "!", "cisco-xe": "!", "awplus": "!", "rtx": "#", "fortigate": "#"}

@@ -44,6 +44,12 @@ SOURCES: dict[str, Source] = {
         "a public article built from the IX manuals at jpn.nec.com/univerge/ix/Manual/",
         "public",
     ),
+    "ix-dslite": Source(
+        "NEC UNIVERGE IX, IPv6 IPoE DS-Lite (transix) setting example: Tunnel0.0 with tunnel "
+        "mode 4-over-6, tunnel destination (the AFTR), ip unnumbered, ip tcp adjust-mss auto",
+        "NEC's IX setting examples, reproduced in public IX configurations for transix",
+        "public",
+    ),
     "ix-bridge": Source(
         "Published IX3315 configurations with an IRB bridge (bridge irb, bridge-group, BVI1)",
         "public IX migration notes",
@@ -63,8 +69,19 @@ SOURCES: dict[str, Source] = {
         "read",
     ),
     "rtx-ipip": Source(
-        "Yamaha setting example: IPv4 over IPv6 IPIP tunnel (v6plus fixed IP)",
-        "network.yamaha.com/setting/router_firewall/",
+        "Yamaha setting example: IPv4 over IPv6 IPIP tunnel (fixed IP): tunnel encapsulation "
+        "ipip, tunnel endpoint address (the endpoint), the tunnel address as "
+        "ra-prefix@lan2::<interface ID>/64, a masquerade descriptor to the fixed address",
+        "Yamaha's setting examples (network.yamaha.com), reproduced in public RTX1300 "
+        "configurations for v6plus and OCN Virtual Connect fixed IP",
+        "public",
+    ),
+    "rtx-dslite": Source(
+        "Yamaha IPIP tunnel document, transix DS-Lite setting example: tunnel encapsulation "
+        "ipip with tunnel endpoint name (the AFTR's name) or tunnel endpoint address, no NAT "
+        "descriptor",
+        "Yamaha's RT technical documents (www.rtpro.yamaha.co.jp, IPIP), reproduced in public "
+        "RTX830 and RTX1100 configurations for transix",
         "public",
     ),
     "cisco-guide": Source(
@@ -98,6 +115,21 @@ SOURCES: dict[str, Source] = {
     "forti-pd": Source(
         "FortiOS 7.6.4 Administration Guide: DHCP-PD support for MAP-E",
         "docs.fortinet.com/document/fortigate/7.6.4/administration-guide/544971",
+        "read",
+    ),
+    "forti-fixed-ip": Source(
+        "FortiOS 6.4.3 CLI Reference: system vne-tunnel (mode map-e | fixed-ip, "
+        "ipv4-address, br, update-url); Administration Guide 7.4.1 and 7.6.4, MAP-E support: "
+        "the fixed IP mode with the WAN's autoconf address and interface-identifier",
+        "docs.fortinet.com, CLI Reference and Administration Guide of those releases",
+        "read",
+    ),
+    "forti-ds-lite": Source(
+        "FortiOS 7.2.0 and 7.4.9 CLI Reference: system vne-tunnel, and 7.6.0: system "
+        "vne-interface (mode ds-lite; br an IPv6 address or an FQDN); Fortinet's FortiOS "
+        "Ansible collection, system vne-tunnel schema (ds-lite, http-username, http-password "
+        "from 7.2.0)",
+        "docs.fortinet.com CLI References; Fortinet's Ansible collection for FortiOS",
         "read",
     ),
     "forti-ippool": Source(
@@ -181,6 +213,8 @@ ROWS: tuple[Row, ...] = (
         "proxy-dns ip enable",
     ),
     *_rows("ix", "ix-bridge", "bridge irb enable", "bridge-group <N>"),
+    *_rows("ix", "ix-dslite", "tunnel mode 4-over-6", "tunnel destination <V6>",
+           "ip unnumbered <IF>"),
     *_rows(
         "ix", "unverified",
         "ipv6 access-list <NAME> permit 4 src <V6> dest any", "ipv6 nd proxy <IF>",
@@ -210,11 +244,15 @@ ROWS: tuple[Row, ...] = (
         "nat descriptor masquerade port range <N> <RANGE>[ <RANGE>][ <RANGE>][ <RANGE>]",
         "nat descriptor masquerade static <N> <N> <V4> {tcp|udp} <N>=<N>",
     ),
-    *_rows("rtx", "rtx-ipip", "tunnel encapsulation ipip"),
+    *_rows("rtx", "rtx-ipip", "tunnel encapsulation ipip", "tunnel endpoint address <V6>",
+           "ipv6 <IF> address ra-prefix@<IF>::<IID>/64"),
+    *_rows("rtx", "rtx-dslite", "tunnel endpoint name <NAME>"),
     *_rows(
         "rtx", "unverified",
         "ip tunnel nat descriptor <N> <N>...",  # several: how RTX picks one is not documented
         "tunnel endpoint address <V6> <V6>", "ipv6 <IF> address <V6>/128",
+        # a delegated prefix's subnet 0 on the LAN as the tunnel address: not in the examples
+        "ipv6 <IF> address dhcp-prefix@<IF>::<IID>/64",
     ),
     # --- Cisco IOS XE -------------------------------------------------------------------
     *_rows(
@@ -257,6 +295,12 @@ ROWS: tuple[Row, ...] = (
         "set ip6-upstream-interface <STR>", "set ip6-subnet ::1/64", since=(7, 6, 4),
     ),
     *_rows("fortigate", "unverified", "set ip6-mode dhcp", "set ip6-send-adv enable"),
+    *_rows(
+        "fortigate", "forti-fixed-ip",
+        "set mode fixed-ip", "set ipv4-address <V4> <MASK>", "set br <V6>",
+        "set update-url <URL>",
+    ),
+    *_rows("fortigate", "forti-ds-lite", "set mode ds-lite", "set br <NAME>", since=(7, 2)),
     *_rows(
         "fortigate", "forti-ipv6-tunnel",
         "config system ipv6-tunnel", "set source <V6>", "set destination <V6>",

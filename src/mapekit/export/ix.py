@@ -19,11 +19,14 @@ from __future__ import annotations
 from mapekit.core.mapping import Mapping
 from mapekit.dataplane.plan import Plan
 from mapekit.export.common import (
+    ExportError,
     ExportOptions,
     header,
     lines_text,
     need_isp,
 )
+from mapekit.export.softwire import SoftwireLine
+from mapekit.export.softwire import header as softwire_header
 
 TUNNEL = "Tunnel0.0"
 BRIDGE = "BVI1"
@@ -176,3 +179,48 @@ def render(mapping: Mapping, plan: Plan, options: ExportOptions) -> str:
         lines += _lan(mapping, options)
     lines += _tunnel(mapping, plan)
     return lines_text(lines)
+
+
+# --- DS-Lite: Tunnel0.0 in 4-over-6 mode to the AFTR ---------------------------------------
+#
+# NEC's IPv6 IPoE DS-Lite (transix) setting example, as public IX configurations reproduce
+# it: ``tunnel mode 4-over-6``, ``tunnel destination`` the AFTR's address, ``ip unnumbered``
+# the LAN, ``ip tcp adjust-mss auto``, and the default route to the tunnel — no NAPT (the
+# AFTR translates). The WAN is the automatic mode's (RA address and a DHCPv6 client for
+# DNS). No NEC document or published IX configuration we could read shows a fixed-IP IPIP
+# tunnel (the interface ID, the fixed address, the update URL): refused.
+
+IPIP_REFUSAL = (
+    "provider: no NEC document or published IX configuration we could read shows an IPIP "
+    "fixed-address tunnel on the IX (where the interface ID, the fixed address and the "
+    "update URL go), so none is exported; use --format rtx, fortigate, openwrt or linux"
+)
+
+
+def render_softwire(line: SoftwireLine, options: ExportOptions) -> str:
+    if not line.dslite:
+        raise ExportError("usage.invalid_arguments", IPIP_REFUSAL, field="provider")
+    lines = softwire_header("!", "NEC UNIVERGE IX (DS-Lite: 4-over-6 tunnel to the AFTR)", line)
+    lines += ["!", *_profiles_dns(), *_wan_dns(options)]
+    lines += [
+        f"interface {TUNNEL}",
+        "  tunnel mode 4-over-6",
+        f"  tunnel destination {line.softwire().remote}",  # the address: the IX needs one
+        f"  ip unnumbered {options.lan}",
+        "  ip tcp adjust-mss auto",
+        "  no shutdown",
+        "!",
+        f"ip route default {TUNNEL}",
+    ]
+    return lines_text(lines)
+
+
+def _profiles_dns() -> list[str]:
+    return [f"ipv6 dhcp client-profile {DNS_PROFILE}", "  information-request",
+            "  option-request dns-servers", "!"]  # fmt: skip
+
+
+def _wan_dns(options: ExportOptions) -> list[str]:
+    return [f"interface {options.wan}", "  no ip address", "  ipv6 enable",
+            "  ipv6 address autoconfig receive-default", f"  ipv6 dhcp client {DNS_PROFILE}",
+            "  no shutdown", "!"]  # fmt: skip

@@ -1,4 +1,5 @@
-"""JSON: the mapping, the plan and the ruleset in one object, for scripts and other tools.
+"""JSON: the mapping (or the DS-Lite / IPIP softwire), the plan and the ruleset in one
+object, for scripts and other tools.
 
 ``{"mapping": …, "plan": …, "nft": …}``: ``mapping`` is the mapping object of ``mape calc
 --json`` and ``plan`` the plan object of ``mape plan --json`` (docs/cli.md); ``nft`` is the
@@ -12,7 +13,9 @@ import json
 from mapekit.core.mapping import Mapping
 from mapekit.dataplane.nftables import render as render_nft
 from mapekit.dataplane.plan import Plan
+from mapekit.dataplane.softwire import make_softwire_plan, render_softwire
 from mapekit.export.common import ExportOptions
+from mapekit.export.softwire import SoftwireLine
 
 
 def document(mapping: Mapping, plan: Plan) -> dict[str, object]:
@@ -21,3 +24,10 @@ def document(mapping: Mapping, plan: Plan) -> dict[str, object]:
 
 def render(mapping: Mapping, plan: Plan, options: ExportOptions) -> str:
     return json.dumps(document(mapping, plan), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_softwire_json(line: SoftwireLine, options: ExportOptions, tunnel: str) -> str:
+    """``{"softwire": …, "plan": …, "nft": …}`` for a DS-Lite or IPIP line."""
+    plan = make_softwire_plan(line.softwire(), options.wan, tunnel_name=tunnel, lan=options.lan)
+    doc = {"softwire": line.to_dict(), "plan": plan.to_dict(), "nft": render_softwire(plan)}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

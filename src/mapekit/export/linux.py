@@ -28,7 +28,10 @@ from __future__ import annotations
 from mapekit.core.mapping import Mapping
 from mapekit.dataplane.nftables import render as render_nft
 from mapekit.dataplane.plan import Plan
-from mapekit.export.common import ExportOptions, dhcp_pool, header, ipv4_cidr, lines_text
+from mapekit.dataplane.softwire import TunnelPlan, make_softwire_plan, render_softwire
+from mapekit.export.common import ExportOptions, dhcp_pool, header, lines_text
+from mapekit.export.softwire import NO_UPDATE, SoftwireLine
+from mapekit.export.softwire import header as softwire_header
 
 HEREDOC = "MAPEKIT_NFT"
 DNSMASQ_HEREDOC = "MAPEKIT_DNSMASQ"
@@ -36,23 +39,23 @@ DNSMASQ_PATH = "/etc/dnsmasq.d/mapekit-lan.conf"
 DEFAULT_LAN = "eth1"  # --full without --lan
 
 
-def _variables(plan: Plan) -> list[str]:
+def _variables(plan: TunnelPlan, remote: str = "BR") -> list[str]:
     return [
         f"WAN='{plan.wan}'",
         f"TUNNEL='{plan.tunnel.name}'",
         f"CE='{plan.ce_address}'",
-        f"BR='{plan.tunnel.remote}'",
-        f"IPV4='{ipv4_cidr(plan)}'",
+        f"{remote}='{plan.tunnel.remote}'",
+        f"IPV4='{plan.ipv4_address}/{plan.ipv4_prefix_len}'",
     ]
 
 
-def _commands(plan: Plan) -> list[str]:
+def _commands(plan: TunnelPlan, remote: str = "BR") -> list[str]:
     tunnel = plan.tunnel
     lines = [
         "sysctl -q -w net.ipv4.ip_forward=1",
         'ip -6 address replace "$CE/128" dev "$WAN" nodad',
         'ip link delete "$TUNNEL" 2>/dev/null || true',
-        'ip -6 tunnel add "$TUNNEL" mode ipip6 local "$CE" remote "$BR" dev "$WAN" '
+        f'ip -6 tunnel add "$TUNNEL" mode ipip6 local "$CE" remote "${remote}" dev "$WAN" '
         f"encaplimit none hoplimit {tunnel.hop_limit}",
         f'ip link set dev "$TUNNEL" mtu {tunnel.mtu} up',
         'ip address replace "$IPV4" dev "$TUNNEL"',
@@ -142,3 +145,24 @@ def render(mapping: Mapping, plan: Plan, options: ExportOptions) -> str:
             "# (Debian's does); restart it: systemctl restart dnsmasq",
         ]
     return lines_text([*lines, *_heredoc("nft -f -", HEREDOC, ruleset)])
+
+
+def render_softwire_script(line: SoftwireLine, options: ExportOptions, tunnel: str) -> str:
+    """DS-Lite or IPIP: the tunnel of ``mape agent``'s plan and its ruleset (MSS clamping;
+    NAT to the fixed address for IPIP, none for DS-Lite: the AFTR translates)."""
+    plan = make_softwire_plan(line.softwire(), options.wan, tunnel_name=tunnel, lan=options.lan)
+    remote = "AFTR" if line.dslite else "ENDPOINT"
+    kind = "DS-Lite" if line.dslite else "IPIP fixed IPv4"
+    lines = [
+        "#!/bin/sh",
+        *softwire_header(
+            "#", f"Linux ({kind}: iproute2 ip6tnl + nftables), run as root", line, own_b4=True
+        ),
+        *([] if line.dslite else [f"# {NO_UPDATE}"]),
+        "set -eu",
+        "",
+        *_variables(plan, remote),
+        "",
+        *_commands(plan, remote),
+    ]
+    return lines_text([*lines, *_heredoc("nft -f -", HEREDOC, render_softwire(plan))])

@@ -27,14 +27,17 @@ from __future__ import annotations
 from mapekit.core.mapping import Mapping
 from mapekit.dataplane.nftables import render as render_nft
 from mapekit.dataplane.plan import Plan
-from mapekit.export.common import ExportOptions, header, ipv4_cidr, lines_text
+from mapekit.dataplane.softwire import TunnelPlan, make_softwire_plan, render_softwire
+from mapekit.export.common import ExportOptions, header, lines_text
+from mapekit.export.softwire import NO_UPDATE, SoftwireLine
+from mapekit.export.softwire import header as softwire_header
 
 UNIT_DIR = "/etc/systemd/network"
 NFT_PATH = "/etc/nftables.d/mapekit.nft"
 NFT_MAIN = "/etc/nftables.conf"
 
 
-def _netdev(plan: Plan) -> list[str]:
+def _netdev(plan: TunnelPlan) -> list[str]:
     tunnel = plan.tunnel
     return [
         f"# ==> {UNIT_DIR}/60-mapekit-{tunnel.name}.netdev <==",
@@ -51,14 +54,14 @@ def _netdev(plan: Plan) -> list[str]:
     ]
 
 
-def _network(plan: Plan) -> list[str]:
+def _network(plan: TunnelPlan) -> list[str]:
     lines = [
         f"# ==> {UNIT_DIR}/60-mapekit-{plan.tunnel.name}.network <==",
         "[Match]",
         f"Name={plan.tunnel.name}",
         "",
         "[Network]",
-        f"Address={ipv4_cidr(plan)}",
+        f"Address={plan.ipv4_address}/{plan.ipv4_prefix_len}",
     ]
     routes = (["0.0.0.0/0"] if plan.default_route else []) + list(plan.fmr_routes)
     for route in routes:
@@ -66,12 +69,12 @@ def _network(plan: Plan) -> list[str]:
     return lines
 
 
-def wan_network_file(plan: Plan) -> str:
+def wan_network_file(plan: TunnelPlan) -> str:
     """The .network file assumed to configure the WAN (the drop-in directory's stem)."""
     return f"10-{plan.wan}.network"
 
 
-def _wan_dropin(plan: Plan) -> list[str]:
+def _wan_dropin(plan: TunnelPlan) -> list[str]:
     return [
         f"# ==> {UNIT_DIR}/{wan_network_file(plan)}.d/60-mapekit.conf <==",
         f"# a drop-in for {wan_network_file(plan)}, the file that configures {plan.wan}; if "
@@ -85,9 +88,8 @@ def _wan_dropin(plan: Plan) -> list[str]:
     ]
 
 
-def render(mapping: Mapping, plan: Plan, options: ExportOptions) -> str:
-    lines = [
-        *header("#", "systemd-networkd (ip6tnl) + nftables", mapping, plan),
+def _files(plan: TunnelPlan) -> list[str]:
+    return [
         "# Enable forwarding too: sysctl net.ipv4.ip_forward=1",
         "",
         *_netdev(plan),
@@ -101,4 +103,18 @@ def render(mapping: Mapping, plan: Plan, options: ExportOptions) -> str:
         "",
         f"# ==> {NFT_PATH} <==",
     ]
+
+
+def render(mapping: Mapping, plan: Plan, options: ExportOptions) -> str:
+    lines = header("#", "systemd-networkd (ip6tnl) + nftables", mapping, plan) + _files(plan)
     return lines_text(lines) + render_nft(plan)
+
+
+def render_softwire_units(line: SoftwireLine, options: ExportOptions, tunnel: str) -> str:
+    """DS-Lite or IPIP: the same units as MAP-E (an ip6tnl in ipip6 mode without the
+    encapsulation limit, the IPv4 side, the WAN drop-in) and the softwire's ruleset."""
+    plan = make_softwire_plan(line.softwire(), options.wan, tunnel_name=tunnel, lan=options.lan)
+    kind = "DS-Lite" if line.dslite else "IPIP fixed IPv4"
+    lines = softwire_header("#", f"systemd-networkd ({kind}: ip6tnl) + nftables", line, True)
+    lines += [] if line.dslite else [f"# {NO_UPDATE}"]
+    return lines_text(lines + _files(plan)) + render_softwire(plan)

@@ -28,11 +28,13 @@ at priority ``srcnat - 1`` spreads connections over every block, before fw4's ru
 
 from __future__ import annotations
 
-from mapekit.core.mapping import Mapping
+from mapekit.core.mapping import TUNNEL_MTU, Mapping
 from mapekit.core.rule import IidFormat
 from mapekit.dataplane.nftables import render as render_nft
 from mapekit.dataplane.plan import Plan
 from mapekit.export.common import ExportOptions, dhcp_pool, header, lines_text
+from mapekit.export.softwire import SoftwireLine, need_one_address
+from mapekit.export.softwire import header as softwire_header
 
 MAP_INTERFACE = "wanmap"  # the UCI interface of proto map
 TUNNEL = f"map-{MAP_INTERFACE}"  # the device map.sh creates for it
@@ -255,3 +257,93 @@ def render(mapping: Mapping, plan: Plan, options: ExportOptions) -> str:
     lines += _full(mapping, plan, options) if options.full else _partial(mapping, plan, options)
     lines += ["", f"# ==> {NFT_PATH} <=="]
     return lines_text(lines) + render_nft(plan)
+
+
+# --- DS-Lite and IPIP: OpenWrt's ds-lite package ------------------------------------------
+#
+# ``package/network/ipv6/ds-lite/files/dslite.sh`` registers ``proto dslite`` (192.0.0.2 to
+# 192.0.0.1 on the tunnel) and, in its 2024 version, ``proto ipip6`` with ``ip4ifaddr`` (the
+# fixed address on the tunnel), made for fixed-IPv4 lines such as v6plus and transix
+# fixed IP. Both read ``peeraddr`` (an address or a name, resolved by the script),
+# ``ip6addr`` (the local end; without it the WAN's or the LAN's address), ``tunlink``,
+# ``mtu`` (1280 by default), ``ttl``, ``encaplimit`` (netifd's ``ignore`` leaves the
+# option out; one version of the script defaulted to 4) and ``zone``. The devices are
+# ``ds-<section>`` and ``ipip6-<section>``. OpenWrt's ``ipip`` protocol is IPv4-in-IPv4
+# (RFC 2003) and does not fit. docs/export.md names the sources.
+
+DSLITE_INTERFACE = "wands"
+IPIP_INTERFACE = "wanipip"
+
+
+def _dslite_section(line: SoftwireLine, options: ExportOptions) -> list[str]:
+    return [
+        f"config interface '{DSLITE_INTERFACE}'",
+        _option("proto", "dslite"),
+        _option("peeraddr", line.peer),
+        _option("tunlink", options.wan),
+        _option("encaplimit", "ignore"),
+        _option("mtu", TUNNEL_MTU),
+    ]
+
+
+def _ipip_section(line: SoftwireLine, options: ExportOptions) -> list[str]:
+    lines = [
+        f"config interface '{IPIP_INTERFACE}'",
+        _option("proto", "ipip6"),
+        _option("peeraddr", line.peer),
+        _option("ip6addr", line.local),
+        _option("ip4ifaddr", line.ipv4),
+        _option("tunlink", options.wan),
+        _option("encaplimit", "ignore"),
+        _option("mtu", TUNNEL_MTU),
+    ]
+    if not line.ra_only:  # the delegated prefix's subnet 0, with the interface ID, here
+        lines += [_option("ip6assign", 64), _option("ip6hint", 0),
+                  _option("ip6ifaceid", line.interface_id)]  # fmt: skip
+    return lines
+
+
+def _ipip_wan6(line: SoftwireLine, options: ExportOptions) -> list[str]:
+    if not line.ra_only:
+        return []
+    return [
+        "",
+        "# The line gives only an RA /64: the tunnel address is that prefix with the interface",
+        "# ID, which the DHCPv6 client (odhcp6c) takes as 'ifaceid' for its RA address. Merge",
+        f"# this option into the '{options.wan}' section.",
+        f"config interface '{options.wan}'",
+        _option("ifaceid", line.interface_id),
+    ]
+
+
+def render_softwire(line: SoftwireLine, options: ExportOptions) -> str:
+    if line.dslite:
+        name, title = DSLITE_INTERFACE, "OpenWrt (proto dslite, package ds-lite)"
+        notes = [
+            "# Needs the ds-lite package. When the line sends DHCPv6 option 64, OpenWrt's",
+            f"# DHCPv6 client makes such an interface itself ('{options.wan}_4'): this one is for",
+            "# an AFTR you name. dslite.sh asks the firewall not to translate on its device.",
+        ]
+        section = _dslite_section(line, options)
+    else:
+        need_one_address(line, "OpenWrt's ipip6 protocol")
+        name, title = IPIP_INTERFACE, "OpenWrt (proto ipip6, package ds-lite, 24.10 or later)"
+        notes = [
+            "# Needs the ds-lite package of OpenWrt 24.10 or later (its ipip6 protocol). After a",
+            "# prefix change ip6addr must follow, and OpenWrt does not call the operator's",
+            "# update URL: call it yourself (mape agent does both).",
+        ]
+        if not line.ra_only:
+            notes.append("# Keep subnet 0 for the tunnel: give 'lan' another ip6hint (e.g. '1').")
+        section = _ipip_section(line, options)
+    lines = [
+        *softwire_header("#", title, line),
+        *notes,
+        f"# Add '{name}' to the firewall zone 'wan' (masquerading and MSS clamping on).",
+        "",
+        "# ==> /etc/config/network (add) <==",
+        *section,
+    ]
+    if not line.dslite:
+        lines += _ipip_wan6(line, options)
+    return lines_text(lines)

@@ -17,7 +17,7 @@ read (docs/export.md), so this mode stays EXPERIMENTAL.
 
 from __future__ import annotations
 
-from mapekit.core.mapping import Mapping
+from mapekit.core.mapping import TUNNEL_MTU, Mapping
 from mapekit.dataplane.plan import Plan
 from mapekit.export.common import (
     ExportOptions,
@@ -28,6 +28,8 @@ from mapekit.export.common import (
     need_isp,
     pool_ranges,
 )
+from mapekit.export.softwire import NO_UPDATE, SoftwireLine, need_one_address
+from mapekit.export.softwire import header as softwire_header
 
 AUTO_NAT = 1000
 STATIC_NAT = 1010  # the first of the static descriptors: 1010, 1011, …
@@ -157,4 +159,63 @@ def render(mapping: Mapping, plan: Plan, options: ExportOptions) -> str:
     ]
     if options.full:
         lines += _lan(options)
+    return lines_text(lines)
+
+
+# --- DS-Lite and IPIP: an IPIP tunnel to the AFTR or the operator's endpoint --------------
+#
+# Yamaha's IPIP tunnel setting examples, as public RTX configurations reproduce them:
+# transix DS-Lite is ``tunnel encapsulation ipip`` with ``tunnel endpoint name`` (the AFTR's
+# name) or ``tunnel endpoint address`` (its address) and no NAT descriptor (the AFTR
+# translates); a fixed-IP line is the same tunnel to the operator's endpoint with a
+# masquerade descriptor whose outer address is the fixed one, and the tunnel address on the
+# WAN as ``ra-prefix@lan2::<interface ID>/64``. Where the line delegates a prefix, the
+# tunnel address is its subnet 0: ``dhcp-prefix@`` on the LAN, which no document we read
+# shows for this (EXPERIMENTAL).
+
+SOFTWIRE_NAT = 1000
+
+
+def _softwire_tunnel(line: SoftwireLine) -> list[str]:
+    if line.remote_name is not None:
+        endpoint = f" tunnel endpoint name {line.remote_name}"
+    else:
+        endpoint = f" tunnel endpoint address {line.remote}"
+    nat = [] if line.dslite else [f" ip tunnel nat descriptor {SOFTWIRE_NAT}"]
+    return [
+        "tunnel select 1",
+        " tunnel encapsulation ipip",
+        endpoint,
+        f" ip tunnel mtu {TUNNEL_MTU}",
+        " ip tunnel tcp mss limit auto",
+        *nat,
+        "tunnel enable 1",
+    ]
+
+
+def _tunnel_address(line: SoftwireLine, options: ExportOptions) -> list[str]:
+    iid = line.interface_id.removeprefix("::")
+    if line.ra_only:
+        return [f"ipv6 {options.wan} address ra-prefix@{options.wan}::{iid}/64"]
+    return [f"ipv6 {options.lan} address dhcp-prefix@{options.wan}::{iid}/64"]
+
+
+def render_softwire(line: SoftwireLine, options: ExportOptions) -> str:
+    if line.dslite:
+        title = "Yamaha RTX (DS-Lite: IPIP tunnel to the AFTR, no NAT)"
+        lines = softwire_header("#", title, line)
+    else:
+        need_one_address(line, "Yamaha RTX")
+        title = "Yamaha RTX (IPIP fixed IPv4)"
+        lines = softwire_header("#", title, line)
+        lines.append(f"# {NO_UPDATE}")
+    lines += ["ip route default gateway tunnel 1", *_ngn(options)]
+    if not line.dslite:
+        lines += _tunnel_address(line, options)
+    lines += _softwire_tunnel(line)
+    if not line.dslite:
+        lines += [
+            f"nat descriptor type {SOFTWIRE_NAT} masquerade",
+            f"nat descriptor address outer {SOFTWIRE_NAT} {line.ipv4}",
+        ]
     return lines_text(lines)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,9 @@ def exec_start(unit: Path) -> list[str]:
     raise LabError(f"lab: {unit} has no ExecStart")
 
 
-def fresh_router(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    build_network(lab, work, Topology(provider="static", target="router", fresh=True))
+def fresh_router(lab: Lab, work: Path, say: Say, base: Topology | None = None) -> dict[str, Any]:
+    topology = replace(base or Topology(), provider="static", target="router", fresh=True)
+    build_network(lab, work, topology)
     root = work / "ce-root"
     say("A new router: mapekit is installed, nothing is configured, no DHCPv6 client runs.")
     first = _setup(lab, root, work / "rules.json")

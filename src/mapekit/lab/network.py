@@ -63,6 +63,7 @@ http.server.ThreadingHTTPServer(("198.51.100.7", 80), Page).serve_forever()
 """
 
 HGW_MODES = ("none", "on", "off")
+LAB_BACKENDS = ("userspace", "bpf")
 PROVIDERS = ("jpne", "ocn", "hb46pp", "dhcpv6", "static", "dslite", "ipip")
 # the softwire side of the operator, on the BR's node: the AFTR (found by name) and the IPIP
 # fixed-address endpoint, whose peers are what the rule server's update URL recorded
@@ -91,6 +92,7 @@ class Topology:
     timer_scale: float = 0.002  # the CE's timers (0.002: 500 times faster)
     fresh: bool = False  # the CE has no mapekit configuration and no DHCPv6 client running
     second_b4: bool = False  # ce2 + lan2: a second CE (same LAN addresses), HB46PP, DS-Lite
+    backend: str = "userspace"  # the data plane of the CE(s) and the BR: userspace | bpf
 
 
 def parse_topology(text: str, source: str = "topology") -> Topology:
@@ -102,7 +104,8 @@ def parse_topology(text: str, source: str = "topology") -> Topology:
             "data.file_syntax", f"{source}: not valid TOML: {exc}", field=source
         ) from None
     known = {f.name: f for f in fields(Topology)}
-    choices = {"hgw": HGW_MODES, "provider": PROVIDERS, "target": TARGETS}
+    choices = {"hgw": HGW_MODES, "provider": PROVIDERS, "target": TARGETS,
+               "backend": LAB_BACKENDS}  # fmt: skip
     values: dict[str, Any] = {}
     for key, value in doc.items():
         if key not in known:
@@ -326,7 +329,7 @@ def build_network(lab: Lab, work: Path, topology: Topology | None = None) -> Net
     lab.link("ngn", "br0", "br", "ngn0")
     lab.link("br", "inet0", "inet", "eth0")
     _ngn(lab, net, rule)
-    _br_inet(lab, work, rule, net.db)
+    _br_inet(lab, work, rule, net.db, topo.backend)
     if topo.hgw != "none":  # before the CE's DHCP client starts asking it
         _hgw(lab, net)
     _lan_ce(lab, net)
@@ -380,7 +383,7 @@ def start_rule_server(lab: Lab, net: Network, log: str = "server.log") -> None:
     wait_for(lambda: f":{port} " in lab.run("ngn", "ss", "-ltn").stdout, what="the rule server")
 
 
-def _br_inet(lab: Lab, work: Path, rule: dict[str, object], db: str) -> None:
+def _br_inet(lab: Lab, work: Path, rule: dict[str, object], db: str, backend: str) -> None:
     lab.run("br", "ip", "-6", "addr", "add", f"{CORE_BR}/64", "dev", "ngn0")
     lab.run("br", "ip", "-6", "route", "add", "default", "via", CORE_NGN)
     lab.run("br", "ip", "addr", "add", "198.51.100.1/24", "dev", "inet0")
@@ -389,7 +392,8 @@ def _br_inet(lab: Lab, work: Path, rule: dict[str, object], db: str) -> None:
     lab.run("inet", "ip", "route", "add", "203.0.113.0/24", "via", "198.51.100.1")
     (work / "br-rules.json").write_text(json.dumps([rule]))
     lab.mape("br", "br", "--rules", str(work / "br-rules.json"), "--device", "ngn0",
-             "--stats", str(work / "br.json"), log=work / "br.log")  # fmt: skip
+             "--backend", backend, "--stats", str(work / "br.json"), "--json",
+             log=work / "br.log")  # fmt: skip
     lab.mape("br", "aftr", "--address", AFTR, "--device", "ngn0", "--public", "inet0",
              "--stats", str(work / "aftr.json"), log=work / "aftr.log")  # fmt: skip
     lab.mape("br", "ipip-endpoint", "--address", IPIP_ENDPOINT, "--device", "ngn0",
@@ -409,6 +413,10 @@ def _lan_ce(lab: Lab, net: Network) -> None:
     work, topo = net.work, net.topology
     lab.run("lan", "ip", "addr", "add", "192.168.1.2/24", "dev", "eth0")
     lab.run("lan", "ip", "route", "add", "default", "via", "192.168.1.1")
+    # veth hands TCP checksums on unfinished (CHECKSUM_PARTIAL, for the NIC to finish); a
+    # kernel-speed CE (ip6tnl or bpf) passes them on encapsulated, and a userspace BR's
+    # raw socket would forward them unfinished: the LAN host finishes its own
+    lab.run("lan", "ethtool", "-K", "eth0", "tx", "off")
     lab.run("ce", "ip", "addr", "add", "192.168.1.1/24", "dev", "lan0")
     lab.run("ce", "sysctl", "-qw", "net.ipv4.ip_forward=1")
     (work / "ce-base.nft").write_text(
@@ -449,7 +457,7 @@ def _lan_ce(lab: Lab, net: Network) -> None:
             "source": "auto" if topo.hgw_pd else "ra" if behind_hgw else "pd",
             "pd_file": str(net.ce_dhcp / "pd"),
         },
-        dataplane={"backend": "userspace", "replace_default_route": behind_hgw},
+        dataplane={"backend": topo.backend, "replace_default_route": behind_hgw},
     )
 
 
@@ -481,7 +489,7 @@ def _second_b4(lab: Lab, net: Network) -> None:
     agent_config(net.work, "hb46pp", net.topology.timer_scale, name="ce2-agent",
                  provider={"url": None, "dns_server": NGN, **tls},
                  prefix={"source": "static", "static": CE2_PREFIX, "pd_file": None},
-                 dataplane={"backend": "userspace"})  # fmt: skip
+                 dataplane={"backend": net.topology.backend})  # fmt: skip
 
 
 def _hgw(lab: Lab, net: Network) -> None:
@@ -518,5 +526,6 @@ def _hgw(lab: Lab, net: Network) -> None:
             name="hgw-agent",
             provider={"url": net.url, "vendor_code": HGW_CODE, **tls},
             prefix={"source": "pd", "pd_file": str(net.hgw_dhcp / "pd")},
+            dataplane={"backend": topo.backend},
         )
         lab.mape("hgw", "agent", "--config", str(config), log=work / "hgw-agent.log")

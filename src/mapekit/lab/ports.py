@@ -18,6 +18,7 @@ import signal
 import sys
 import time
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from subprocess import Popen
 from typing import Any
@@ -124,8 +125,8 @@ def _connect(lab: Lab, work: Path, name: str, what: tuple[str, int, int], *, hol
     return json.loads(log.read_text().splitlines()[0])
 
 
-def port_hog(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build_network(lab, work, Topology(provider="static", target="router"))
+def port_hog(lab: Lab, work: Path, say: Say, base: Topology | None = None) -> dict[str, Any]:
+    net = build_network(lab, work, replace(base or Topology(), provider="static", target="router"))
     lab.run("lan", "ip", "addr", "add", f"{OTHER}/24", "dev", "eth0")
     lab.start("inet", sys.executable, "-c", HOLD, log=work / "hold.log")
     wait_for(lambda: ":8081 " in lab.run("inet", "ss", "-ltn").stdout, what="the servers")
@@ -175,9 +176,15 @@ def _refused(lab: Lab) -> dict[str, int]:
 
 
 def dns_burst(
-    lab: Lab, work: Path, say: Say, rate: float = 15, queries: int = 400
+    lab: Lab,
+    work: Path,
+    say: Say,
+    base: Topology | None = None,
+    *,
+    rate: float = 15,
+    queries: int = 400,
 ) -> dict[str, Any]:
-    net = build_network(lab, work, Topology(provider="static", target="router"))
+    net = build_network(lab, work, replace(base or Topology(), provider="static", target="router"))
     lab.start("inet", sys.executable, "-c", RESOLVER, log=work / "resolver.log")
     wait_for(lambda: ":53 " in lab.run("inet", "ss", "-lun").stdout, what="the resolver")
     set_ports(net, timeouts=False)

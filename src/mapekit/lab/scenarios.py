@@ -25,10 +25,12 @@ it observed (tests assert on it).
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,8 @@ from mapekit.lab.ports import dns_burst, port_hog
 from mapekit.lab.softwires import SOFTWIRE_SCENARIOS
 from mapekit.lab.story import Say, agent_status, blank_rules, doctor, fetch_page, retry, summary
 
-Scenario = Callable[[Lab, Path, Say], dict[str, Any]]
+Scenario = Callable[[Lab, Path, Say, Topology], dict[str, Any]]
+BASE = Topology()  # what every scenario's topology starts from (``backend`` from the CLI)
 NEW_PREFIX = "2001:db8:13:3500::/56"
 
 
@@ -75,8 +78,8 @@ def _say_doctor(say: Say, found: dict[str, Any]) -> None:
 
 
 def _provider(kind: str) -> Scenario:
-    def play(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-        net = build_network(lab, work, Topology(provider=kind, target="router"))
+    def play(lab: Lab, work: Path, say: Say, base: Topology = BASE) -> dict[str, Any]:
+        net = build_network(lab, work, replace(base, provider=kind, target="router"))
         say(f"The CE asks for its rules the {kind} way.")
         doc = _up(lab, net)
         page = fetch_page(lab)
@@ -91,8 +94,8 @@ def _provider(kind: str) -> Scenario:
     return play
 
 
-def static(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build_network(lab, work, Topology(provider="static"))
+def static(lab: Lab, work: Path, say: Say, base: Topology = BASE) -> dict[str, Any]:
+    net = build_network(lab, work, replace(base, provider="static"))
     say("No rule server: the CE takes its rules from the lab's rule file.")
     doc = _up(lab, net)
     page = fetch_page(lab)
@@ -100,8 +103,8 @@ def static(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     return {"state": doc["state"], "page": page, "doctor": summary(doctor(lab, net.work))}
 
 
-def server_down(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build_network(lab, work, Topology(target="router"))
+def server_down(lab: Lab, work: Path, say: Say, base: Topology = BASE) -> dict[str, Any]:
+    net = build_network(lab, work, replace(base, target="router"))
     _up(lab, net)
     server = next(p for p in lab.procs if "serve" in p.args)  # type: ignore[operator]
     server.terminate()
@@ -136,8 +139,8 @@ def server_down(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     }
 
 
-def renumber(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build_network(lab, work, Topology(target="router"))
+def renumber(lab: Lab, work: Path, say: Say, base: Topology = BASE) -> dict[str, Any]:
+    net = build_network(lab, work, replace(base, target="router"))
     rule_server(lab, net.db, "subscriber", "add", "--prefix", NEW_PREFIX, "--target", "router",
                 "--rule-set", "lab")  # fmt: skip
     first = _up(lab, net)
@@ -163,8 +166,8 @@ def renumber(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     }
 
 
-def hgw_active(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build_network(lab, work, Topology(hgw="on", target="hgw"))
+def hgw_active(lab: Lab, work: Path, say: Say, base: Topology = BASE) -> dict[str, Any]:
+    net = build_network(lab, work, replace(base, hgw="on", target="hgw"))
     say(
         "The rented HGW runs MAP-E (the operator delivers the rules to it); the subscriber's "
         "router sits behind it."
@@ -192,8 +195,8 @@ def hgw_active(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     }
 
 
-def hgw_off(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build_network(lab, work, Topology(hgw="off", target="router"))
+def hgw_off(lab: Lab, work: Path, say: Say, base: Topology = BASE) -> dict[str, Any]:
+    net = build_network(lab, work, replace(base, hgw="off", target="router"))
     say("An HGW without MAP-E sits in the path; it advertises a /64 of its /56 on its LAN.")
     doc = _up(lab, net)
     page = fetch_page(lab)
@@ -209,8 +212,8 @@ def hgw_off(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
     }
 
 
-def hgw_pd(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build_network(lab, work, Topology(hgw="off", hgw_pd=True, target="router"))
+def hgw_pd(lab: Lab, work: Path, say: Say, base: Topology = BASE) -> dict[str, Any]:
+    net = build_network(lab, work, replace(base, hgw="off", hgw_pd=True, target="router"))
     say(
         "An HGW without MAP-E delegates a /60 of its /56 to the router (DHCPv6-PD), and "
         "advertises its first /64 on its LAN. The router takes the delegated prefix."
@@ -303,8 +306,8 @@ def _counters(path: Path) -> dict[str, int]:
         return {}
 
 
-def spoof(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build_network(lab, work, Topology(target="router", rogue=True))
+def spoof(lab: Lab, work: Path, say: Say, base: Topology = BASE) -> dict[str, Any]:
+    net = build_network(lab, work, replace(base, target="router", rogue=True))
     doc = _up(lab, net)
     ce_address, br = doc["mapping"]["ce_ipv6"], "2001:db8:ffff::1"
     lab.start("inet", sys.executable, "-u", "-c", UDP_SINK, "198.51.100.7", log=work / "sink.log")
@@ -345,8 +348,58 @@ def _ce_counters(work: Path) -> dict[str, int]:
     return {k: int(v) for k, v in counters.items() if "drop" in k}
 
 
+PROGRAM_HOOKS = {
+    "ce": (("wan0", "ingress"), ("mape0", "egress")),
+    "hgw": (("wan0", "ingress"), ("mape0", "egress")),
+    "br": (("ngn0", "ingress"), ("mapebr0", "egress")),
+}
+
+
+def _programs(lab: Lab, node: str) -> list[str]:
+    """The mapekit BPF programs attached (and JIT-compiled) in ``node``."""
+    found = []
+    for device, hook in PROGRAM_HOOKS[node]:
+        shown = lab.run(node, "tc", "filter", "show", "dev", device, hook, check=False).stdout
+        if "jited" not in shown:
+            continue
+        words = shown.split()
+        found += [b for a, b in itertools.pairwise(words)
+                  if a == "name" and b.startswith("mk_")]  # fmt: skip
+    return found
+
+
+def _br_start(work: Path) -> dict[str, Any]:
+    for line in (work / "br.log").read_text(errors="replace").splitlines():
+        if line.startswith("{") and '"role"' in line:
+            return dict(json.loads(line))
+    return {}
+
+
+def dataplane(lab: Lab, work: Path) -> dict[str, Any]:
+    """Which data plane ran, seen from outside: for the CE (and an HGW running MAP-E) and
+    the BR, the backend each reports, the BPF programs attached, and the counters."""
+    found: dict[str, Any] = {}
+    for node in ("ce", "hgw"):
+        if node not in lab.nodes:
+            continue
+        status = agent_status(work, node)
+        if status:
+            found[node] = {"backend": status.get("backend"), "state": status.get("state"),
+                           "programs": _programs(lab, node),
+                           "counters": status.get("counters") or {}}  # fmt: skip
+    stats, asked = work / "br.json", time.time()
+    try:  # the BR writes its counters every second: wait for a copy newer than now
+        wait_for(lambda: stats.stat().st_mtime > asked, timeout=5, what="the BR's counters")
+        counters = json.loads(stats.read_text())
+    except (OSError, ValueError, TimeoutError):
+        counters = {}
+    found["br"] = {"backend": _br_start(work).get("backend"), "programs": _programs(lab, "br"),
+                   "counters": counters}  # fmt: skip
+    return found
+
+
 SCENARIOS: dict[str, Scenario] = {
-    "blank-rules": lambda lab, work, say: vars(blank_rules(lab, work, say)),
+    "blank-rules": lambda lab, work, say, base: vars(blank_rules(lab, work, say, base)),
     "hgw-active": hgw_active,
     "hgw-off": hgw_off,
     "hgw-pd": hgw_pd,

@@ -20,6 +20,7 @@ import json
 import subprocess
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -110,9 +111,9 @@ def _same_port_pages(lab: Lab) -> dict[str, str]:
     return pages
 
 
-def dslite(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build_network(lab, work, Topology(provider="dslite", target="router",
-                                            second_b4=True))  # fmt: skip
+def dslite(lab: Lab, work: Path, say: Say, base: Topology | None = None) -> dict[str, Any]:
+    topology = replace(base or Topology(), provider="dslite", target="router", second_b4=True)
+    net = build_network(lab, work, topology)
     assert net.ce_dhcp is not None
     say(f"Kea sends the AFTR's name ({AFTR_NAME}) in DHCPv6 option 64; the CE is a DS-Lite B4.")
     _start_agent(lab, work, "ce")
@@ -162,8 +163,8 @@ def _local_in(records: list[dict[str, Any]], prefix: str) -> bool:
     return any(ipaddress.IPv6Address(r["local"]) in network and r["updated_at"] for r in records)
 
 
-def ipip_fixed(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build_network(lab, work, Topology(provider="ipip", target="router"))
+def ipip_fixed(lab: Lab, work: Path, say: Say, base: Topology | None = None) -> dict[str, Any]:
+    net = build_network(lab, work, replace(base or Topology(), provider="ipip", target="router"))
     ipip_subscriber(lab, net, PREFIX)
     say(f"The CE has the fixed address {FIXED_IPV4} over IPIP to {IPIP_ENDPOINT}.")
     _start_agent(lab, work, "ce")
@@ -210,8 +211,9 @@ def ipip_subscriber(lab: Lab, net: Network, prefix: str) -> None:
                 "--update-password-file", str(secret))  # fmt: skip
 
 
-def hb46pp_order(lab: Lab, work: Path, say: Say) -> dict[str, Any]:
-    net = build_network(lab, work, Topology(provider="hb46pp", target="router"))
+def hb46pp_order(lab: Lab, work: Path, say: Say, base: Topology | None = None) -> dict[str, Any]:
+    topology = replace(base or Topology(), provider="hb46pp", target="router")
+    net = build_network(lab, work, topology)
     rule_server(lab, net.db, "subscriber", "set", "--prefix", PREFIX, "--order",
                 "dslite,map_e", "--aftr", AFTR_NAME)  # fmt: skip
     say('The rule server offers order ["dslite", "map_e"]: DS-Lite first.')

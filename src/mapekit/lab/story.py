@@ -19,7 +19,7 @@ from typing import Any
 
 from mapekit.agent.control import ask_agent
 from mapekit.lab.netns import Lab, wait_for
-from mapekit.lab.network import PREFIX, build_network, node_agent, rule_server
+from mapekit.lab.network import PREFIX, Topology, build_network, node_agent, rule_server
 
 FETCH = """
 import sys, urllib.request
@@ -79,10 +79,10 @@ def switch_target(lab: Lab, db: str, target: str) -> None:
     rule_server(lab, db, "subscriber", "set-target", "--prefix", PREFIX, target)
 
 
-def blank_rules(lab: Lab, work: Path, say: Say) -> StoryResult:
+def blank_rules(lab: Lab, work: Path, say: Say, base: Topology | None = None) -> StoryResult:
     """Scenario 1: blank rules, diagnosis, target switched, traffic."""
     result = StoryResult()
-    net = build_network(lab, work)
+    net = build_network(lab, work, base)
     say(
         "The subscriber rents an HGW, and the operator delivers the MAP-E rules to it "
         "(deployment target: hgw). The subscriber has put their own router in its place."

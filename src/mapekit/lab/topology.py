@@ -1,7 +1,7 @@
 """Small topologies shared by tests and benchmarks.
 
-``mape_path``: lan ─ ce (userspace CE) ─ br (userspace BR) ─ inet, lab rules in
-documentation space. ``plain_path``: the same four namespaces with plain kernel IPv4
+``mape_path``: lan ─ ce (userspace or bpf CE) ─ br (the same kind of BR) ─ inet, lab
+rules in documentation space. ``plain_path``: the same four namespaces with plain kernel IPv4
 routing (the ceiling a tunnel is measured against).
 """
 
@@ -57,17 +57,25 @@ def mape_wire(lab: Lab, border: str = "br", lan_ipv6: str | None = None) -> None
 V6PLUS_LIKE_RULES = [{**LAB_RULES[0], "psid_offset": 4}]
 
 
-def mape_path(lab: Lab, work: Path, rules_doc: list[dict[str, object]] | None = None) -> None:
-    """Wire the four nodes and start ``mape br`` and ``mape tunnel`` (stats in ``work``)."""
+def mape_path(
+    lab: Lab,
+    work: Path,
+    rules_doc: list[dict[str, object]] | None = None,
+    backend: str = "userspace",
+    timeout: float = 15.0,
+) -> None:
+    """Wire the four nodes and start ``mape br`` and ``mape tunnel`` with ``backend``
+    (``userspace`` or ``bpf``, for both; stats in ``work``)."""
     mape_wire(lab)
     rules = work / "lab-rules.json"
     rules.write_text(json.dumps(rules_doc or LAB_RULES))
-    lab.mape("br", "br", "--rules", str(rules), "--device", "ce0",
-             "--stats", str(work / "br.json"), log=work / "br.log")  # fmt: skip
+    lab.mape("br", "br", "--rules", str(rules), "--device", "ce0", "--backend", backend,
+             "--stats", str(work / "br.json"), "--json", log=work / "br.log")  # fmt: skip
     lab.mape("ce", "tunnel", CE_PREFIX, "--rules", str(rules), "--wan", "wan0", "--lan",
-             "lan0", "--stats", str(work / "ce.json"), log=work / "ce.log")  # fmt: skip
+             "lan0", "--backend", backend, "--stats", str(work / "ce.json"), "--json",
+             log=work / "ce.log")  # fmt: skip
     wait_for(lambda: (work / "br.json").exists() and (work / "ce.json").exists(),
-             what="the BR and the CE to come up")  # fmt: skip
+             timeout=timeout, what="the BR and the CE to come up")  # fmt: skip
 
 
 def plain_path(lab: Lab) -> None:
