@@ -59,7 +59,12 @@ def seeded(store: Store) -> Iterator[tuple[object, str]]:
         pytest.skip("one database is enough for the schema-driven run")
     store.add_subscribers(
         [{"prefix": f"240b:10:{i:x}:100::/56", "target": "router" if i % 2 else "hgw",
-          "rules": "v6plus", "id": f"sub{i}"} for i in range(5)], "t",
+          "rules": "v6plus", "id": f"sub{i}"} for i in range(5)]
+        + [{"prefix": "2001:db8:8:100::/56", "order": ["dslite", "ipip"],
+            "aftr": "aftr.example.net", "ipip_remote": "2001:db8:7::1",
+            "ipip_ipv4": "203.0.113.9", "ipip_interface_id": "::7", "update_user": "alice",
+            "update_password": "update-password", "id": "softwire"}],
+        "t",
     )  # fmt: skip
     token = store.add_token("fuzz", "t")
     app = build_app(store, ServerConfig(rate=0, access_log=False, auth_limit=False))

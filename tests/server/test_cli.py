@@ -28,7 +28,7 @@ def mape(capsys: pytest.CaptureFixture[str], db: str, *argv: str) -> tuple[int, 
 
 def test_admin_commands(capsys: pytest.CaptureFixture[str], db_url: str, tmp_path: Path) -> None:
     shown = mape_safe(db_url) if "@" in db_url else db_url
-    assert mape(capsys, db_url, "init")[1] == {"db": shown, "schema": "0002"}
+    assert mape(capsys, db_url, "init")[1] == {"db": shown, "schema": "0003"}
     rules = tmp_path / "reply.js"
     rules.write_bytes(jsonp("v6plus", JPNE_FULL))
     code, doc = mape(capsys, db_url, "rules", "import", str(rules), "--name", "v6plus")

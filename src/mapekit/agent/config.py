@@ -110,7 +110,8 @@ KEYS: tuple[Key, ...] = (
     _k("ipip", "update_url", str, None, checks.https_url_template,
        "Called at start and after every prefix change: `{address}`, `{prefix}`, `{user}`, "
        "`{password}` are filled in (URL-encoded); otherwise the credentials go as HTTP "
-       "Basic authentication."),
+       "Basic authentication. Without `{address}` the call is sent from the tunnel address "
+       "(the server reads it from the source)."),
     _k("ipip", "update_user", str, None, checks.credential, "The update URL's user name."),
     _k("ipip", "update_password", str, None, checks.credential,
        "The update URL's password (never logged or shown)."),

@@ -89,6 +89,23 @@ def _which(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--id", metavar="ID", help="the subscriber's id")
 
 
+CLEARABLE = ("aftr", "ipip", "update")
+
+
+def _mechanism_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--order", metavar="LIST", help="mechanisms offered, most preferred first: "
+                     "map_e, dslite, ipip, separated by commas (map_e)")  # fmt: skip
+    cmd.add_argument("--aftr", metavar="NAME", help="DS-Lite: the AFTR, a DNS name or IPv6 address")
+    cmd.add_argument("--ipip-remote", metavar="ADDR", help="IPIP: the endpoint (IPv6)")
+    cmd.add_argument("--ipip-ipv4", metavar="ADDR[/LEN]",
+                     help="IPIP: the fixed address, or a prefix /24 to /32")  # fmt: skip
+    cmd.add_argument("--ipip-interface-id", metavar="IID", help="IPIP: the lower 64 bits of the "
+                     "CE's tunnel address, e.g. ::1234:5678:9abc:def0")  # fmt: skip
+    cmd.add_argument("--update-user", metavar="USER", help="the IPIP update endpoint's user")
+    cmd.add_argument("--update-password-file", metavar="FILE", help="its password: the first "
+                     "line of FILE, or of standard input with -")  # fmt: skip
+
+
 def _subscriber_parsers(sub: Any) -> None:
     subs = sub.add_parser("subscriber", help="subscribers").add_subparsers(
         dest="verb", metavar="VERB", required=True
@@ -98,11 +115,21 @@ def _subscriber_parsers(sub: Any) -> None:
                      help="the subscriber's End-user prefix (/32 to /64)")  # fmt: skip
     add.add_argument("--target", choices=("hgw", "router"), required=True,
                      help="where its rules are delivered (the deployment target)")  # fmt: skip
-    add.add_argument("--rule-set", metavar="NAME", help="its rule set's name (required)")
+    add.add_argument("--rule-set", metavar="NAME",
+                     help="its MAP-E rule set (required when the order has map_e)")  # fmt: skip
     add_deprecated(add, "--rules", "--rule-set", "rule_set")
     add.add_argument("--id", metavar="ID", help="its id (default: made from the prefix)")
     add.add_argument("--hgw", choices=("rented", "none"), help="HGW rental (default: rented "
                      "when the target is hgw)")  # fmt: skip
+    _mechanism_options(add)
+    change = _leaf(subs, "set", "change the mechanisms and their parameters (options given "
+                   "replace, --clear removes, the rest stays)")  # fmt: skip
+    _which(change)
+    _mechanism_options(change)
+    change.add_argument("--clear", action="append", choices=CLEARABLE, default=[],
+                        metavar="|".join(CLEARABLE),
+                        help="remove the AFTR, the IPIP parameters or the update credentials "
+                        "(repeatable)")  # fmt: skip
     for verb, choices, what in (
         ("set-target", ("hgw", "router"), "the deployment target"),
         ("set-hgw", ("rented", "none"), "the HGW rental"),
@@ -110,7 +137,8 @@ def _subscriber_parsers(sub: Any) -> None:
         cmd = _leaf(subs, verb, f"change {what}")
         _which(cmd)
         cmd.add_argument("value", choices=choices, help=f"the new {what}")
-    imp = _leaf(subs, "import", "CSV with columns prefix,target,rules[,id,hgw_rental]")
+    imp = _leaf(subs, "import", "CSV with columns prefix,target,rules[,id,hgw_rental,order,aftr,"
+                "ipip_remote,ipip_ipv4,ipip_interface_id,update_user,update_password]")  # fmt: skip
     imp.add_argument("file", metavar="FILE", help="the CSV file (a header row names the columns)")
     lst = _leaf(subs, "list", "list subscribers")
     lst.add_argument("--limit", default="100", metavar=PAGE_LIMIT, help="at most this many (100)")
@@ -144,6 +172,14 @@ def _serve_parser(sub: Any) -> None:
     serve.add_argument("--no-access-log", action="store_true", help="no JSON access log lines")
     serve.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate")
     serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key")
+    serve.add_argument("--enabler-name", metavar="NAME", help="HB46PP enabler_name, the VNE "
+                       "(mapekit)")  # fmt: skip
+    serve.add_argument("--service-name", metavar="NAME", help="HB46PP service_name (default: "
+                       "the subscriber's rule set)")  # fmt: skip
+    serve.add_argument("--isp-name", metavar="NAME", help="HB46PP isp_name (default: none)")
+    serve.add_argument("--update-moves-prefix", action="store_true", help="an IPIP update from "
+                       "outside the subscriber's prefix moves the prefix there (renumbered "
+                       "lines; default: refused)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,6 +7,8 @@ import argparse
 import ipaddress
 import json
 import os
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +24,12 @@ from mapekit.server.csvimport import parse_csv
 from mapekit.server.schemas import (
     ID_PATTERN,
     MAX_LIMIT,
+    MechanismsIn,
     RuleImportIn,
     VendorIn,
     bounded_int,
+    hb46pp_name,
+    invalid,
     parse_model,
     path_value,
 )
@@ -32,6 +37,11 @@ from mapekit.server.service import ServerError, Target, Vendor
 from mapekit.server.store import Store, rules_domain
 
 ACTOR = "cli"
+MAX_PASSWORD_FILE = 4096
+MECHANISM_OPTIONS = ("order", "aftr", "ipip_remote", "ipip_ipv4", "ipip_interface_id",
+                     "update_user")  # fmt: skip
+CLEARED = {"aftr": ("aftr",), "ipip": ("ipip_remote", "ipip_ipv4", "ipip_interface_id"),
+           "update": ("update_user",)}  # fmt: skip
 
 
 def database_url(args: argparse.Namespace) -> str:
@@ -159,15 +169,21 @@ def _token(args: argparse.Namespace, store: Store) -> int:
 def _subscriber(args: argparse.Namespace, store: Store) -> int:
     verb = args.verb
     if verb == "add":
-        if not args.rule_set:
-            raise ServerError("usage.invalid_arguments", "rule-set: required (--rule-set NAME)",
-                              field="rule-set")  # fmt: skip
-        entry = {"prefix": args.prefix, "target": args.target, "rules": args.rule_set,
-                 "id": args.id}  # fmt: skip
+        mechanisms = _mechanism_values(args)
+        if not args.rule_set and "map_e" in mechanisms.get("order", ["map_e"]):  # type: ignore[operator]
+            raise ServerError("usage.invalid_arguments", "rule-set: required when the order has "
+                              "map_e (--rule-set NAME)", field="rule-set")  # fmt: skip
+        entry: dict[str, object] = {"prefix": args.prefix, "target": args.target,
+                                    "rules": args.rule_set, "id": args.id}  # fmt: skip
+        entry.update(mechanisms)
         if args.hgw is not None:
             entry["hgw_rental"] = args.hgw == "rented"
         store.add_subscribers([entry], ACTOR)
         return _show(args, store.subscriber(prefix=args.prefix.strip()))
+    if verb == "set":
+        changes = parse_model(MechanismsIn, _mechanism_changes(args))
+        sub = store.set_mechanisms(changes, ACTOR, sub_id=args.id, prefix=args.prefix)
+        return _show(args, sub)
     if verb == "set-target":
         return _show(args, store.set_target(Target(args.value), ACTOR, sub_id=args.id,
                                             prefix=args.prefix))  # fmt: skip
@@ -182,10 +198,58 @@ def _subscriber(args: argparse.Namespace, store: Store) -> int:
         offset = _int(args.offset, "offset", 0, 1_000_000_000)
         subs = [subscriber_json(s) for s in store.subscribers(limit, offset)]
         text = output.table(
-            [[str(s["id"]), str(s["prefix"]), str(s["target"]), str(s["hgw_rental"])] for s in subs]
-        )
+            [[str(s["id"]), str(s["prefix"]), str(s["target"]), str(s["hgw_rental"]),
+              ",".join(s["order"])] for s in subs]  # type: ignore[arg-type]
+        )  # fmt: skip
         return _done(args, {"subscribers": subs}, text or "(no subscribers)")
     return _import(args, store)
+
+
+def _mechanism_values(args: argparse.Namespace) -> dict[str, object]:
+    """The mechanism options given, as schema fields (the password read from its file)."""
+    values: dict[str, object] = {}
+    for name in MECHANISM_OPTIONS:
+        value = getattr(args, name)
+        if value is not None:
+            values[name] = value
+    if "order" in values:
+        values["order"] = [part for part in re.split(r"[\s,]+", str(values["order"])) if part]
+    if args.update_password_file is not None:
+        values["update_password"] = _read_password(args.update_password_file)
+    return values
+
+
+def _mechanism_changes(args: argparse.Namespace) -> dict[str, object]:
+    changes = _mechanism_values(args)
+    for what in args.clear:
+        for name in CLEARED[what]:
+            if name in changes:
+                raise invalid("clear", f"--clear {what} and --{name.replace('_', '-')} contradict")
+            changes[name] = None
+    if not changes:
+        raise invalid("set", "nothing to change; give an option or --clear")
+    return changes
+
+
+def _read_password(source: str) -> str:
+    """The password's first line, from a regular file or standard input (``-``)."""
+    if source == "-":
+        data = sys.stdin.buffer.read(MAX_PASSWORD_FILE + 1)
+        if len(data) > MAX_PASSWORD_FILE:
+            raise invalid("update-password-file", f"more than {MAX_PASSWORD_FILE} bytes")
+    else:
+        try:
+            data = read_bytes_file(source, what="update-password-file",
+                                   max_bytes=MAX_PASSWORD_FILE)  # fmt: skip
+        except FileNotFoundError:
+            why = f"update-password-file: cannot read {source}: no such file"
+            raise ServerError("data.file_unreadable", why, field="update-password-file") from None
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise invalid("update-password-file", "not UTF-8 text") from None
+    lines = text.splitlines()
+    return lines[0] if lines else ""
 
 
 def _import(args: argparse.Namespace, store: Store) -> int:
@@ -216,6 +280,8 @@ def _serve(args: argparse.Namespace, url: str) -> int:
 
     host, port = parse_listen(args.listen)
     trusted = _trusted(args)
+    names = {key: hb46pp_name(getattr(args, key), key.replace("_", "-"))
+             for key in ("enabler_name", "service_name", "isp_name")}  # fmt: skip
     Store(url).check_ready()
     os.environ.update(
         {
@@ -229,6 +295,8 @@ def _serve(args: argparse.Namespace, url: str) -> int:
             "MAPEKIT_SERVER_HEADER_TIMEOUT": str(args.header_timeout),
             "MAPEKIT_SERVER_BODY_TIMEOUT": str(args.body_timeout),
             "MAPEKIT_SERVER_PER_PEER": str(args.per_peer_connections),
+            **{f"MAPEKIT_SERVER_{key.upper()}": value or "" for key, value in names.items()},
+            "MAPEKIT_SERVER_UPDATE_MOVES_PREFIX": "1" if args.update_moves_prefix else "0",
         }
     )
     start = {"listen": f"{args.listen}", "db": _safe(url), "workers": args.workers}

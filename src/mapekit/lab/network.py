@@ -378,7 +378,8 @@ def start_rule_server(lab: Lab, net: Network, log: str = "server.log") -> None:
     """``mape server`` in ``ngn`` (again, under another ``log``, after a scenario stopped it)."""
     port = 443 if net.topology.tls else 80
     lab.mape("ngn", "server", "--db", net.db, "serve", "--listen", f"[{RULES_ADDRESS}]:{port}",
-             "--rate-limit", "0", *net.server_tls, log=net.work / log)  # fmt: skip
+             "--rate-limit", "0", "--update-moves-prefix", *net.server_tls,
+             log=net.work / log)  # fmt: skip
     wait_for(lambda: f":{port} " in lab.run("ngn", "ss", "-ltn").stdout, what="the rule server")
 
 

@@ -71,8 +71,17 @@ def subscriber_json(sub: Subscriber) -> dict[str, object]:
 
 
 def subscriber_out(sub: Subscriber) -> s.SubscriberOut:
-    return s.SubscriberOut(id=sub.id, prefix=sub.prefix_text, hgw_rental=sub.hgw_rental,
-                           target=sub.target.value, rule_set_id=sub.rule_set_id)  # fmt: skip
+    m = sub.mechanisms
+    ipip = m.ipip
+    return s.SubscriberOut(
+        id=sub.id, prefix=sub.prefix_text, hgw_rental=sub.hgw_rental, target=sub.target.value,
+        rule_set_id=sub.rule_set_id, order=list(m.order), aftr=m.aftr,  # type: ignore[arg-type]
+        ipip_remote=ipip.remote if ipip else None, ipip_ipv4=ipip.ipv4 if ipip else None,
+        ipip_interface_id=ipip.interface_id_text if ipip else None,
+        ipip_local=ipip.local(sub.prefix) if ipip else None, ipip_local_current=m.ipip_current,
+        ipip_updated_at=m.ipip_updated_at, update_user=m.update_user,
+        update_password_set=m.password_set,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -155,7 +164,7 @@ class AdminApi:
             try:
                 key = limit_key(self.client_of(request), None)
                 actor = await self._authorize(request, needs, key)
-                body = await _body(request, limit) if method in ("POST", "PUT") else b""
+                body = await _body(request, limit) if method in ("POST", "PUT", "PATCH") else b""
                 call = Call(actor, dict(request.path_params), dict(request.query_params), body)
                 run_in = self.pools.read if method == "GET" else self.pools.write
                 result = await run_in(handler, call)
@@ -202,6 +211,11 @@ class AdminApi:
     def set_hgw(self, call: Call) -> s.SubscriberOut:
         rental = s.parse_model(s.HgwIn, call.body).rental
         sub = self.store.set_hgw_rental(rental, call.actor, sub_id=self._sub_id(call))
+        return subscriber_out(sub)
+
+    def set_mechanisms(self, call: Call) -> s.SubscriberOut:
+        changes = s.parse_model(s.MechanismsIn, call.body)
+        sub = self.store.set_mechanisms(changes, call.actor, sub_id=self._sub_id(call))
         return subscriber_out(sub)
 
     def vendors(self, call: Call) -> s.VendorList:
@@ -260,6 +274,7 @@ class AdminApi:
             r("/admin/subscribers/{id}", "GET", self.subscriber),
             r("/admin/subscribers/{id}/target", "PUT", self.set_target),
             r("/admin/subscribers/{id}/hgw", "PUT", self.set_hgw),
+            r("/admin/subscribers/{id}/mechanisms", "PATCH", self.set_mechanisms),
             r("/admin/vendors", "GET", self.vendors),
             r("/admin/vendors", "POST", self.add_vendor),
             r("/admin/vendors/{code}/enabled", "PUT", self.vendor_enabled),

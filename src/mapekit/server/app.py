@@ -1,5 +1,6 @@
-"""The rule server's HTTP face (Starlette): JPNE, OCN and HB46PP endpoints for CEs, an
-admin API for operators, health and Prometheus metrics.
+"""The rule server's HTTP face (Starlette): JPNE, OCN and HB46PP endpoints for CEs, the
+IPIP update endpoint (:mod:`mapekit.server.update`), an admin API for operators, health and
+Prometheus metrics.
 
 Who the client is follows one rule (:mod:`mapekit.server.identity`): the TCP peer, or the
 configured header from a trusted proxy — nothing else. Handlers are plain functions run in
@@ -37,8 +38,11 @@ from mapekit.server.identity import client_address as rule_address
 from mapekit.server.openapi import build_document
 from mapekit.server.ratelimit import RateLimiter
 from mapekit.server.schemas import bounded_int
+from mapekit.server.softwires import parse_capability
 from mapekit.server.store import Store
 from mapekit.server.threads import Pools
+from mapekit.server.update import PATH as UPDATE_PATH
+from mapekit.server.update import UpdateApi
 
 log = logging.getLogger("mapekit.server.access")
 Work = Callable[[str, "service.Subscriber | None"], service.Answer]
@@ -57,7 +61,9 @@ class ServerConfig:
     rate: float = 5.0  # requests per second per subscriber (or /64) (0: no limit)
     burst: float = 20.0
     access_log: bool = True
-    auth_limit: bool = True  # limit failed admin authentications (off only in tests)
+    auth_limit: bool = True  # limit failed authentications (off only in tests)
+    names: service.Hb46ppNames = field(default_factory=service.Hb46ppNames)  # HB46PP answers
+    update_moves_prefix: bool = False  # an IPIP update outside the prefix moves it
 
     @property
     def rule(self) -> ClientRule:
@@ -100,6 +106,7 @@ class RuleServer:
         self.limiter = RateLimiter(config.rate, config.burst)
         self.pools = Pools()
         self.admin = AdminApi(store, self.address_of, config.auth_limit, self.pools)
+        self.updates = UpdateApi(store, self.pools, config.auth_limit, config.update_moves_prefix)
 
     def address_of(self, request: Request) -> Address | None:
         peer = request.client.host if request.client else ""
@@ -116,7 +123,8 @@ class RuleServer:
             entry = {"endpoint": endpoint, "client": client, "status": result.status,
                      "outcome": result.outcome, "ms": round(elapsed * 1000, 2)}  # fmt: skip
             log.info(json.dumps(entry))
-        return Response(result.body, result.status, media_type=result.content_type)
+        headers = dict(result.headers) or None
+        return Response(result.body, result.status, headers, media_type=result.content_type)
 
     def _client(self, request: Request) -> Address | BadClientAddress | None:
         peer = request.client.host if request.client else ""
@@ -138,7 +146,9 @@ class RuleServer:
         return self.store.subscriber_by_address(int(address))
 
     def domain_of(self, sub: service.Subscriber | None) -> service.RuleDomain | None:
-        return None if sub is None else self.store.domain_by_id(sub.rule_set_id)
+        if sub is None or sub.rule_set_id is None:
+            return None
+        return self.store.domain_by_id(sub.rule_set_id)
 
     def vendor_of(self, code: str) -> service.Vendor | None:
         return self.store.vendor(code) if 0 < len(code) <= MAX_CODE else None
@@ -202,10 +212,25 @@ class RuleServer:
         return self._serve("ocn", request, work)
 
     def hb46pp_config(self, request: Request) -> Response:
+        capability = parse_capability(request.query_params.get("capability"))
+
         def work(client: str, sub: service.Subscriber | None) -> service.Answer:
-            return service.hb46pp_config(sub, self.domain_of(sub))
+            return service.hb46pp_config(sub, self.domain_of(sub), capability, self.config.names)
 
         return self._serve("hb46pp", request, work)
+
+    async def update(self, request: Request) -> Response:
+        """The IPIP update endpoint (its own threads: the password check is slow)."""
+        start = time.perf_counter()
+        address = self._client(request)
+        if isinstance(address, BadClientAddress):
+            return self.answer("update", _bad("bad_client_address"), start, "?")
+        busy = self._limited("update", limit_key(address, None))
+        if busy is not None:
+            return busy
+        query, auth = request.query_params, request.headers.get("authorization")
+        result = await self.updates.handle(query, auth, address)
+        return self.answer("update", result, start, "" if address is None else str(address))
 
     def healthz(self, request: Request) -> Response:
         try:
@@ -232,6 +257,7 @@ class RuleServer:
             Route("/healthz", t(self.healthz), methods=["GET"]),
             Route("/metrics", t(self.metrics_page), methods=["GET"]),
             Route("/config", t(self.hb46pp_config), methods=["GET"]),
+            Route(UPDATE_PATH, self.update, methods=["GET"]),
             openapi_route(build_document),
             *self.admin.routes(),
         ]

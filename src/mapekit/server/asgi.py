@@ -4,7 +4,9 @@ environment, and the one uvicorn configuration every way of serving uses.
 ``mape server serve`` sets these variables for its workers:
 MAPEKIT_SERVER_DB (database URL), MAPEKIT_SERVER_CLIENT_HEADER, MAPEKIT_SERVER_TRUSTED
 (comma-separated CIDRs), MAPEKIT_SERVER_RATE, MAPEKIT_SERVER_BURST,
-MAPEKIT_SERVER_ACCESS_LOG (0 or 1), and the connection limits of
+MAPEKIT_SERVER_ACCESS_LOG (0 or 1), the names of HB46PP answers
+(MAPEKIT_SERVER_ENABLER_NAME, MAPEKIT_SERVER_SERVICE_NAME, MAPEKIT_SERVER_ISP_NAME; empty:
+the default), MAPEKIT_SERVER_UPDATE_MOVES_PREFIX (0 or 1), and the connection limits of
 :mod:`mapekit.server.guard` (MAPEKIT_SERVER_MAX_HEADER, MAPEKIT_SERVER_HEADER_TIMEOUT,
 MAPEKIT_SERVER_BODY_TIMEOUT, MAPEKIT_SERVER_PER_PEER).
 
@@ -27,6 +29,7 @@ from uvicorn.supervisors import Multiprocess
 
 from mapekit.server.app import ServerConfig, build_app
 from mapekit.server.guard import GuardedH11Protocol, Limits, current
+from mapekit.server.service import Hb46ppNames
 from mapekit.server.store import Store
 
 MAX_CONNECTIONS = 4096  # per worker; past it new requests get 503
@@ -50,6 +53,12 @@ def config_from_env() -> tuple[str, ServerConfig]:
         rate=float(env.get("MAPEKIT_SERVER_RATE", "5")),
         burst=float(env.get("MAPEKIT_SERVER_BURST", "20")),
         access_log=env.get("MAPEKIT_SERVER_ACCESS_LOG", "1") == "1",
+        update_moves_prefix=env.get("MAPEKIT_SERVER_UPDATE_MOVES_PREFIX", "0") == "1",
+        names=Hb46ppNames(
+            env.get("MAPEKIT_SERVER_ENABLER_NAME") or "mapekit",
+            env.get("MAPEKIT_SERVER_SERVICE_NAME") or None,
+            env.get("MAPEKIT_SERVER_ISP_NAME") or None,
+        ),
     )
     return env.get("MAPEKIT_SERVER_DB", "sqlite:///server.db"), config
 

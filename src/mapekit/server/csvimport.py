@@ -1,10 +1,14 @@
 """Subscriber CSV files (API and ``mape server subscriber import``), validated row by row.
 
 The first row is the header: it must name the columns ``prefix``, ``target`` and
-``rules`` (optionally ``id`` and ``hgw_rental``) and nothing else. Every row must have as
-many fields as the header, each at most :data:`MAX_FIELD` characters; ``hgw_rental`` is
-``true``/``false`` (also ``1``/``0``, ``yes``/``no``; empty: the default). A byte-order
-mark before the header is dropped. Every row goes through the same schema as the JSON API
+``rules`` (optionally ``id``, ``hgw_rental`` and the mechanism columns ``order``, ``aftr``,
+``ipip_remote``, ``ipip_ipv4``, ``ipip_interface_id``, ``update_user``,
+``update_password``) and nothing else. Every row must have as many fields as the header,
+each at most :data:`MAX_FIELD` characters; ``hgw_rental`` is ``true``/``false`` (also
+``1``/``0``, ``yes``/``no``; empty: the default); ``order`` lists mechanisms separated by
+spaces or (quoted) commas. An empty field is the default (no value); ``rules`` may be
+empty for a subscriber without ``map_e``. A byte-order mark before the header is
+dropped. Every row goes through the same schema as the JSON API
 (:class:`~mapekit.server.schemas.SubscriberIn`). The first problem is reported naming the
 row (the header is row 1) and the column; nothing is written unless every row is valid.
 """
@@ -12,12 +16,15 @@ row (the header is row 1) and the column; nothing is written unless every row is
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 
 from mapekit.server.schemas import SubscriberIn, invalid, parse_model
 
 REQUIRED = ("prefix", "target", "rules")
-OPTIONAL = ("id", "hgw_rental")
+OPTIONAL = ("id", "hgw_rental", "order", "aftr", "ipip_remote", "ipip_ipv4",
+            "ipip_interface_id", "update_user", "update_password")  # fmt: skip
+ALWAYS = ("prefix", "target")  # given even when empty (the others: empty is no value)
 MAX_FIELD = 256
 MAX_ROWS = 1_000_000
 _BOOLEAN = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -69,7 +76,9 @@ def _entry(names: list[str], fields: list[str], row: int) -> SubscriberIn:
                 raise invalid(f"row {row}.{name}", f"{value[:20]!r} is not true or false")
             if value:
                 doc[name] = _BOOLEAN[value.lower()]
-        elif value or name in REQUIRED:
+        elif name == "order" and value:
+            doc[name] = [part for part in re.split(r"[\s,]+", value) if part]
+        elif value or name in ALWAYS:
             doc[name] = value
     return parse_model(SubscriberIn, doc, f"row {row}")
 

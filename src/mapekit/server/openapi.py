@@ -21,7 +21,7 @@ REF = "#/components/schemas/{model}"
 Mode = Literal["validation", "serialization"]
 
 BODIES: tuple[type[BaseModel], ...] = (
-    s.SubscriberIn, s.TargetIn, s.HgwIn, s.VendorIn, s.EnabledIn,
+    s.SubscriberIn, s.TargetIn, s.HgwIn, s.VendorIn, s.EnabledIn, s.MechanismsIn,
 )  # fmt: skip
 RESULTS: tuple[type[BaseModel], ...] = (
     s.SubscriberOut, s.SubscriberList, s.VendorList, s.VendorAdded, s.VendorEnabled,
@@ -111,13 +111,14 @@ def _admin_paths() -> dict[str, Any]:
         "/admin/subscribers": {
             "get": _admin("list subscribers", s.SubscriberList, params=PAGE),
             "post": _admin("add a subscriber", s.SubscriberOut, status="201",
-                           body=s.SubscriberIn,
-                           also={"404": "no such rule set", "409": "id or prefix exists"}),
+                           body=s.SubscriberIn, also={"404": "no such rule set",
+                                                      "409": "id, prefix or update_user exists"}),
         },
         "/admin/subscribers/import": {"post": _admin(
-            "bulk import, CSV: prefix,target,rules[,id,hgw_rental]; all rows or none",
+            "bulk import, CSV: prefix,target,rules[,id,hgw_rental,order,aftr,ipip_remote,"
+            "ipip_ipv4,ipip_interface_id,update_user,update_password]; all rows or none",
             s.ImportResult, status="201", body=CSV,
-            also={"404": "no such rule set", "409": "id or prefix exists"},
+            also={"404": "no such rule set", "409": "id, prefix or update_user exists"},
         )},
         "/admin/subscribers/{id}": {
             "get": _admin("one subscriber", s.SubscriberOut, params=[SUB_ID], also=MISSING)},
@@ -127,6 +128,10 @@ def _admin_paths() -> dict[str, Any]:
         "/admin/subscribers/{id}/hgw": {"put": _admin(
             "rent or cancel the HGW (cancelling moves the target to router)", s.SubscriberOut,
             params=[SUB_ID], body=s.HgwIn, also=MISSING)},
+        "/admin/subscribers/{id}/mechanisms": {"patch": _admin(
+            "change the mechanisms (fields given replace, null clears, others stay)",
+            s.SubscriberOut, params=[SUB_ID], body=s.MechanismsIn,
+            also={**MISSING, "409": "update_user belongs to another subscriber"})},
         "/admin/vendors": {
             "get": _admin("list vendor codes", s.VendorList),
             "post": _admin("add a vendor code", s.VendorAdded, status="201", body=s.VendorIn,
@@ -182,17 +187,35 @@ def _public_paths() -> dict[str, Any]:
              "400": _text("bad parameter"), "403": _text("no subscriber holds the prefix"),
              "429": LIMITED, "503": _text("unknown or disabled vendor code")}),
         "/config": _public(
-            "HB46PP configuration for the requesting address",
+            "HB46PP configuration for the requesting address; order is the subscriber's, "
+            "restricted to the capability given",
             [_param(n, "query", _string(max_length=64))
              for n in ("vendorid", "product", "version", "capability", "token")],
             {"200": _json("configuration (order: [] when nothing is offered)", OBJECT),
              "400": _text("a bad client-address header from a proxy"),
              "403": _text("unknown source address"), "429": LIMITED}),
+        "/update": _update(),
         "/healthz": _public("health (database reachable and migrated)", [], {
             "200": _json("ok", OBJECT), "503": _json("the database is unavailable", OBJECT)}),
         "/metrics": _public("Prometheus metrics", [], {"200": _text("metrics")}),
         "/openapi.json": _public("this document", [], {"200": _json("OpenAPI 3.1", OBJECT)}),
     }  # fmt: skip
+
+
+def _update() -> dict[str, Any]:
+    op = _public(
+        "IPIP update: record the CE's new tunnel address (Basic auth, or user and pass)",
+        [_param("user", "query", _string(max_length=64)),
+         _param("pass", "query", _string(max_length=256)),
+         _param("address", "query", _string(max_length=45))],
+        {"200": _text("OK <address>"),
+         "400": _text("ERROR address: not IPv6, or outside the subscriber's prefix"),
+         "401": _text("ERROR credentials: missing or wrong (WWW-Authenticate: Basic)"),
+         "403": _text("ERROR ipip: the subscriber has no IPIP tunnel"),
+         "429": _text("too many requests, or failed authentications (Retry-After)")},
+    )  # fmt: skip
+    op["get"]["security"] = [{"basic": []}, {}]
+    return op
 
 
 def _components() -> dict[str, Any]:
@@ -208,7 +231,10 @@ def build_document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "mapekit rule server", "version": "2"},
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "basic": {"type": "http", "scheme": "basic"},
+            },
             "schemas": _components(),
         },
         "paths": {**_public_paths(), **_admin_paths()},

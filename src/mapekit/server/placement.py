@@ -24,6 +24,7 @@ from mapekit.server import tables as t
 from mapekit.server.rows import chunks, prefix_key, signed64
 from mapekit.server.schemas import SubscriberIn
 from mapekit.server.service import RuleDomain, ServerError, Target, check_target
+from mapekit.server.softwires import FieldProblem, Mechanisms, check_complete
 
 RuleSetLookup = Callable[[Connection, str], tuple[int, RuleDomain]]
 Label = Callable[[int], str]  # entry index → how errors name it ("row 7"), or ""
@@ -60,17 +61,23 @@ class Placement:
         field_name = f"{where}.{name}" if where else name
         return ServerError(code, f"{field_name}: {why}", field=field_name)
 
-    def plan(self, entries: Sequence[SubscriberIn]) -> PlannedRows:
+    def plan(
+        self, entries: Sequence[SubscriberIn], hashes: Sequence[str | None] = ()
+    ) -> PlannedRows:
+        """The rows of ``entries``; ``hashes`` are their update passwords' hashes."""
         planned = PlannedRows()
         now = time.time()
         for index, entry in enumerate(entries):
-            planned.rows.append(self._row(index, entry, now))
-            planned.lengths.add(planned.rows[-1]["prefix_len"])
+            row = self._row(index, entry, now)
+            row["update_password_hash"] = hashes[index] if index < len(hashes) else None
+            planned.rows.append(row)
+            planned.lengths.add(row["prefix_len"])
         self._unique_in_batch(planned.rows)
         self._free_in_database(planned.rows)
         return planned
 
     def _row(self, index: int, entry: SubscriberIn, now: float) -> dict[str, Any]:
+        mechanisms = self._mechanisms(index, entry)
         prefix, length = parse_end_user_prefix(entry.prefix, "prefix")
         target = Target(entry.target)
         rental = entry.hgw_rental if entry.hgw_rental is not None else target is Target.HGW
@@ -80,8 +87,10 @@ class Placement:
             raise self._error(
                 index, "target", exc.message.split(": ", 1)[-1], exc.reason_code
             ) from None
-        set_id, domain = self._rule_set(index, entry.rules)
-        self._fits(index, domain, prefix, length)
+        set_id = None
+        if entry.rules is not None:  # a rule set given must fit, offered or not
+            set_id, domain = self._rule_set(index, entry.rules)
+            self._fits(index, domain, prefix, length)
         return {
             "id": entry.id or secrets.token_hex(16),
             "prefix": f"{ipv6_text(prefix)}/{length}",
@@ -94,9 +103,18 @@ class Placement:
             "version": 1,
             "created_at": now,
             "updated_at": now,
+            **mechanism_columns(mechanisms),
             "_index": index,
             "_value": prefix,
         }
+
+    def _mechanisms(self, index: int, entry: SubscriberIn) -> Mechanisms:
+        try:
+            mechanisms = entry.mechanisms(password_set=entry.update_password is not None)
+            check_complete(mechanisms, has_rules=entry.rules is not None)
+        except FieldProblem as exc:
+            raise self._error(index, exc.field, exc.why) from None
+        return mechanisms
 
     def _rule_set(self, index: int, name: str) -> tuple[int, RuleDomain]:
         if name not in self._sets:
@@ -118,15 +136,18 @@ class Placement:
             ) from None
 
     def _unique_in_batch(self, rows: list[dict[str, Any]]) -> None:
-        ids: dict[str, int] = {}
-        for row in rows:
-            first = ids.setdefault(row["id"], row["_index"])
-            if first != row["_index"]:
-                raise self._error(
-                    row["_index"],
-                    "id",
-                    f"{row['id']} repeats {self._where(first) or 'an earlier entry'}",
-                )
+        for key in ("id", "update_user"):
+            seen: dict[str, int] = {}
+            for row in rows:
+                if row[key] is None:
+                    continue
+                first = seen.setdefault(row[key], row["_index"])
+                if first != row["_index"]:
+                    raise self._error(
+                        row["_index"],
+                        key,
+                        f"{row[key]} repeats {self._where(first) or 'an earlier entry'}",
+                    )
         ordered = sorted(rows, key=lambda r: (r["_value"], r["prefix_len"]))
         end, holder = -1, None
         for row in ordered:
@@ -148,10 +169,29 @@ class Placement:
                 raise self._error(
                     row["_index"], "id", f"a subscriber {found} exists", "server.exists"
                 )
+        self._users_free(rows)
         lengths = set(self.conn.scalars(sa.select(t.prefix_lengths.c.prefix_len)))
         for row in rows:
             for length in sorted(lengths):
                 self._probe(row, length)
+
+    def _users_free(self, rows: list[dict[str, Any]]) -> None:
+        c = t.subscribers.c
+        by_user = {row["update_user"]: row for row in rows if row["update_user"] is not None}
+        for part in chunks([{"u": k} for k in by_user], _IN_CHUNK):
+            query = sa.select(c.update_user).where(c.update_user.in_([p["u"] for p in part]))
+            found = self.conn.scalar(query)
+            if found is not None:
+                row = by_user[found]
+                why = f"{found} belongs to another subscriber"
+                raise self._error(row["_index"], "update_user", why, "server.exists")
+
+    def check_free(self, prefix: int, length: int) -> None:
+        """One prefix overlaps no subscriber (where a renumbered line moves to)."""
+        row = {"_value": prefix, "prefix_len": length, "prefix": f"{ipv6_text(prefix)}/{length}",
+               "_index": 0}  # fmt: skip
+        for known in sorted(set(self.conn.scalars(sa.select(t.prefix_lengths.c.prefix_len)))):
+            self._probe(row, known)
 
     def _probe(self, row: dict[str, Any], length: int) -> None:
         c = t.subscribers.c
@@ -172,3 +212,16 @@ class Placement:
     @staticmethod
     def strip(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
+
+
+def mechanism_columns(m: Mechanisms) -> dict[str, Any]:
+    """The stored columns of a subscriber's mechanisms (not the password)."""
+    ipip = m.ipip
+    return {
+        "mechanisms": ",".join(m.order),
+        "aftr": m.aftr,
+        "ipip_remote": ipip.remote if ipip else None,
+        "ipip_ipv4": ipip.ipv4 if ipip else None,
+        "ipip_interface_id": ipip.interface_id_text if ipip else None,
+        "update_user": m.update_user,
+    }

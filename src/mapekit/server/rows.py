@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ from mapekit.core.rule import IidFormat, MappingRule
 from mapekit.core.ruleset import RuleSet
 from mapekit.core.tables import rule_from_entry
 from mapekit.server.service import RuleDomain, ServerError, Subscriber, Target
+from mapekit.server.softwires import DEFAULT_ORDER, IpipParams, Mechanisms
 
 
 def signed64(value: int) -> int:
@@ -42,9 +44,22 @@ def subscriber_of(row: Any) -> Subscriber:
         length,
         bool(row.hgw_rental),
         Target(row.target),
-        int(row.rule_set_id),
+        None if row.rule_set_id is None else int(row.rule_set_id),
         row.token,
+        mechanisms_of(row),
     )
+
+
+def mechanisms_of(row: Any) -> Mechanisms:
+    """A subscriber row's mechanisms (stored values were checked when written)."""
+    ipip = None
+    if row.ipip_remote is not None:
+        iid = int(ipaddress.IPv6Address(row.ipip_interface_id))
+        ipip = IpipParams(row.ipip_remote, row.ipip_ipv4, iid)
+    order = tuple(n for n in str(row.mechanisms or "").split(",") if n) or DEFAULT_ORDER
+    return Mechanisms(order, row.aftr, ipip, row.update_user,
+                      row.update_password_hash is not None, row.ipip_local_current,
+                      row.ipip_updated_at)  # fmt: skip
 
 
 def domain_of(row: Any, rows: Sequence[Any]) -> RuleDomain:

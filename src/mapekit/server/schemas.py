@@ -12,24 +12,39 @@ models, so the description and the checks cannot drift apart.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictBool,
+    ValidationError,
+    field_validator,
+)
 
+from mapekit.server import softwires as sw
+from mapekit.server.passwords import MAX_LENGTH, MIN_LENGTH, check_password
 from mapekit.server.service import ServerError
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 CODE_PATTERN = r"^[0-9A-Fa-f]{32}$"
+USER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,47}$"
 MIN_PREFIX_LEN, MAX_PREFIX_LEN = 32, 64
 GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
 MAX_LIMIT, MAX_OFFSET = 10_000, 1_000_000_000
+MAX_NAME_BYTES = 256  # an HB46PP name with its quotes (the specification's limit)
 _DIGITS = re.compile(r"[0-9]{1,10}")
 
 SubscriberId = Annotated[str, Field(pattern=ID_PATTERN, description="1-64 of [A-Za-z0-9_-]")]
 RuleSetName = Annotated[str, Field(pattern=NAME_PATTERN, description="rule set name")]
 TargetName = Literal["hgw", "router"]
+Mechanism = Literal["map_e", "dslite", "ipip"]
+UpdateUser = Annotated[str, Field(pattern=USER_PATTERN, description="1-48 of [A-Za-z0-9._@+-]")]
 Scope = Literal["read", "write"]
 M = TypeVar("M", bound=BaseModel)
 
@@ -56,21 +71,113 @@ def check_prefix(text: str, field: str = "prefix") -> str:
     return str(network)
 
 
-class SubscriberIn(Strict):
+class MechanismChecks(Strict):
+    """The checks of a subscriber's mechanism parameters (for the models below)."""
+
+    @field_validator("order", check_fields=False)
+    @classmethod
+    def _order(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else list(sw.parse_order(value))
+
+    @field_validator("aftr", check_fields=False)
+    @classmethod
+    def _aftr(cls, value: str | None) -> str | None:
+        return None if value is None else sw.parse_aftr(value)
+
+    @field_validator("ipip_remote", check_fields=False)
+    @classmethod
+    def _remote(cls, value: str | None) -> str | None:
+        return None if value is None else sw.parse_ipv6(value)
+
+    @field_validator("ipip_ipv4", check_fields=False)
+    @classmethod
+    def _ipv4(cls, value: str | None) -> str | None:
+        return None if value is None else sw.parse_ipv4(value)
+
+    @field_validator("ipip_interface_id", check_fields=False)
+    @classmethod
+    def _iid(cls, value: str | None) -> str | None:
+        return None if value is None else str(ipaddress.IPv6Address(sw.parse_interface_id(value)))
+
+    @field_validator("update_password", check_fields=False)
+    @classmethod
+    def _password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_password(value.get_secret_value())
+        return value
+
+    def ipip(self) -> sw.IpipParams | None:
+        """The IPIP parameters given (all three or none; else a FieldProblem)."""
+        iid_text: str | None = getattr(self, "ipip_interface_id", None)
+        iid = None if iid_text is None else int(ipaddress.IPv6Address(iid_text))
+        return sw.ipip_params(getattr(self, "ipip_remote", None),
+                              getattr(self, "ipip_ipv4", None), iid)  # fmt: skip
+
+
+ORDER_HELP = "mechanisms offered, in order (default map_e)"
+AFTR_HELP = "DS-Lite AFTR: a DNS name or an IPv6 address"
+REMOTE_HELP = "IPIP endpoint (IPv6 address)"
+IPV4_HELP = "IPIP fixed IPv4 address, or prefix /24 to /32"
+IID_HELP = "IPIP interface id, ::1234:5678:9abc:def0 (the CE's address: prefix subnet 0 + it)"
+PASSWORD_HELP = f"update endpoint password, {MIN_LENGTH}-{MAX_LENGTH} characters (stored hashed)"
+
+
+def _default_order() -> list[Mechanism]:
+    return ["map_e"]
+
+
+class SubscriberIn(MechanismChecks):
     """A new subscriber."""
 
     prefix: str = Field(max_length=64, description="delegated prefix, e.g. 240b:10:3f6c:d400::/56")
-    rules: RuleSetName
+    rules: RuleSetName | None = Field(
+        default=None, description="MAP-E rule set; required when order has map_e"
+    )
     target: TargetName = "router"
     id: SubscriberId | None = None
     hgw_rental: StrictBool | None = Field(
         default=None, description="default: true when the target is hgw"
     )
+    order: list[Mechanism] = Field(
+        default_factory=_default_order, min_length=1, max_length=3, description=ORDER_HELP
+    )
+    aftr: str | None = Field(default=None, max_length=255, description=AFTR_HELP)
+    ipip_remote: str | None = Field(default=None, max_length=64, description=REMOTE_HELP)
+    ipip_ipv4: str | None = Field(default=None, max_length=32, description=IPV4_HELP)
+    ipip_interface_id: str | None = Field(default=None, max_length=64, description=IID_HELP)
+    update_user: UpdateUser | None = None
+    update_password: SecretStr | None = Field(default=None, description=PASSWORD_HELP)
 
     @field_validator("prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
         return check_prefix(value)
+
+    def mechanisms(self, password_set: bool) -> sw.Mechanisms:
+        """The mechanisms given (a FieldProblem when the IPIP parameters are partial)."""
+        return sw.Mechanisms(tuple(self.order), self.aftr, self.ipip(), self.update_user,
+                             password_set)  # fmt: skip
+
+
+class MechanismsIn(MechanismChecks):
+    """Changes to a subscriber's mechanisms: a field given replaces its value, ``null``
+    clears it (``update_user: null`` clears the credentials), a field left out stays."""
+
+    order: list[Mechanism] | None = Field(default=None, min_length=1, max_length=3,
+                                          description=ORDER_HELP)  # fmt: skip
+    aftr: str | None = Field(default=None, max_length=255, description=AFTR_HELP)
+    ipip_remote: str | None = Field(default=None, max_length=64, description=REMOTE_HELP)
+    ipip_ipv4: str | None = Field(default=None, max_length=32, description=IPV4_HELP)
+    ipip_interface_id: str | None = Field(default=None, max_length=64, description=IID_HELP)
+    update_user: UpdateUser | None = None
+    update_password: SecretStr | None = Field(default=None, description=PASSWORD_HELP)
+
+    @field_validator("order", "update_password", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("cannot be null; leave the field out to keep its value")
+        return value
 
 
 class TargetIn(Strict):
@@ -117,7 +224,17 @@ class SubscriberOut(Strict):
     prefix: str
     hgw_rental: bool
     target: TargetName
-    rule_set_id: int
+    rule_set_id: int | None
+    order: list[Mechanism]
+    aftr: str | None
+    ipip_remote: str | None
+    ipip_ipv4: str | None
+    ipip_interface_id: str | None
+    ipip_local: str | None = Field(description="the CE's tunnel address HB46PP announces")
+    ipip_local_current: str | None = Field(description="the address of the last update call")
+    ipip_updated_at: float | None
+    update_user: str | None
+    update_password_set: bool
 
 
 class SubscriberList(Strict):
@@ -259,6 +376,17 @@ def bounded_int(text: str | None, field: str, default: int, low: int, high: int)
     if not low <= value <= high:
         raise invalid(field, f"{value} is outside {low}-{high}")
     return value
+
+
+def hb46pp_name(text: str | None, field: str) -> str | None:
+    """An HB46PP name (``enabler_name`` …): printable, at most 256 bytes as a JSON string."""
+    if text is None:
+        return None
+    if not text.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise invalid(field, "needs printable characters (no control characters)")
+    if len(json.dumps(text)) > MAX_NAME_BYTES:
+        raise invalid(field, f"longer than {MAX_NAME_BYTES} bytes as a JSON string")
+    return text
 
 
 def path_value(text: str, pattern: str, field: str) -> str:

@@ -5,6 +5,10 @@ The deployment target says where a subscriber's rules are delivered: to the home
 HGW makers have their own. ``get_rules`` gives full rules only when the requesting code's
 kind equals the subscriber's target; otherwise the blank ``cb({})`` — how the HGW keeps
 working while the subscriber's own router gets nothing (docs/design.md §1).
+
+A subscriber's mechanisms (:mod:`mapekit.server.softwires`) add DS-Lite and IPIP: HB46PP
+offers them in the subscriber's order; JPNE and OCN, which know only MAP-E, give their
+blank answers to a subscriber without ``map_e``.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from __future__ import annotations
 import enum
 import functools
 import json
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 
 from mapekit.core.addr import ipv6_text
 from mapekit.core.rule import IidFormat
@@ -20,6 +25,9 @@ from mapekit.core.ruleset import RuleSet
 from mapekit.provision import hb46pp, jpne, ocn
 from mapekit.provision.errors import ProvisionError
 from mapekit.provision.jsonp import encode_jsonp, valid_callback
+from mapekit.server.softwires import Mechanisms, offered
+
+DEFAULT_TTL = 86400
 
 
 class Target(enum.Enum):
@@ -46,12 +54,27 @@ class Subscriber:
     prefix_len: int
     hgw_rental: bool
     target: Target
-    rule_set_id: int
+    rule_set_id: int | None  # None: no MAP-E rule set (a DS-Lite or IPIP line)
     token: str
+    mechanisms: Mechanisms = field(default_factory=Mechanisms)
 
     @property
     def prefix_text(self) -> str:
         return f"{ipv6_text(self.prefix)}/{self.prefix_len}"
+
+    @property
+    def map_e(self) -> bool:
+        """Is MAP-E among the subscriber's mechanisms (with a rule set)?"""
+        return self.rule_set_id is not None and "map_e" in self.mechanisms.order
+
+
+@dataclass(frozen=True)
+class Hb46ppNames:
+    """The names an HB46PP answer starts with (``service_name`` None: the rule set's)."""
+
+    enabler_name: str = "mapekit"
+    service_name: str | None = None
+    isp_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +97,13 @@ class RuleDomain:
         """The JPNE answer without ``id`` (added per subscriber)."""
         return jpne.rules_object(self.rules, self.dmr, "", self.fixlen)
 
+    @functools.cached_property
+    def hb46pp_map_e(self) -> object:
+        """The ``map_e`` object of an HB46PP answer."""
+        doc = hb46pp.config_object(self.rules, br=self.dmr, ttl=self.ttl, token="",
+                                   iid=self.iid, mesh=self.mesh)  # fmt: skip
+        return doc["map_e"]
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -83,6 +113,7 @@ class Answer:
     body: bytes
     outcome: str
     content_type: str = "application/javascript"
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def _empty(status: int, outcome: str) -> Answer:
@@ -101,9 +132,9 @@ def get_rules(
         return _empty(400, "bad_callback")
     if vendor is None or not vendor.enabled:
         return _empty(503, "unknown_code")
-    if subscriber is None or domain is None:
+    if subscriber is None:
         return _empty(403, "forbidden")
-    if vendor.kind is not subscriber.target:
+    if domain is None or not subscriber.map_e or vendor.kind is not subscriber.target:
         return Answer(200, encode_jsonp(name, {}), "blank")
     doc = {**domain.jpne_rules, "id": subscriber.id}
     return Answer(200, encode_jsonp(name, doc), "rules")
@@ -121,29 +152,49 @@ def ocn_rules(
 ) -> Answer:
     if vendor is None or not vendor.enabled:
         return _empty(503, "unknown_code")
-    if subscriber is None or domain is None:
+    if subscriber is None:
         return _empty(403, "forbidden")
-    rules = domain.rules if vendor.kind is subscriber.target else RuleSet([])
+    delivered = domain is not None and subscriber.map_e and vendor.kind is subscriber.target
+    rules = domain.rules if delivered and domain is not None else RuleSet([])
     body = json.dumps(ocn.rules_object(rules)).encode()
     return Answer(200, body, "rules" if len(rules) else "blank", "application/json")
 
 
-def hb46pp_config(subscriber: Subscriber | None, domain: RuleDomain | None) -> Answer:
-    if subscriber is None or domain is None:
+def hb46pp_config(
+    subscriber: Subscriber | None,
+    domain: RuleDomain | None,
+    capability: Collection[str] | None = None,
+    names: Hb46ppNames | None = None,
+) -> Answer:
+    """The HB46PP answer: the subscriber's mechanisms in its order, without what has no
+    data or the CE cannot run; ``order: []`` while the deployment target is the HGW."""
+    if subscriber is None:
         return _empty(403, "forbidden")
-    offered = subscriber.target is Target.ROUTER
-    doc = hb46pp.config_object(
-        domain.rules if offered else None,
-        br=domain.dmr,
-        ttl=domain.ttl,
-        token=subscriber.token,
-        iid=domain.iid,
-        mesh=domain.mesh,
-        names={"enabler_name": "mapekit", "service_name": domain.name},
-    )
-    return Answer(
-        200, json.dumps(doc).encode(), "rules" if offered else "blank", "application/json"
-    )
+    m = subscriber.mechanisms
+    has_rules = domain is not None and subscriber.rule_set_id is not None
+    order = offered(m, has_rules, capability) if subscriber.target is Target.ROUTER else []
+    doc = _names(names or Hb46ppNames(), domain)
+    doc.update({"ttl": domain.ttl if domain else DEFAULT_TTL, "token": subscriber.token,
+                "order": order})  # fmt: skip
+    if "map_e" in order and domain is not None:
+        doc["map_e"] = domain.hb46pp_map_e
+    if "dslite" in order:
+        doc["dslite"] = {"aftr": m.aftr}
+    if "ipip" in order and m.ipip is not None:
+        local = m.ipip.local(subscriber.prefix)
+        doc["ipip"] = [{"ipv6_local": local, "ipv6_remote": m.ipip.remote, "ipv4": m.ipip.ipv4}]
+    body = json.dumps(doc).encode()
+    return Answer(200, body, "rules" if order else "blank", "application/json")
+
+
+def _names(names: Hb46ppNames, domain: RuleDomain | None) -> dict[str, object]:
+    doc: dict[str, object] = {"enabler_name": names.enabler_name}
+    service = names.service_name or (domain.name if domain else None)
+    if service:
+        doc["service_name"] = service
+    if names.isp_name:
+        doc["isp_name"] = names.isp_name
+    return doc
 
 
 def check_target(hgw_rental: bool, target: Target) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from mapekit.core.addr import parse_end_user_prefix
 from mapekit.server import tables as t
 from mapekit.server.cache import TtlCache
+from mapekit.server.passwords import hash_password
 from mapekit.server.placement import Label, Placement, PlannedRows
 from mapekit.server.rows import (
     chunks,
@@ -47,14 +48,18 @@ from mapekit.server.service import (
     check_target,
     target_after_rental,
 )
+from mapekit.server.softwire_store import IPIP_COLUMNS, IpipTunnel, SoftwireStore, bump
 from mapekit.server.tokens import TokenInfo, TokenStore
 
-HEAD = "0002"
+HEAD = "0003"
 CACHE_SECONDS = 5.0
 CACHE_ENTRIES = 10_000  # vendor codes (known and unknown), rule sets, the length list
 READER_POOL = 24  # connections for the hot path's reads (handlers run in a thread pool)
 
-__all__ = ["Store", "TokenInfo", "prefix_key", "rules_domain", "signed64"]
+SECRET_COLUMNS = {"update_password_hash": "update_password"}  # audited as changed, never shown
+AUDIT_NAMES = {"mechanisms": "order", "ipip_local_current": "ipip_local"}
+
+__all__ = ["IpipTunnel", "Store", "TokenInfo", "prefix_key", "rules_domain", "signed64"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,7 @@ class AuditEntry:
     new: str | None
 
 
-class Store(TokenStore):
+class Store(TokenStore, SoftwireStore):
     """Access to the rule server's database (thread-safe; one per process)."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
@@ -285,8 +290,9 @@ class Store(TokenStore):
         ]
         if not checked:
             return 0
+        hashes = [_password_hash(e) for e in checked]  # before the write lock: 0.1 s each
         with self._tx() as conn:
-            planned = Placement(conn, self._rule_set_by_name, label).plan(checked)
+            planned = Placement(conn, self._rule_set_by_name, label).plan(checked, hashes)
             self._insert(conn, planned, actor)
         self.cache.forget(("lengths",))
         return len(planned.rows)
@@ -299,6 +305,8 @@ class Store(TokenStore):
         for chunk in chunks(Placement.strip(planned.rows), 5000):
             conn.execute(t.subscribers.insert(), chunk)
         self._add_lengths(conn, planned.lengths)
+        if any("ipip" in row["mechanisms"].split(",") for row in planned.rows):
+            bump(conn)
         if len(planned.rows) <= 100:
             for row in planned.rows:
                 what = ("subscriber", str(row["id"]), "created")
@@ -414,8 +422,13 @@ class Store(TokenStore):
             .where(c.id == row.id)
             .values(**changed, version=c.version + 1, updated_at=time.time())
         )
-        for key, new in changed.items():
-            self._audit(conn, actor, ("subscriber", row.id, key), getattr(row, key), new)
+        for key, value in changed.items():
+            name, old, new = AUDIT_NAMES.get(key, key), getattr(row, key), value
+            if key in SECRET_COLUMNS:  # that it changed, never the value
+                name, old, new = SECRET_COLUMNS[key], old and "(set)", new and "(new)"
+            self._audit(conn, actor, ("subscriber", row.id, name), old, new)
+        if changed.keys() & IPIP_COLUMNS:
+            bump(conn)
 
     # --- reports and audit ----------------------------------------------------------
 
@@ -449,6 +462,11 @@ class Store(TokenStore):
         return [
             AuditEntry(r.at, r.actor, r.entity, r.entity_id, r.field, r.old, r.new) for r in rows
         ]
+
+
+def _password_hash(entry: SubscriberIn) -> str | None:
+    secret = entry.update_password
+    return None if secret is None else hash_password(secret.get_secret_value())
 
 
 def _parse_entry(entry: object, where: str) -> SubscriberIn:

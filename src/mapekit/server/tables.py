@@ -51,11 +51,21 @@ subscribers = sa.Table(
     sa.Column("prefix_hi", sa.BigInteger, nullable=False),
     sa.Column("hgw_rental", sa.Boolean, nullable=False),
     sa.Column("target", sa.String(8), nullable=False),
-    sa.Column("rule_set_id", sa.Integer, sa.ForeignKey("rule_sets.id"), nullable=False),
+    sa.Column("rule_set_id", sa.Integer, sa.ForeignKey("rule_sets.id"), nullable=True),
     sa.Column("token", sa.String(64), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    # mechanisms (migration 0003): the order, and each one's parameters
+    sa.Column("mechanisms", sa.String(32), nullable=False, server_default="map_e"),
+    sa.Column("aftr", sa.String(255), nullable=True),
+    sa.Column("ipip_remote", sa.String(64), nullable=True),
+    sa.Column("ipip_ipv4", sa.String(32), nullable=True),
+    sa.Column("ipip_interface_id", sa.String(64), nullable=True),
+    sa.Column("update_user", sa.String(64), nullable=True, unique=True),
+    sa.Column("update_password_hash", sa.String(160), nullable=True),
+    sa.Column("ipip_local_current", sa.String(64), nullable=True),
+    sa.Column("ipip_updated_at", sa.Float, nullable=True),
 )
 
 reports = sa.Table(
@@ -90,6 +100,13 @@ admin_tokens = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("scopes", sa.String(32), nullable=False),
+)
+
+change_counters = sa.Table(
+    "change_counters",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
 )
 
 prefix_lengths = sa.Table(
