@@ -71,6 +71,14 @@ def healthy(doc: dict[str, object]) -> None:
     assert codes["rules.ok"] == "ok" and codes["tunnel.up"] == "ok" and codes["nat.ok"] == "ok"
 
 
+def healthy_softwire(doc: dict[str, object], *expected: str) -> None:
+    """No cause, and the softwire's own checks passed (``expected``: their codes)."""
+    cause, codes = doctor(doc)
+    assert cause is None, cause
+    for code in ("softwire.reachable", *expected):
+        assert codes.get(code) == "ok", (code, codes)
+
+
 def test_hgw_active(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str) -> None:
     doc = scenario(capsys, tmp_path, "hgw-active", backend)
     assert doc["state"] == "hgw_active"  # the CE stood down …
@@ -224,7 +232,7 @@ def test_dns_burst(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: 
 
 def test_dslite(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     doc = scenario(capsys, tmp_path, "dslite", "userspace")  # the AFTR and endpoint: userspace
-    healthy(doc)
+    healthy_softwire(doc, "aftr.resolves")
     assert doc["mechanism"] == "dslite" and doc["ce2_mechanism"] == "dslite"
     assert doc["aftr_from_option_64"] == "aftr.isp.example"  # Kea → dhcpcd's hook
     assert doc["aftr"] == "2001:db8:ffff::2"  # the name, resolved
@@ -246,7 +254,7 @@ def test_dslite(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
 
 def test_ipip_fixed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     doc = scenario(capsys, tmp_path, "ipip-fixed", "userspace")  # the AFTR and endpoint: userspace
-    healthy(doc)
+    healthy_softwire(doc, "ipip.address", "update.ok")
     assert doc["mechanism"] == "ipip"
     before, after = doc["locals"]  # type: ignore[misc]
     assert before.startswith("2001:db8:12:3400:") and before.endswith(":1234:5678:9abc:def0")

@@ -131,7 +131,12 @@ def dslite(lab: Lab, work: Path, say: Say, base: Topology | None = None) -> dict
         f"  lan2: {pages.get('lan2')}")  # fmt: skip
     connections = json.loads(lab.python("br", CONNTRACK, str(SAME_PORT)))
     say(f"The AFTR's connections from 192.168.1.2:{SAME_PORT}: {connections}")
-    aftr = json.loads((work / "aftr.json").read_text())
+
+    def aftr_softwires() -> list[str]:  # the AFTR writes its counters every second
+        doc = json.loads((work / "aftr.json").read_text())
+        return sorted(str(s["b4"]) for s in doc.get("softwires", []))
+
+    wait_for(lambda: len(aftr_softwires()) >= 2, timeout=5, what="the AFTR's counters")
     return {
         "state": first["state"],
         "mechanism": first["softwire"]["mechanism"],
@@ -142,7 +147,7 @@ def dslite(lab: Lab, work: Path, say: Say, base: Topology | None = None) -> dict
         "pages": {"lan": page, "lan2": page2},
         "same_port_pages": pages,
         "aftr_connections": connections,
-        "aftr_softwires": sorted(s["b4"] for s in aftr.get("softwires", [])),
+        "aftr_softwires": aftr_softwires(),
         "nat_on_ce": _mapekit_nat(lab, "ce") or _mapekit_nat(lab, "ce2"),
         "doctor": summary(doctor(lab, work)),
     }
