@@ -110,6 +110,7 @@ def test_mape_status_shows_the_last_call_and_no_credentials(tmp_path: Path) -> N
             assert main(["status", "--state-dir", str(tmp_path), "--lang", lang]) == 0
         shown[lang] = out.getvalue()
     assert shown["en"].startswith("IPIP (fixed IPv4) status")
+    assert "None" not in shown["en"] + shown["ja"]  # no MAP-E rows without their facts
     for label, value in (("Endpoint", "2001:db8:ffff::2"), ("Tunnel address", ADDRESS),
                          ("Fixed IPv4", "203.0.113.9 (the LAN is NATed to it)")):  # fmt: skip
         assert re.search(rf"^\s+{re.escape(label)}\s+{re.escape(value)}$", shown["en"], re.M)

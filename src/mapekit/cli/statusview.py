@@ -66,11 +66,10 @@ def render_status(doc: Mapping[str, object], lang: str = "en", colour: bool = Fa
     paint = Painter(colour)
     softwire = doc.get("softwire")
     mechanism = softwire.get("mechanism") if isinstance(softwire, Mapping) else None
-    title = say(
-        "status.title",
-        lang,
-        mechanism={"dslite": "DS-Lite", "ipip": "IPIP"}.get(str(mechanism), "MAP-E"),
-    )
+    if mechanism in ("dslite", "ipip"):
+        title = TEXT["ja" if lang == "ja" else "en"][f"title:{mechanism}"]
+    else:
+        title = say("status.title", lang, mechanism="MAP-E")
     rows = _head_rows(doc, lang, paint) + _rules_rows(doc, lang)
     rows += _mapping_rows(doc.get("mapping"), lang) + _softwire_rows(softwire, doc, lang)
     rows += _dataplane_rows(doc, lang) + _port_use_rows(doc.get("port_use"), lang)
@@ -149,11 +148,10 @@ def _rules_rows(doc: Mapping[str, object], lang: str) -> Rows:
         rules = say("status.rules_never", lang, count=count)
     hgw = doc.get("hgw")
     hgw_key = f"hgw.{hgw}" if f"hgw.{hgw}" in MESSAGES else "hgw.unknown"
-    rows = [
-        [say("status.provider", lang), str(doc.get("provider") or "-")],
-        [say("status.rules", lang), rules],
-        [say("status.hgw", lang), say(hgw_key, lang)],
-    ]
+    rows = [[say("status.provider", lang), str(doc.get("provider") or "-")]]
+    if count is not None:  # a softwire's status has no rule set
+        rows.append([say("status.rules", lang), rules])
+    rows.append([say("status.hgw", lang), say(hgw_key, lang)])
     prefix = _prefix(doc)
     source = doc.get("prefix_source")
     if prefix or source:
@@ -293,19 +291,21 @@ def _port_use_rows(use: object, lang: str) -> Rows:
 
 
 def _tail_rows(doc: Mapping[str, object], lang: str, paint: Painter) -> Rows:
-    rows = [
-        [
-            say("status.requests", lang),
-            say(
-                "status.requests_line",
-                lang,
-                requests=doc.get("requests"),
-                successes=doc.get("successes"),
-                failures=doc.get("failures"),
-                when=_when(doc.get("last_request")),
-            ),
-        ]
-    ]
+    rows: Rows = []
+    if doc.get("requests") is not None:
+        rows.append(
+            [
+                say("status.requests", lang),
+                say(
+                    "status.requests_line",
+                    lang,
+                    requests=doc.get("requests"),
+                    successes=doc.get("successes"),
+                    failures=doc.get("failures"),
+                    when=_when(doc.get("last_request")),
+                ),
+            ]
+        )
     in_s = doc.get("next_attempt_in")
     if in_s is not None:
         rows.append(
