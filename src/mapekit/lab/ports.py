@@ -112,17 +112,22 @@ def _up(lab: Lab, net: Network) -> Popen[str]:
     return agent
 
 
-def _connect(lab: Lab, work: Path, name: str, what: tuple[str, int, int], *, hold: bool) -> Any:
-    """Open ``what`` = (source, port, count) connections at once; with ``hold`` keep them
-    open (in the background) and return once they are counted."""
+def _connect(lab: Lab, work: Path, name: str, what: tuple[str, int, int]) -> Any:
+    """Open ``what`` = (source, port, count) connections at once, close them, say how many
+    connected."""
     source, port, n = what
-    if not hold:
-        return json.loads(lab.python("lan", CONNECT, source, str(port), str(n), "no", timeout=30))
+    return json.loads(lab.python("lan", CONNECT, source, str(port), str(n), "no", timeout=30))
+
+
+def _hold(lab: Lab, work: Path, name: str, what: tuple[str, int, int]) -> tuple[Any, Popen[str]]:
+    """Open ``what`` and keep the connections open in a background process (stopped by the
+    caller, or with the lab); return once they are counted."""
+    source, port, n = what
     log = work / f"{name}.log"
-    lab.start("lan", sys.executable, "-u", "-c", CONNECT, source, str(port), str(n), "hold",
-              log=log)  # fmt: skip
+    holder = lab.start("lan", sys.executable, "-u", "-c", CONNECT, source, str(port), str(n),
+                       "hold", log=log)  # fmt: skip
     wait_for(lambda: log.exists() and "connected" in log.read_text(), timeout=30, what=name)
-    return json.loads(log.read_text().splitlines()[0])
+    return json.loads(log.read_text().splitlines()[0]), holder
 
 
 def port_hog(lab: Lab, work: Path, say: Say, base: Topology | None = None) -> dict[str, Any]:
@@ -133,12 +138,12 @@ def port_hog(lab: Lab, work: Path, say: Say, base: Topology | None = None) -> di
     set_ports(net, timeouts=False)  # the kernel's timeouts: the scenario is about caps
     agent = _up(lab, net)
     count = int(agent_status(net.work)["mapping"]["port_count"])
-    hog = _connect(lab, work, "hog", (HOG, 8080, count + 20), hold=True)
+    hog, holder = _hold(lab, work, "hog", (HOG, 8080, count + 20))
     say(f"{HOG} opens {count + 20} connections to {INET}:8080: {hog['connected']} of the "
         f"{count} ports are its.")  # fmt: skip
     time.sleep(6)  # the agent reads conntrack's counters every 5 s
-    other = _connect(lab, work, "other", (OTHER, 8080, 20), hold=False)
-    elsewhere = [_connect(lab, work, "x", (h, 8081, 10), hold=False) for h in (HOG, OTHER)]
+    other = _connect(lab, work, "other", (OTHER, 8080, 20))
+    elsewhere = [_connect(lab, work, "x", (h, 8081, 10)) for h in (HOG, OTHER)]
     say(f"{OTHER}'s connections to the same destination: {other['connected']} of 20; to "
         f"another one: {[e['connected'] for e in elsewhere]} of 10 each.")  # fmt: skip
     wait_for(lambda: "MAPE.041" in (work / "agent.log").read_text(), timeout=20,
@@ -147,15 +152,16 @@ def port_hog(lab: Lab, work: Path, say: Say, base: Topology | None = None) -> di
                  if "MAPE.041" in line)  # fmt: skip
     found = doctor(lab, net.work)
     say(f"The agent: {event.split('MAPE.041', 1)[1].strip()}")
-    lab.run("lan", "pkill", "-f", "hold")
+    holder.kill()  # this process only: a pattern would match processes outside the lab
+    holder.wait(5)
     time.sleep(1)
     cap = count // 2
     set_ports(net, cap_per_destination=cap)
     reload_agent(lab, net, agent)
     lab.python("ce", "from pyroute2 import Conntrack; Conntrack().flush()")
-    capped = _connect(lab, work, "hog2", (HOG, 8080, count + 20), hold=True)
-    other_capped = _connect(lab, work, "other2", (OTHER, 8080, 20), hold=False)
-    elsewhere_capped = [_connect(lab, work, "y", (h, 8081, 10), hold=False) for h in (HOG, OTHER)]
+    capped, _ = _hold(lab, work, "hog2", (HOG, 8080, count + 20))
+    other_capped = _connect(lab, work, "other2", (OTHER, 8080, 20))
+    elsewhere_capped = [_connect(lab, work, "y", (h, 8081, 10)) for h in (HOG, OTHER)]
     time.sleep(1)
     refused = agent_status(net.work).get("port_use") or {}
     say(f"With a cap of {cap} flows per host and destination: {HOG} holds {capped['connected']}, "
