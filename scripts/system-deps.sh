@@ -2,8 +2,8 @@
 # Debian packages the tests use: nftables (rulesets are checked with nft -c), iproute2
 # (network namespaces), ping, iperf3, ethtool, qemu + busybox + kmod for the VM that
 # runs the kernel-backend tests, the lab's third-party peers (Kea, radvd, dnsmasq,
-# dhcpcd), and clang + libbpf for the bpf data plane. Installed only when missing, and
-# only as root.
+# dhcpcd), clang + libbpf for the bpf data plane, and chromium for the status page.
+# Installed only when missing, and only as root.
 set -euo pipefail
 missing=()
 command -v nft >/dev/null || missing+=(nftables)
@@ -28,6 +28,8 @@ command -v clang >/dev/null || missing+=(clang)
 [ -f /usr/include/bpf/bpf_helpers.h ] || missing+=(libbpf-dev)
 ls /usr/lib/*/libbpf.so.1 >/dev/null 2>&1 || missing+=(libbpf1)
 command -v bpftool >/dev/null || [ -x /usr/sbin/bpftool ] || missing+=(bpftool)
+# the status page is tested in a real browser (headless)
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

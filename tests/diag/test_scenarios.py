@@ -6,6 +6,8 @@ no process behind."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -204,8 +206,16 @@ def test_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:
 def test_port_hog(capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str) -> None:
     """One host takes the set toward one destination: the other host fails toward it (not
     elsewhere), the event and the doctor name the hog; a cap lets the other host in and
-    counts the hog's refused flows."""
-    doc = scenario(capsys, tmp_path, "port-hog", backend)
+    counts the hog's refused flows. A process outside the lab whose command line looks like
+    the lab's holder is left alone (the lab stops only what it started)."""
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "hold",
+                                  "192.168.1.2"])  # fmt: skip
+    try:
+        doc = scenario(capsys, tmp_path, "port-hog", backend)
+        assert bystander.poll() is None, "the scenario killed a process outside the lab"
+    finally:
+        bystander.kill()
+        bystander.wait()
     count = int(doc["port_count"])  # type: ignore[call-overload]
     assert doc["hog"]["connected"] == count  # type: ignore[index]
     assert doc["other"]["connected"] == 0  # type: ignore[index]  # same destination: none
