@@ -13,4 +13,4 @@ echo "== ruff" >&2
 echo "== mypy --strict" >&2
 .venv/bin/mypy --strict src
 echo "== pytest" >&2
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest --durations=25 "$@"  # the slowest tests, to keep the suite short
