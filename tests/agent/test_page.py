@@ -67,6 +67,33 @@ def test_the_page_escapes_and_shows_every_port() -> None:
     assert "確立" in japanese and "利用の多い宛先" in japanese
 
 
+SOFTWIRE_STATUS = {
+    "state": "established", "provider": "ipip", "backend": "userspace", "repairs": 0,
+    "softwire": {"mechanism": "ipip", "local": "2001:db8:12:3400:1234:5678:9abc:def0",
+                 "remote": "2001:db8:ffff::3", "remote_name": None, "ipv4": "203.0.113.9",
+                 "ipv4_prefix_len": 32, "nat": True},
+    "update": {"time": 0, "answer": "HTTP 200 <b>ok</b>", "attempts": 1},
+}  # fmt: skip
+
+
+def test_a_softwire_page_shows_its_tunnel_not_a_mapping() -> None:
+    """An IPIP CE's page: its title, the endpoint, tunnel address, fixed IPv4 and the last
+    update call (escaped) — no MAP-E mapping or rule rows — in English and Japanese."""
+    text = page(SOFTWIRE_STATUS)
+    assert "<title>IPIP (fixed IPv4) status</title>" in text
+    for value in ("2001:db8:ffff::3", "2001:db8:12:3400:1234:5678:9abc:def0",
+                  "203.0.113.9 (the LAN is NATed to it)"):  # fmt: skip
+        assert f"<td>{value}</td>" in text, value
+    assert "HTTP 200 &lt;b&gt;ok&lt;/b&gt;</td>" in text and "<b>ok" not in text
+    assert TEXT["en"]["no_mapping"] not in text and TEXT["en"]["rules_from"] not in text
+    japanese = page(SOFTWIRE_STATUS, "ja")
+    assert "IPIP（固定 IPv4）状態" in japanese and "終端装置" in japanese
+    dslite = {**SOFTWIRE_STATUS, "softwire": {**SOFTWIRE_STATUS["softwire"],  # type: ignore[dict-item]
+                                              "mechanism": "dslite", "ipv4": "192.0.0.2",
+                                              "ipv4_prefix_len": 29, "nat": False}}  # fmt: skip
+    assert "<title>DS-Lite status</title>" in page(dslite)
+
+
 def test_every_word_has_japanese() -> None:
     assert TEXT["en"].keys() == TEXT["ja"].keys()
     for key, text in TEXT["ja"].items():

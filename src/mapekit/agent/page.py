@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from mapekit.agent.pagetext import TEXT
+from mapekit.agent.pagetext import TEXT, softwire_rows
 
 SCRIPT = """\
 "use strict";
@@ -76,7 +76,13 @@ def _summary(doc: Mapping[str, Any], t: Mapping[str, str]) -> str:
     why = error.get("explanation") if isinstance(error, dict) else None
     rows: list[tuple[str, object]] = [
         (t["provider"], doc.get("provider")),
-        (t["rules_from"], f"{doc.get('provider')}, {_when(doc.get('last_update'))}"),
+        *(
+            []
+            if doc.get("softwire")
+            else [
+                (t["rules_from"], f"{doc.get('provider')}, {_when(doc.get('last_update'))}"),
+            ]
+        ),
         (t["hgw"], doc.get("hgw")),
         (t["prefix_source"], doc.get("prefix_source")),
         (t["backend"], doc.get("backend")),
@@ -152,8 +158,15 @@ def main_part(doc: Mapping[str, Any], lang: str = "en") -> str:
     use = doc.get("port_use") if isinstance(doc.get("port_use"), dict) else None
     mapping = doc.get("mapping") if isinstance(doc.get("mapping"), dict) else {}
     ranges = (mapping or {}).get("port_ranges") or []
-    parts = [f"<h2>{_e(t['status'])}</h2>", _summary(doc, t), f"<h2>{_e(t['mapping'])}</h2>",
-             _mapping(doc, t)]  # fmt: skip
+    parts = [f"<h2>{_e(t['status'])}</h2>", _summary(doc, t)]
+    softwire = doc.get("softwire")
+    if isinstance(softwire, dict):  # DS-Lite or IPIP: the tunnel, no port set to map
+        rows: list[tuple[str, object]] = [
+            (k, v) for k, v in softwire_rows(softwire, doc.get("update"), lang)
+        ]
+        parts += [f"<h2>{_e(t['mechanism'])}</h2>", f'<div id="softwire">{_rows(rows)}</div>']
+    else:
+        parts += [f"<h2>{_e(t['mapping'])}</h2>", _mapping(doc, t)]
     if use is not None:
         failures = f"{use.get('insert_failed', 0)} + {use.get('drop', 0)}"
         parts += [
@@ -170,7 +183,9 @@ def main_part(doc: Mapping[str, Any], lang: str = "en") -> str:
 
 def page(doc: Mapping[str, Any], lang: str = "en") -> str:
     t = TEXT[lang]
-    title = _e(t["title"])
+    softwire = doc.get("softwire")
+    mechanism = softwire.get("mechanism") if isinstance(softwire, dict) else None
+    title = _e(t[f"title:{mechanism}"] if mechanism in ("dslite", "ipip") else t["title"])
     head = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
             f"<title>{title}</title><style>{STYLE}</style>"
             '<script src="page.js" defer></script></head>')  # fmt: skip

@@ -1,7 +1,9 @@
-"""The status page's words, in English and Japanese (one table; a test checks both)."""
+"""The status page's words, in English and Japanese (one table; a test checks both), and
+the rows of a DS-Lite or IPIP softwire that the page and ``mape status`` both show."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -64,3 +66,42 @@ TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "en": MappingProxyType({k: en for k, (en, _) in _PAIRS.items()}),
     "ja": MappingProxyType({k: ja for k, (_, ja) in _PAIRS.items()}),
 })  # fmt: skip
+
+
+def when(stamp: object) -> str:
+    """A stored time stamp as local time, ``-`` when there is none."""
+    if not isinstance(stamp, int | float):
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+
+
+def softwire_rows(
+    softwire: Mapping[str, object], update: object, lang: str = "en"
+) -> list[list[str]]:
+    """A DS-Lite or IPIP tunnel: mechanism, the AFTR or endpoint, the CE's end, the IPv4
+    side, and (IPIP) the last update call — nothing secret is in the status to show."""
+    t = TEXT["en" if lang != "ja" else "ja"]
+    dslite = softwire.get("mechanism") == "dslite"
+    remote, name = softwire.get("remote"), softwire.get("remote_name")
+    ipv4 = f"{softwire.get('ipv4')}/{softwire.get('ipv4_prefix_len')}"
+    rows = [
+        [t["mechanism"], t["mechanism:dslite" if dslite else "mechanism:ipip"]],
+        [t["aftr" if dslite else "endpoint"], f"{name} ({remote})" if name else str(remote)],
+        [t["b4_address" if dslite else "tunnel_address"], str(softwire.get("local"))],
+    ]
+    left, right = ("（", "）") if lang == "ja" else (" (", ")")
+    if dslite:
+        rows.append([t["tunnel_ipv4"], f"{ipv4}{left}{t['no_nat']}{right}"])
+    else:
+        how = t["nat_to" if softwire.get("nat") else "routed"]
+        rows.append([t["fixed_ipv4"], f"{ipv4.removesuffix('/32')}{left}{how}{right}"])
+        rows.append([t["update_call"], _update_text(update, t)])
+    return rows
+
+
+def _update_text(update: object, t: Mapping[str, str]) -> str:
+    if not isinstance(update, Mapping):
+        return t["update_none"]
+    attempts = update.get("attempts")
+    tries = f", {attempts} {t['attempts']}" if isinstance(attempts, int) and attempts > 1 else ""
+    return f"{when(update.get('time'))} {update.get('answer')}{tries}"
