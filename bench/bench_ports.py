@@ -27,27 +27,9 @@ from mapekit.dataplane.nftables import render
 from mapekit.dataplane.plan import make_plan
 from mapekit.dataplane.policy import PortPolicy
 from mapekit.lab.netns import Lab, available, wait_for
-from mapekit.lab.ports import HOLD, dns_burst
+from mapekit.lab.ports import CONNECT, HOLD, dns_burst
 from mapekit.lab.topology import CE_PREFIX, LAB_RULES, mape_path
 
-CLIENT = """
-import json, select, socket, sys, time
-source, n = sys.argv[1], int(sys.argv[2])
-pending = []
-for _ in range(n):
-    s = socket.socket(); s.bind((source, 0)); s.setblocking(False)
-    s.connect_ex(("198.51.100.7", 8080)); pending.append(s)
-done, deadline = [], time.monotonic() + 4
-while pending and time.monotonic() < deadline:
-    _, ready, _ = select.select([], pending, [], 0.2)
-    for s in ready:
-        pending.remove(s)
-        if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
-            done.append(s)
-print(len(done), flush=True)
-if sys.argv[3] == "hold":
-    time.sleep(3600)
-"""
 FLOWS = """
 import socket, sys, time
 rate, seconds = int(sys.argv[1]), float(sys.argv[2])
@@ -83,11 +65,12 @@ def capacity(lab: Lab, work: Path, held: int, cap: int) -> dict[str, object]:
     lab.run("ce", "nft", "-f", str(work / "table.nft"))
     lab.python("ce", "from pyroute2 import Conntrack; Conntrack().flush()")
     log = work / f"a-{held}-{cap}.log"
-    holder = lab.start("lan", sys.executable, "-u", "-c", CLIENT, "192.168.1.2", str(held),
-                       "hold", log=log)  # fmt: skip
+    holder = lab.start("lan", sys.executable, "-u", "-c", CONNECT, "192.168.1.2", "8080",
+                       str(held), "hold", log=log)  # fmt: skip
     wait_for(lambda: log.read_text().strip() != "", timeout=30, what="host A")
-    a = int(log.read_text().split()[0])
-    b = int(lab.python("lan", CLIENT, "192.168.1.3", "60", "no", timeout=30).split()[0])
+    a = int(json.loads(log.read_text().splitlines()[0])["connected"])
+    b = int(json.loads(lab.python("lan", CONNECT, "192.168.1.3", "8080", "60", "no",
+                                  timeout=30))["connected"])  # fmt: skip
     holder.kill()
     holder.wait(5)
     time.sleep(1)
