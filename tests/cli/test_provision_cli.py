@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,7 @@ import dns.rrset
 import pytest
 
 from mapekit.cli.main import main
+from tests.provision.servers import udp_dns
 
 PREFIX = "2001:db8:12:3400::/56"
 AFTR_ADDRESS = "2001:db8:ffff::1"
@@ -62,31 +62,17 @@ def aaaa_server(name: str, address: str) -> Iterator[None]:
     except OSError as exc:
         sock.close()
         pytest.skip(f"cannot listen on {DNS_HOST}:53 ({exc.strerror}); needs root")
-    sock.settimeout(0.1)
-    stop = threading.Event()
 
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                data, peer = sock.recvfrom(2048)
-            except TimeoutError:
-                continue
-            query = dns.message.from_wire(data)
-            reply = dns.message.make_response(query)
-            question = query.question[0]
-            if question.name.to_text().rstrip(".") == name and question.rdtype == 28:
-                reply.answer.append(dns.rrset.from_text(question.name, 60, dns.rdataclass.IN,
-                                                        "AAAA", address))  # fmt: skip
-            sock.sendto(reply.to_wire(), peer)
+    def answer(query: dns.message.Message) -> dns.message.Message:
+        reply = dns.message.make_response(query)
+        question = query.question[0]
+        if question.name.to_text().rstrip(".") == name and question.rdtype == 28:
+            reply.answer.append(dns.rrset.from_text(question.name, 60, dns.rdataclass.IN,
+                                                    "AAAA", address))  # fmt: skip
+        return reply
 
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    try:
+    with udp_dns(answer, sock):
         yield
-    finally:
-        stop.set()
-        thread.join(timeout=2)
-        sock.close()
 
 
 def test_dslite_resolves_the_aftr_name(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

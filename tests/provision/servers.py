@@ -10,7 +10,8 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,11 +189,17 @@ def make_tls(directory: Path) -> tuple[tuple[str, str], str]:
     return (str(cert_file), str(key_file)), str(ca_file)
 
 
+Answerer = Callable[[dns.message.Message], "dns.message.Message | None"]
+
+
 @contextmanager
-def dns_server(txt: list[bytes] | None, rcode: int = dns.rcode.NOERROR) -> Iterator[int]:
-    """A UDP DNS server on 127.0.0.1 answering ``4over6.info TXT``; yields its port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
+def udp_dns(answer: Answerer, sock: socket.socket | None = None) -> Iterator[int]:
+    """A UDP DNS server: ``answer`` turns each query into a reply (None: stay silent). On
+    ``sock`` when given (bound by the caller), else on 127.0.0.1 and a free port; yields the
+    port, and stops and closes the socket on leaving."""
+    if sock is None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
     sock.settimeout(0.1)
     stop = threading.Event()
 
@@ -204,17 +211,9 @@ def dns_server(txt: list[bytes] | None, rcode: int = dns.rcode.NOERROR) -> Itera
                 continue
             except OSError:
                 return
-            query = dns.message.from_wire(data)
-            reply = dns.message.make_response(query)
-            reply.flags |= dns.flags.AA
-            reply.set_rcode(rcode)
-            question = query.question[0]
-            if txt is not None and rcode == dns.rcode.NOERROR:
-                text = " ".join('"' + part.decode() + '"' for part in txt)
-                reply.answer.append(
-                    dns.rrset.from_text(question.name, 60, dns.rdataclass.IN, "TXT", text)
-                )
-            sock.sendto(reply.to_wire(), peer)
+            reply = answer(dns.message.from_wire(data))
+            if reply is not None:
+                sock.sendto(reply.to_wire(), peer)
 
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
@@ -224,6 +223,24 @@ def dns_server(txt: list[bytes] | None, rcode: int = dns.rcode.NOERROR) -> Itera
         stop.set()
         thread.join(timeout=2)
         sock.close()
+
+
+def dns_server(txt: list[bytes] | None, rcode: int = dns.rcode.NOERROR) -> ContextManager[int]:
+    """A UDP DNS server on 127.0.0.1 answering ``4over6.info TXT``; yields its port."""
+
+    def answer(query: dns.message.Message) -> dns.message.Message:
+        reply = dns.message.make_response(query)
+        reply.flags |= dns.flags.AA
+        reply.set_rcode(rcode)
+        question = query.question[0]
+        if txt is not None and rcode == dns.rcode.NOERROR:
+            text = " ".join('"' + part.decode() + '"' for part in txt)
+            reply.answer.append(
+                dns.rrset.from_text(question.name, 60, dns.rdataclass.IN, "TXT", text)
+            )
+        return reply
+
+    return udp_dns(answer)
 
 
 def main() -> None:

@@ -3,10 +3,7 @@ answered is told apart — an address, NXDOMAIN, NODATA, SERVFAIL, or silence.""
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import dns.flags
 import dns.message
@@ -16,6 +13,7 @@ import dns.rrset
 import pytest
 
 from mapekit.client.lookup import Answer, lookup_aaaa
+from tests.provision.servers import udp_dns
 
 ZONE = {
     "aftr.example.": (dns.rcode.NOERROR, ["2001:db8:ffff::1", "2001:db8:ffff::2"]),
@@ -24,42 +22,24 @@ ZONE = {
 }
 
 
-@contextmanager
-def dns_server() -> Iterator[int]:
+def dns_server() -> AbstractContextManager[int]:
     """Answers ZONE over UDP on 127.0.0.1; names not in it get NXDOMAIN, except
     ``silent.example`` which gets nothing at all."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.1)
-    stop = threading.Event()
 
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                data, peer = sock.recvfrom(2048)
-            except TimeoutError:
-                continue
-            query = dns.message.from_wire(data)
-            name = query.question[0].name.to_text()
-            if name == "silent.example.":
-                continue
-            reply = dns.message.make_response(query)
-            reply.flags |= dns.flags.AA
-            rcode, addresses = ZONE.get(name, (dns.rcode.NXDOMAIN, []))
-            reply.set_rcode(rcode)
-            if addresses:
-                reply.answer.append(dns.rrset.from_text(
-                    query.question[0].name, 60, dns.rdataclass.IN, "AAAA", *addresses))  # fmt: skip
-            sock.sendto(reply.to_wire(), peer)
+    def answer(query: dns.message.Message) -> dns.message.Message | None:
+        name = query.question[0].name.to_text()
+        if name == "silent.example.":
+            return None
+        reply = dns.message.make_response(query)
+        reply.flags |= dns.flags.AA
+        rcode, addresses = ZONE.get(name, (dns.rcode.NXDOMAIN, []))
+        reply.set_rcode(rcode)
+        if addresses:
+            reply.answer.append(dns.rrset.from_text(
+                query.question[0].name, 60, dns.rdataclass.IN, "AAAA", *addresses))  # fmt: skip
+        return reply
 
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(timeout=2)
-        sock.close()
+    return udp_dns(answer)
 
 
 @pytest.mark.parametrize(
