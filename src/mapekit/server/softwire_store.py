@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from contextlib import AbstractContextManager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from mapekit.core.addr import ipv6_text, mask
 from mapekit.core.errors import MapeError
 from mapekit.server import tables as t
-from mapekit.server.cache import TtlCache
 from mapekit.server.passwords import hash_password, verify_password
 from mapekit.server.placement import Placement, RuleSetLookup, mechanism_columns
 from mapekit.server.rows import mechanisms_of, prefix_key, subscriber_of
@@ -30,6 +28,7 @@ from mapekit.server.softwires import (
     ipip_params,
     tunnel,
 )
+from mapekit.server.storepart import StorePart
 
 IPIP_COUNTER = "ipip"
 IID_MASK = (1 << 64) - 1
@@ -43,20 +42,8 @@ def bump(conn: Connection, name: str = IPIP_COUNTER) -> None:
     conn.execute(t.change_counters.update().where(c.name == name).values(value=c.value + 1))
 
 
-class SoftwireStore:
+class SoftwireStore(StorePart):
     """The mechanism half of :class:`~mapekit.server.store.Store` (which provides these)."""
-
-    engine: Engine
-    reader: Engine
-    cache: TtlCache[object]
-
-    def _tx(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _audit(
-        self, conn: Connection, actor: str, what: tuple[str, str, str], old: object, new: object
-    ) -> None:
-        raise NotImplementedError
 
     def _find(self, conn: Connection, sub_id: str | None, prefix: str | None) -> Any:
         raise NotImplementedError

@@ -7,18 +7,16 @@ import hmac
 import secrets
 import time
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
 
 from mapekit.server import tables as t
-from mapekit.server.cache import TtlCache
 from mapekit.server.rows import hash_token
 from mapekit.server.schemas import Scope
 from mapekit.server.service import ServerError
+from mapekit.server.storepart import StorePart
 
 
 @dataclass(frozen=True)
@@ -28,20 +26,8 @@ class TokenInfo:
     created_at: float
 
 
-class TokenStore:
+class TokenStore(StorePart):
     """The token half of :class:`~mapekit.server.store.Store` (which provides these)."""
-
-    engine: Engine
-    reader: Engine
-    cache: TtlCache[object]
-
-    def _tx(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _audit(
-        self, conn: Connection, actor: str, what: tuple[str, str, str], old: object, new: object
-    ) -> None:
-        raise NotImplementedError
 
     def add_token(self, name: str, actor: str, scopes: Sequence[Scope] = ("read", "write")) -> str:
         """A new admin token (returned once; only its SHA-256 hash is stored)."""
