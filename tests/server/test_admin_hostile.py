@@ -252,5 +252,8 @@ def test_a_big_csv_import_does_not_stall_other_requests(store: Store) -> None:
         worker.join()
         took = time.monotonic() - started
     assert done[0].status_code == 201 and done[0].json() == {"added": 40_000}, done[0].text
-    # the server kept answering while it imported (it used to answer nothing until done)
-    assert len(waits) >= 5 and max(waits) < max(1.0, took / 4), (took, max(waits), len(waits))
+    # the server kept answering while it imported (it used to answer nothing until done:
+    # one wait as long as the import); a busy machine may delay one answer, not stall them
+    waits.sort()
+    assert len(waits) >= 5 and waits[len(waits) // 2] < 0.5, (took, waits)
+    assert waits[-1] < took / 2, (took, waits)
