@@ -57,10 +57,13 @@ CLI: Mapping[str, tuple[str, str]] = MappingProxyType(
             "マッピングで使えるポートの表示とポート転送の確認",
         ),
         "command.tunnel": (
-            "run the CE data plane of a mapping (kernel ip6tnl or userspace TUN)",
-            "マッピングの CE データプレーンを起動（カーネル ip6tnl またはユーザー空間 TUN）",
+            "run the CE data plane of a mapping or softwire (kernel ip6tnl, tc-BPF or TUN)",
+            "マッピング・ソフトワイヤの CE データプレーンを起動（カーネル ip6tnl、tc-BPF、TUN）",
         ),
-        "command.br": ("run a userspace MAP-E border relay", "ユーザー空間の MAP-E BR を起動"),
+        "command.br": (
+            "run a MAP-E border relay (tc-BPF or userspace)",
+            "MAP-E BR を起動（tc-BPF またはユーザー空間）",
+        ),
         "command.aftr": (
             "run a userspace DS-Lite AFTR (for labs and tests)",
             "ユーザー空間の DS-Lite AFTR を起動（ラボ・試験用）",
