@@ -12,11 +12,12 @@ flows per host.
 from __future__ import annotations
 
 import html
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from mapekit.agent.pagetext import TEXT, softwire_rows
+from mapekit.agent.pagetext import title as page_title
+from mapekit.core.messages import local_time
 
 SCRIPT = """\
 "use strict";
@@ -55,12 +56,6 @@ def _e(value: object) -> str:
     return html.escape("-" if value is None else str(value), quote=True)
 
 
-def _when(stamp: object) -> str:
-    if not isinstance(stamp, int | float):
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
-
-
 def _rows(rows: list[tuple[str, object]]) -> str:
     return (
         "<table>"
@@ -80,14 +75,14 @@ def _summary(doc: Mapping[str, Any], t: Mapping[str, str]) -> str:
             []
             if doc.get("softwire")
             else [
-                (t["rules_from"], f"{doc.get('provider')}, {_when(doc.get('last_update'))}"),
+                (t["rules_from"], f"{doc.get('provider')}, {local_time(doc.get('last_update'))}"),
             ]
         ),
         (t["hgw"], doc.get("hgw")),
         (t["prefix_source"], doc.get("prefix_source")),
         (t["backend"], doc.get("backend")),
         (t["repairs"], doc.get("repairs")),
-        (t["next_attempt"], _when(doc.get("next_attempt"))),
+        (t["next_attempt"], local_time(doc.get("next_attempt"))),
     ]
     head = (f'<p id="state" class="{css}"><strong>{_e(t.get("state:" + str(state), state))}'
             f"</strong>{' — ' + _e(why) if why else ''}</p>")  # fmt: skip
@@ -148,7 +143,7 @@ def _destinations(use: Mapping[str, Any], t: Mapping[str, str]) -> str:
 
 def _events(doc: Mapping[str, Any]) -> str:
     events = list(doc.get("events") or [])[-15:]
-    rows = "".join(f"<tr><td>{_e(_when(e.get('time')))}</td><td>{_e(e.get('code'))}</td>"
+    rows = "".join(f"<tr><td>{_e(local_time(e.get('time')))}</td><td>{_e(e.get('code'))}</td>"
                    f"<td>{_e(e.get('message'))}</td></tr>" for e in reversed(events))  # fmt: skip
     return f'<table class="events">{rows}</table>'
 
@@ -182,10 +177,7 @@ def main_part(doc: Mapping[str, Any], lang: str = "en") -> str:
 
 
 def page(doc: Mapping[str, Any], lang: str = "en") -> str:
-    t = TEXT[lang]
-    softwire = doc.get("softwire")
-    mechanism = softwire.get("mechanism") if isinstance(softwire, dict) else None
-    title = _e(t[f"title:{mechanism}"] if mechanism in ("dslite", "ipip") else t["title"])
+    title = _e(page_title(doc, lang))
     head = (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
             f"<title>{title}</title><style>{STYLE}</style>"
             '<script src="page.js" defer></script></head>')  # fmt: skip

@@ -3,9 +3,10 @@ the rows of a DS-Lite or IPIP softwire that the page and ``mape status`` both sh
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from types import MappingProxyType
+
+from mapekit.core.messages import local_time
 
 _PAIRS: dict[str, tuple[str, str]] = {
     "title": ("MAP-E status", "MAP-E 状態"),
@@ -68,11 +69,13 @@ TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType({
 })  # fmt: skip
 
 
-def when(stamp: object) -> str:
-    """A stored time stamp as local time, ``-`` when there is none."""
-    if not isinstance(stamp, int | float):
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+def title(doc: Mapping[str, object], lang: str = "en") -> str:
+    """``MAP-E status``, ``DS-Lite status`` or ``IPIP (fixed IPv4) status``, by the
+    status's softwire."""
+    t = TEXT["ja" if lang == "ja" else "en"]
+    softwire = doc.get("softwire")
+    mechanism = softwire.get("mechanism") if isinstance(softwire, Mapping) else None
+    return t[f"title:{mechanism}"] if mechanism in ("dslite", "ipip") else t["title"]
 
 
 def softwire_rows(
@@ -104,4 +107,4 @@ def _update_text(update: object, t: Mapping[str, str]) -> str:
         return t["update_none"]
     attempts = update.get("attempts")
     tries = f", {attempts} {t['attempts']}" if isinstance(attempts, int) and attempts > 1 else ""
-    return f"{when(update.get('time'))} {update.get('answer')}{tries}"
+    return f"{local_time(update.get('time'))} {update.get('answer')}{tries}"

@@ -7,7 +7,6 @@ The agent answers on a Unix stream socket (``mapekit.agent.control``): one JSON 
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 from mapekit.agent.control import ask_agent
@@ -18,7 +17,7 @@ from mapekit.cli.parsing import json_option
 from mapekit.cli.statusview import render_event_dicts, render_status
 from mapekit.client.state import StateStore
 from mapekit.core.errors import MapeError
-from mapekit.core.messages import say
+from mapekit.core.messages import local_time, say
 
 DEFAULT_SOCKET = "/run/mapekit/agent.sock"
 RECENT = 10  # events shown
@@ -69,16 +68,15 @@ def not_running(doc: dict[str, object]) -> dict[str, object]:
     """A saved status says when the agent ran; nothing in it is pending any more."""
     started, stopped = doc.get("started_at"), doc.get("stopped_at")
     if isinstance(stopped, int | float):
-        note = f"the agent is not running; it ran from {_when(started)} to {_when(stopped)}"
+        note = (
+            f"the agent is not running; it ran from {local_time(started)} to {local_time(stopped)}"
+        )
     elif isinstance(started, int | float):
-        note = f"the agent is not running; it started at {_when(started)} and did not stop cleanly"
+        note = (
+            f"the agent is not running; it started at {local_time(started)} and did not stop "
+            "cleanly"
+        )
     else:
         note = "the agent is not running"
     return {**doc, "running": False, "next_attempt": None, "next_attempt_in": None,
             "agent": note}  # fmt: skip
-
-
-def _when(stamp: object) -> str:
-    if not isinstance(stamp, int | float):
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))

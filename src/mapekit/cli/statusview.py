@@ -12,20 +12,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 
-from mapekit.agent.pagetext import TEXT, softwire_rows
+from mapekit.agent.pagetext import softwire_rows
+from mapekit.agent.pagetext import title as page_title
 from mapekit.cli import output
 from mapekit.cli.colour import Painter
-from mapekit.core.messages import MESSAGES, say
+from mapekit.core.messages import MESSAGES, local_time, say
 from mapekit.provision.events import MESSAGES as MESSAGES_EVENTS
 from mapekit.provision.events import LogEntry
 
 Rows = list[list[str]]
-
-
-def _when(stamp: object) -> str:
-    if not isinstance(stamp, int | float):
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
 
 
 def age(seconds: float, lang: str = "en") -> str:
@@ -57,7 +52,7 @@ def render_event_dicts(entries: Iterable[Mapping[str, object]], lang: str = "en"
         message, params = e.get("message"), e.get("params")
         if isinstance(params, Mapping) and str(e.get("code")) in MESSAGES_EVENTS:
             message = LogEntry(0.0, str(e.get("code")), dict(params)).message(lang)
-        lines.append(f"{_when(e.get('time'))[11:]} {e.get('code')} {message}")
+        lines.append(f"{local_time(e.get('time'))[11:]} {e.get('code')} {message}")
     return "\n".join(lines)
 
 
@@ -65,11 +60,7 @@ def render_status(doc: Mapping[str, object], lang: str = "en", colour: bool = Fa
     """A status table like a carrier-grade router's ``show map-e status``."""
     paint = Painter(colour)
     softwire = doc.get("softwire")
-    mechanism = softwire.get("mechanism") if isinstance(softwire, Mapping) else None
-    if mechanism in ("dslite", "ipip"):
-        title = TEXT["ja" if lang == "ja" else "en"][f"title:{mechanism}"]
-    else:
-        title = say("status.title", lang, mechanism="MAP-E")
+    title = page_title(doc, lang)
     rows = _head_rows(doc, lang, paint) + _rules_rows(doc, lang)
     rows += _mapping_rows(doc.get("mapping"), lang) + _softwire_rows(softwire, doc, lang)
     rows += _dataplane_rows(doc, lang) + _port_use_rows(doc.get("port_use"), lang)
@@ -97,13 +88,13 @@ def _head_rows(doc: Mapping[str, object], lang: str, paint: Painter) -> Rows:
 def _agent_line(doc: Mapping[str, object], lang: str) -> str | None:
     started, stopped = doc.get("started_at"), doc.get("stopped_at")
     if doc.get("running") is True:
-        return say("status.running", lang, since=_when(started))
+        return say("status.running", lang, since=local_time(started))
     if doc.get("running") is not False:
         return None  # `mape provision`: no agent involved
     if isinstance(stopped, int | float):
-        return say("status.ran", lang, start=_when(started), stop=_when(stopped))
+        return say("status.ran", lang, start=local_time(started), stop=local_time(stopped))
     if isinstance(started, int | float):
-        return say("status.crashed", lang, start=_when(started))
+        return say("status.crashed", lang, start=local_time(started))
     return say("status.not_running", lang)
 
 
@@ -111,7 +102,7 @@ def _rules_rows(doc: Mapping[str, object], lang: str) -> Rows:
     count, updated = doc.get("rules"), doc.get("last_update")
     if isinstance(updated, int | float):
         when = age(time.time() - updated, lang)
-        rules = say("status.rules_line", lang, count=count, when=_when(updated), age=when)
+        rules = say("status.rules_line", lang, count=count, when=local_time(updated), age=when)
     else:
         rules = say("status.rules_never", lang, count=count)
     hgw = doc.get("hgw")
@@ -270,7 +261,7 @@ def _tail_rows(doc: Mapping[str, object], lang: str, paint: Painter) -> Rows:
                     requests=doc.get("requests"),
                     successes=doc.get("successes"),
                     failures=doc.get("failures"),
-                    when=_when(doc.get("last_request")),
+                    when=local_time(doc.get("last_request")),
                 ),
             ]
         )
@@ -279,7 +270,9 @@ def _tail_rows(doc: Mapping[str, object], lang: str, paint: Painter) -> Rows:
         rows.append(
             [
                 say("status.next", lang),
-                say("status.next_line", lang, when=_when(doc.get("next_attempt")), seconds=in_s),
+                say(
+                    "status.next_line", lang, when=local_time(doc.get("next_attempt")), seconds=in_s
+                ),
             ]
         )
     error = doc.get("last_error")

@@ -17,6 +17,7 @@ short noun phrases for labels and states, です/ます for sentences.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -61,3 +62,10 @@ def both(key: str, /, **values: object) -> tuple[str, str]:
     """The message ``key`` in English and Japanese, filled in."""
     message = MESSAGES[key]
     return message.en.format(**values), message.ja.format(**values)
+
+
+def local_time(stamp: object) -> str:
+    """A stored time stamp (seconds since the epoch) as local time, ``-`` when there is none."""
+    if not isinstance(stamp, int | float):
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))

@@ -9,7 +9,6 @@ from types import MappingProxyType
 
 STATUS: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
-        "status.title": ("{mechanism} status", "{mechanism} 状態"),
         "status.state": ("State", "状態"),
         "status.why": ("Why", "理由"),
         "status.outcome": ("Last outcome", "前回の結果"),

@@ -16,8 +16,8 @@ The words are in :mod:`mapekit.diag.softwire_text`.
 from __future__ import annotations
 
 import ipaddress
-import time
 
+from mapekit.core.messages import local_time
 from mapekit.core.softwire import Softwire
 from mapekit.diag.model import Facts, Finding, Reach, Severity
 from mapekit.diag.softwire_text import ROLES, text
@@ -45,17 +45,11 @@ def check_aftr(facts: Facts) -> list[Finding]:
 _AFTR_KEYS = {f"aftr.dns:{a}" for a in ("NXDOMAIN", "NODATA", "timeout", "SERVFAIL", "error")}
 
 
-def _when(stamp: object) -> str:
-    if not isinstance(stamp, int | float):
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
-
-
 def check_update(facts: Facts) -> list[Finding]:
     record = facts.update
     if not record:
         return []
-    when, answer = _when(record.get("time")), str(record.get("answer") or "-")
+    when, answer = local_time(record.get("time")), str(record.get("answer") or "-")
     status = record.get("status")
     evidence = f"{answer} at {when}" + (f" ({record.get('url')})" if record.get("url") else "")
     if record.get("ok"):
