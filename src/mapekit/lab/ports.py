@@ -112,7 +112,7 @@ def _up(lab: Lab, net: Network) -> Popen[str]:
     return agent
 
 
-def _connect(lab: Lab, work: Path, name: str, what: tuple[str, int, int]) -> Any:
+def _connect(lab: Lab, what: tuple[str, int, int]) -> Any:
     """Open ``what`` = (source, port, count) connections at once, close them, say how many
     connected."""
     source, port, n = what
@@ -142,8 +142,8 @@ def port_hog(lab: Lab, work: Path, say: Say, base: Topology | None = None) -> di
     say(f"{HOG} opens {count + 20} connections to {INET}:8080: {hog['connected']} of the "
         f"{count} ports are its.")  # fmt: skip
     time.sleep(6)  # the agent reads conntrack's counters every 5 s
-    other = _connect(lab, work, "other", (OTHER, 8080, 20))
-    elsewhere = [_connect(lab, work, "x", (h, 8081, 10)) for h in (HOG, OTHER)]
+    other = _connect(lab, (OTHER, 8080, 20))
+    elsewhere = [_connect(lab, (h, 8081, 10)) for h in (HOG, OTHER)]
     say(f"{OTHER}'s connections to the same destination: {other['connected']} of 20; to "
         f"another one: {[e['connected'] for e in elsewhere]} of 10 each.")  # fmt: skip
     wait_for(lambda: "MAPE.041" in (work / "agent.log").read_text(), timeout=20,
@@ -160,8 +160,8 @@ def port_hog(lab: Lab, work: Path, say: Say, base: Topology | None = None) -> di
     reload_agent(lab, net, agent)
     lab.python("ce", "from pyroute2 import Conntrack; Conntrack().flush()")
     capped, _ = _hold(lab, work, "hog2", (HOG, 8080, count + 20))
-    other_capped = _connect(lab, work, "other2", (OTHER, 8080, 20))
-    elsewhere_capped = [_connect(lab, work, "y", (h, 8081, 10)) for h in (HOG, OTHER)]
+    other_capped = _connect(lab, (OTHER, 8080, 20))
+    elsewhere_capped = [_connect(lab, (h, 8081, 10)) for h in (HOG, OTHER)]
     time.sleep(1)
     refused = agent_status(net.work).get("port_use") or {}
     say(f"With a cap of {cap} flows per host and destination: {HOG} holds {capped['connected']}, "
@@ -188,7 +188,7 @@ def dns_burst(
     base: Topology | None = None,
     *,
     rate: float = 15,
-    queries: int = 300,  # 20 s: the defaults run out after 16 s (240 ports, 30 s timeout)
+    queries: int = 300,  # 20 s: the defaults run out after 17 s (252 ports, 30 s timeout)
 ) -> dict[str, Any]:
     net = build_network(lab, work, replace(base or Topology(), provider="static", target="router"))
     lab.start("inet", sys.executable, "-c", RESOLVER, log=work / "resolver.log")
