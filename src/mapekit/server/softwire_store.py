@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from abc import abstractmethod
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,14 +46,14 @@ def bump(conn: Connection, name: str = IPIP_COUNTER) -> None:
 class SoftwireStore(StorePart):
     """The mechanism half of :class:`~mapekit.server.store.Store` (which provides these)."""
 
-    def _find(self, conn: Connection, sub_id: str | None, prefix: str | None) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def _find(self, conn: Connection, sub_id: str | None, prefix: str | None) -> Any: ...
 
-    def _update(self, conn: Connection, row: Any, actor: str, **values: object) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _update(self, conn: Connection, row: Any, actor: str, **values: object) -> None: ...
 
-    def domain_by_id(self, set_id: int) -> RuleDomain:
-        raise NotImplementedError
+    @abstractmethod
+    def domain_by_id(self, set_id: int) -> RuleDomain: ...
 
     _rule_set_by_name: RuleSetLookup
 
