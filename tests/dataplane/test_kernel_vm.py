@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from mapekit.lab.netns import available
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("vm_kernel.py")
-CACHE = Path(os.environ.get("MAPEKIT_VM_CACHE", "/var/tmp/mapekit-vm"))
+CACHE = Path(os.environ.get("MAPEKIT_VM_CACHE") or Path(tempfile.gettempdir()) / "mapekit-vm")
 MODULES = "ip6_tunnel tun veth nfnetlink nf_tables nft_chain_nat nf_nat nf_conntrack"
 BPF_SCRIPT = Path(__file__).with_name("vm_bpf.py")
 BPF_MODULES = "tun veth nfnetlink nf_tables nft_chain_nat nf_nat nf_conntrack sch_ingress cls_bpf"
