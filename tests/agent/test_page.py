@@ -19,6 +19,9 @@ import pytest
 from mapekit.agent.page import main_part, page
 from mapekit.agent.pagetext import TEXT
 from mapekit.agent.web import make_handler
+from mapekit.core.portset import PortSet
+from mapekit.dataplane.portmap import whole_set_map
+from mapekit.lab.topology import LAB_RULES
 from tests.agent.test_agent import agent_config, established, lab, status
 from tests.netns import Lab, needs_root, wait_for
 
@@ -149,6 +152,10 @@ def test_the_page_in_chromium(lab: tuple[Lab, Path]) -> None:
                                      str(work / "agent.sock")).stdout)  # fmt: skip
     lan_host = "192.168.1.2"  # TCP only: conntrack's TCP entries are all of its flows
     seen = {p: h[lan_host] for p, h in usage["per_port"].items() if lan_host in h}
+    # conntrack holds the NAT's virtual ports; the view shows the real ones behind them
+    port_map = whole_set_map(PortSet(int(str(LAB_RULES[0]["psid_offset"])), 8, 0x34))
+    assert port_map is not None and status(work)["plan"]["nat_range"] == port_map.to_dict()
+    conntrack = {str(port_map.to_real(int(p))): hosts for p, hosts in conntrack.items()}
     want = {p: hosts.count(lan_host) for p, hosts in conntrack.items() if lan_host in hosts}
     assert seen == want  # mape ports --usage agrees with conntrack, port by port
     assert usage["per_host"]["192.168.1.2"]["flows"] >= 12

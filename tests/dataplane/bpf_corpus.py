@@ -2,8 +2,10 @@
 packets: BPF_PROG_TEST_RUN runs ``mk_br_ingress`` and ``mk_ce_ingress`` on each (nothing
 is sent), the per-CPU counters say what the program decided, and the verdict must be the
 one the checks give — the same drop reason, or the same destination (for a hairpinned
-packet, the same CE address). Run inside a namespace (it adds routes for the hairpin);
-prints one JSON object: counts and the first mismatches.
+packet, the same CE address). The CE also translates the ports of what it passes into
+the NAT's virtual ones (``dataplane/portmap.py``): the packet it hands on must be, byte
+for byte, the one ``PortMap.inbound`` makes. Run inside a namespace (it adds routes for
+the hairpin); prints one JSON object: counts and the first mismatches.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from mapekit.core.errors import MapeError
 from mapekit.core.tables import rules_from_document
 from mapekit.dataplane import bpfbuild, bpfmaps, libbpf
 from mapekit.dataplane.checks import BrChecks, CeChecks
+from mapekit.dataplane.packets import parse
+from mapekit.dataplane.portmap import whole_set_map
 
 BR = "2001:db8:ffff::1"
 RULES = [
@@ -138,6 +142,10 @@ def run_ce(rng: random.Random, count: int, found: dict[str, object]) -> None:
         local6=str(me), br6=BR, ipv4=str(ipaddress.IPv4Address(mapping.ipv4)), tun_ifindex=1,
         psid=mapping.psid, psid_offset=mapping.port_set.offset, psid_len=mapping.psid_len,
     ), [r for r in rules if r.fmr])  # fmt: skip
+    port_map = whole_set_map(mapping.port_set)
+    assert port_map is not None
+    for key, value in bpfmaps.port_entries(port_map).items():
+        libbpf.update(obj.map_fd("mk_ports"), key, value)
     fd, counters = obj.program_fd("mk_ce_ingress"), obj.map_fd("mk_counters")
     cpus = libbpf.possible_cpus()
     checks, bad, seen = CeChecks(mapping, rules), [], {}
@@ -156,8 +164,14 @@ def run_ce(rng: random.Random, count: int, found: dict[str, object]) -> None:
         verdict = checks.inbound(inner, src6, 0.0)
         want = "in" if verdict.drop is None else f"in_drop_{verdict.drop.value}"
         before = counted(counters, cpus, bpfmaps.CE_DIRECTIONS)
-        libbpf.test_run(fd, outer(src6, str(me), inner))
+        _, out, _ = libbpf.test_run(fd, outer(src6, str(me), inner))
         got = moved(before, counted(counters, cpus, bpfmaps.CE_DIRECTIONS))
+        if got == "in" == want:
+            expected = port_map.inbound(inner, parse(inner))  # type: ignore[arg-type]
+            if out[14:] != expected:
+                got = f"in, but {out[14:].hex()} for {expected.hex()}"
+            elif expected != inner:
+                seen["translated"] = seen.get("translated", 0) + 1
         seen[want] = seen.get(want, 0) + 1
         if got != want:
             bad.append({"inner": inner.hex(), "outer": f"{src6:032x}", "want": want, "got": got})

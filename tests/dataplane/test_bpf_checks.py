@@ -4,7 +4,8 @@ A = 0 ports, TCP, UDP, ICMP echo, ICMP errors quoting the flow, protocols withou
 rules with RFC and draft-03 interface ids, offsets 4 and 6, a full-address rule —
 through ``mk_br_ingress`` and ``mk_ce_ingress`` with BPF_PROG_TEST_RUN (tests/dataplane/
 bpf_corpus.py), each verdict compared with ``dataplane/checks.py``'s, drop reason by drop
-reason and, for hairpinned packets, CE address by CE address."""
+reason and, for hairpinned packets, CE address by CE address; what the CE passes on,
+byte for byte as ``PortMap.inbound`` translates it."""
 
 from __future__ import annotations
 
@@ -41,3 +42,4 @@ def test_the_programs_decide_as_the_checks_do() -> None:
     for verdict in ("in", "in_drop_port_outside_set", "in_drop_spoofed_source",
                     "in_drop_wrong_destination", "in_drop_no_port"):  # fmt: skip
         assert ce.get(verdict, 0) > 20, (verdict, ce)
+    assert ce.get("translated", 0) > 20, ce  # ports of the set made virtual, as in Python

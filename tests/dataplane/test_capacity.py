@@ -1,8 +1,12 @@
 """Acceptance: the NAT spreads connections over the whole port set.
 
 With 200 of the 240 ports (15 blocks of 16) held open to one destination, 60 new
-connections to the same destination must all succeed (docs/design.md §6: per-block numgen with
-address . range values; a first-block-only setup stops at 16).
+connections to the same destination must all succeed. 40 ports are free, so 20 of the new
+connections need a port whose last connection is in TIME_WAIT; the kernel reuses one only
+when the new SYN's sequence number is past the old connection's (a coin toss for each).
+Searching one 16-port block per connection, the old ruleset failed now and then; the NAT
+now searches a contiguous virtual range as large as the set, which the data plane
+translates (docs/design.md §6, dataplane/portmap.py). A first-block-only setup stops at 16.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mapekit.lab.topology import V6PLUS_LIKE_RULES, mape_path
-from tests.dataplane.running import BACKENDS, assert_running, counters
+from tests.dataplane.running import BACKENDS, assert_running, counters, start_line
 from tests.netns import Lab, needs_root, wait_for
 
 pytestmark = needs_root
@@ -71,6 +75,8 @@ def lab(
 
 def test_200_held_then_60_new_connections_all_succeed(lab: tuple[Lab, Path]) -> None:
     lab_, work = lab
+    nat = {"search": "whole set", "nat_range": [49152, 49391]}  # virtual ports, translated
+    assert start_line(work / "ce.log")["nat"] == nat
     result = json.loads(lab_.python("lan", CLIENT, "200", "60", timeout=300))
     assert result["held"] == 200
     assert result["failed"] == 0, result

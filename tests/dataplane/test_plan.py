@@ -44,14 +44,19 @@ CASES = {
 }
 
 
+WHOLE_SET = "-whole-set"  # the same case, planned for a data plane that translates ports
+CASES["v6plus-forward" + WHOLE_SET] = CASES["v6plus-forward"]
+
+
 def plan_for(name: str) -> Plan:
     rule, prefix, forwards = CASES[name]
     rules = builtin_rules()
     parsed = parse_end_user_prefix(prefix)
     mapping = rules.map(*parsed) if rule is None else map_prefix(rule, *parsed)
     return make_plan(
-        mapping, "wan0", lan="lan0", forwards=forwards, rules=rules if rule is None else None
-    )
+        mapping, "wan0", lan="lan0", forwards=forwards, rules=rules if rule is None else None,
+        whole_set=name.endswith(WHOLE_SET),
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -143,7 +148,13 @@ def test_rulesets_pass_nft_check_and_load(name: str, tmp_path: Path) -> None:
             [*run, "list", "table", "ip", "mapekit"], check=True, capture_output=True, text=True
         ).stdout
         plan = plan_for(name)
-        if plan.port_set.restricted:
+        if plan.port_map is not None:
+            # one range for the NAT, and every port of the set behind a virtual one
+            first, last = plan.port_map.nat_range
+            assert f"snat to {plan.ipv4_address}:{first}-{last}" in listed
+            for index, real in enumerate(plan.port_map.real):
+                assert f"{plan.port_map.base + index} : {real}" in listed
+        elif plan.port_set.restricted:
             # the kernel kept address . range values: every block is there, not one port
             for first, last in plan.pool:
                 assert f"{plan.ipv4_address} . {first}-{last}" in listed

@@ -1,6 +1,7 @@
 """The MAP-E path with real packets, for each backend (userspace forwarder, tc-BPF): LAN
 host → CE (mape tunnel) → BR (mape br) → IPv4 host, TCP, UDP and ping, and back; spoofed
-packets dropped and counted at both ends.
+packets dropped and counted at both ends; port forwards from the IPv4 host to the LAN
+(behind the NAT's virtual ports, which both backends translate).
 
     lan 192.168.1.2 ─ ce (192.168.1.1 | 2001:db8:100::2) ─ br (2001:db8:100::1, BR
     2001:db8:ffff::1 | 198.51.100.1) ─ inet 198.51.100.7
@@ -15,7 +16,7 @@ import pytest
 
 from mapekit.core.portset import PortSet
 from mapekit.lab.topology import mape_path
-from tests.dataplane.running import BACKENDS, assert_running
+from tests.dataplane.running import BACKENDS, assert_running, start_line
 from tests.dataplane.running import counters as stats
 from tests.netns import Lab, needs_root, wait_for
 
@@ -72,6 +73,28 @@ ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
 s.sendto(ip + udp, ("2001:db8:12:3400:0:c000:212:34", 0))
 """
 
+# two forwarded ports of the set (PSID 0x34, offset 6: h * 1024 + 0xd0 + j)
+FORWARDS = ("tcp:1233=192.168.1.2:8000", "udp:2258=192.168.1.2:8001")
+LAN_SERVICES = """
+import socket, threading
+t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("192.168.1.2", 8000)); t.listen(5)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("192.168.1.2", 8001))
+def udp():
+    while True:
+        data, peer = u.recvfrom(2048); u.sendto(f"udp {peer[0]}:{peer[1]}".encode(), peer)
+threading.Thread(target=udp, daemon=True).start()
+while True:
+    c, peer = t.accept(); c.sendall(f"tcp {peer[0]}:{peer[1]}".encode()); c.close()
+"""
+FROM_INET = """
+import socket
+c = socket.create_connection(("192.0.2.18", 1233), timeout=5); print(c.recv(100).decode())
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(5)
+u.sendto(b"hi", ("192.0.2.18", 2258)); data, peer = u.recvfrom(100)
+print(data.decode(), f"from {peer[0]}:{peer[1]}")
+"""
+
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def lab(
@@ -79,13 +102,32 @@ def lab(
 ) -> Iterator[tuple[Lab, Path]]:
     work = tmp_path_factory.mktemp(request.param)
     with Lab() as lab:
-        mape_path(lab, work, backend=request.param)
+        mape_path(lab, work, backend=request.param, forwards=FORWARDS)
         assert_running(lab, work, request.param)
         lab.start("inet", "python3", "-c", TCP_SERVER)
+        lab.start("lan", "python3", "-c", LAN_SERVICES)
         lab.start("inet", "python3", "-c", UDP_ECHO)
         wait_for(lambda: "8080" in lab.run("inet", "ss", "-ltn").stdout, what="TCP server")
         wait_for(lambda: "5353" in lab.run("inet", "ss", "-lun").stdout, what="UDP echo")
+        wait_for(lambda: "8001" in lab.run("lan", "ss", "-lun").stdout, what="LAN services")
         yield lab, work
+
+
+def test_the_nat_searches_the_whole_set_through_virtual_ports(lab: tuple[Lab, Path]) -> None:
+    _, work = lab
+    nat = start_line(work / "ce.log")["nat"]
+    assert isinstance(nat, dict) and nat["search"] == "whole set", nat
+    first, last = nat["nat_range"]
+    assert last - first + 1 == PORTS.count - len(FORWARDS)  # the set, forwards kept out
+    assert not any(port in PORTS for port in range(first, last + 1))
+
+
+def test_forwarded_ports_reach_the_lan_host(lab: tuple[Lab, Path]) -> None:
+    lab_, _ = lab
+    tcp, udp = lab_.python("inet", FROM_INET).strip().splitlines()
+    assert tcp.startswith("tcp 198.51.100.7:"), tcp
+    # the answer leaves from the forwarded (real) port, not from a virtual one
+    assert udp.startswith("udp 198.51.100.7:") and udp.endswith("from 192.0.2.18:2258"), udp
 
 
 def test_tcp_through_the_tunnel_uses_the_shared_address_and_the_port_set(

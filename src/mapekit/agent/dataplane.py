@@ -19,7 +19,7 @@ from mapekit.client.state import write_if_changed
 from mapekit.core.mapping import Mapping
 from mapekit.core.ruleset import RuleSet
 from mapekit.core.softwire import Softwire
-from mapekit.dataplane.backend import Backend, same_but_ruleset
+from mapekit.dataplane.backend import WHOLE_SET, Backend, same_but_ruleset
 from mapekit.dataplane.conntrack import PortWatcher, nat_stats, usage
 from mapekit.dataplane.links import remove_address
 from mapekit.dataplane.plan import Plan, make_plan
@@ -44,7 +44,7 @@ class DataplaneManager:
         return make_plan(
             mapping, self.interfaces.wan, tunnel_name=self.interfaces.tunnel,
             lan=self.interfaces.lan, forwards=self.settings.forwards, rules=rules,
-            policy=port_policy(self.ports),
+            policy=port_policy(self.ports), whole_set=self.backend.name in WHOLE_SET,
         )  # fmt: skip
 
     def apply(self, mapping: Mapping, rules: RuleSet) -> list[str]:
@@ -54,13 +54,17 @@ class DataplaneManager:
             return []
         if self.plan is not None and same_but_ruleset(self.plan, plan):
             self.notes = self.backend.retable(plan)
+            old = self.plan.port_map if isinstance(self.plan, Plan) else None
+            if self.watcher is not None and plan.port_map != old:
+                with self.watcher.lock:  # forwards moved: a few translations with them
+                    self.watcher.table.port_map = plan.port_map
             self.plan, self._mapping, self._rules = plan, mapping, rules
             return list(self.notes)
         self.withdraw()
         self._mapping, self._rules = mapping, rules
         self.notes = self.backend.up(plan, mapping, rules)
         self.plan = plan
-        self.watcher = PortWatcher(plan.ipv4_address, plan.port_set)
+        self.watcher = PortWatcher(plan.ipv4_address, plan.port_set, plan.port_map)
         self.watcher.start()
         if self.applied_path is not None:
             record = {"wan": plan.wan, "ce_address": plan.ce_address}

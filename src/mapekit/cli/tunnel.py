@@ -27,7 +27,7 @@ from mapekit.cli.ruleopts import (
     rules_from_args,
 )
 from mapekit.core.addr import parse_end_user_prefix, parse_ipv6_address
-from mapekit.dataplane.plan import make_plan
+from mapekit.dataplane.plan import Plan, make_plan
 
 if TYPE_CHECKING:
     from mapekit.core.softwire import Softwire
@@ -55,6 +55,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "these that can run here)",
     )
     add_bpffs_option(parser)
+    parser.add_argument(
+        "--nat",
+        choices=("auto", "per-block"),
+        default="auto",
+        help="how a new connection gets its port: auto searches the whole set at once where "
+        "the backend translates ports (bpf, userspace); per-block hands the kernel one block "
+        "per connection, as the kernel backend does",
+    )
     parser.add_argument(
         "--keep-tunnel", action="store_true", help="kernel backend: leave the tunnel up on exit"
     )
@@ -163,7 +171,7 @@ def wait_for_signal(tick: Callable[[], None] | None = None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mapekit.dataplane.backend import choose_backend, make_backend
+    from mapekit.dataplane.backend import WHOLE_SET, choose_backend, make_backend
 
     stats = Path(args.stats) if args.stats else None
     prefix, length = parse_end_user_prefix(args.prefix)
@@ -172,22 +180,30 @@ def run(args: argparse.Namespace) -> int:
         return _run_softwire(args, softwire, stats)
     source = rules_from_args(args)
     mapping = source.rules.map(prefix, length, iid_from_args(args))
+    name, why = choose_backend(args.backend)
     plan = make_plan(
         mapping, args.wan, tunnel_name=args.tunnel, lan=args.lan, forwards=args.forward,
-        rules=source.rules,
+        rules=source.rules, whole_set=name in WHOLE_SET and args.nat == "auto",
     )  # fmt: skip
-    name, why = choose_backend(args.backend)
     backend = make_backend(name, args.replace_default_route, stats, Path(args.bpffs))
     try:
         notes = backend.up(plan, mapping, source.rules)
         start: dict[str, object] = {"role": "ce", "backend": name, "why": why,
                  "tunnel": plan.tunnel.name,
                  "ipv4": plan.ipv4_address, "ce_ipv6": plan.ce_address,
-                 "br": plan.tunnel.remote, "notes": notes}  # fmt: skip
+                 "br": plan.tunnel.remote, "nat": _nat(plan), "notes": notes}  # fmt: skip
         _announce(args, start, backend, name, stats)
     finally:
         backend.down(keep_tunnel=args.keep_tunnel)
     return output.OK
+
+
+def _nat(plan: Plan) -> dict[str, object]:
+    """How new connections get their port: the whole set at once, or a block each."""
+    if plan.port_map is not None:
+        first, last = plan.port_map.nat_range
+        return {"search": "whole set", "nat_range": [first, last]}
+    return {"search": "per block" if plan.port_set.block_count > 1 else "whole set"}
 
 
 def _run_softwire(args: argparse.Namespace, softwire: Softwire, stats: Path | None) -> int:

@@ -24,6 +24,8 @@ from mapekit.dataplane.softwire import TunnelPlan
 from mapekit.dataplane.userspace import UserspaceBackend
 
 BACKENDS = ("auto", "kernel", "bpf", "userspace")
+# the backends whose data plane translates the NAT's virtual ports (mapekit.dataplane.portmap)
+WHOLE_SET = ("bpf", "userspace")
 
 
 class Backend(Protocol):
@@ -102,4 +104,7 @@ def same_but_ruleset(old: TunnelPlan, new: TunnelPlan) -> bool:
     """True when only the nftables ruleset differs between the plans."""
     if not isinstance(old, Plan) or not isinstance(new, Plan):
         return False
-    return replace(old, forwards=new.forwards, pool=new.pool, policy=new.policy) == new
+    return (
+        replace(old, forwards=new.forwards, pool=new.pool, policy=new.policy, port_map=new.port_map)
+        == new
+    )

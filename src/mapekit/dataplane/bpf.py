@@ -33,6 +33,7 @@ from mapekit.dataplane.links import (
     remove_address,
 )
 from mapekit.dataplane.parts import Tables, ensure_parts, load_tables
+from mapekit.dataplane.plan import Plan
 from mapekit.dataplane.slowpath import SlowPath, first_peer
 from mapekit.dataplane.softwire import SoftwireChecks, SoftwirePlan, TunnelPlan, render_tables
 
@@ -122,6 +123,7 @@ class BpfBackend:
                 ipv4_prefix_len=0 if dslite else plan.ipv4_prefix_len,
             ))  # fmt: skip
             programs.set_rules(())
+            programs.set_ports(None)
             return
         mapping, rules = self._mapping, self._rules
         assert mapping is not None and rules is not None
@@ -131,6 +133,7 @@ class BpfBackend:
             psid=ports.psid, psid_offset=ports.offset, psid_len=ports.psid_len,
         ))  # fmt: skip
         programs.set_rules(r for r in rules if r.fmr)
+        programs.set_ports(plan.port_map)
 
     def _attach(self) -> None:
         plan, programs = self.plan, self.programs
@@ -149,8 +152,11 @@ class BpfBackend:
         return notes
 
     def retable(self, plan: TunnelPlan) -> list[str]:
-        """Only the nftables ruleset changed: replace the tables, touch nothing else."""
+        """Only the nftables ruleset changed: replace the tables and the port translation
+        (forwarded ports move with the forwards), touch nothing else."""
         self.plan = plan
+        if self.programs is not None and isinstance(plan, Plan):
+            self.programs.set_ports(plan.port_map)
         return self._ensure(reload_tables=True)
 
     def missing(self) -> list[str]:

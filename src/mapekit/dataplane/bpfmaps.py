@@ -4,7 +4,9 @@ unpacked here only (pure: no syscalls).
 - ``mk_config`` (array, 1 entry): what this CE or BR is;
 - ``mk_rules`` (LPM trie, IPv4 prefix → rule): the BR's rule set, or the CE's FMRs;
 - ``mk_counters`` (per-CPU array): packets and bytes per direction and reason;
-- ``mk_frags`` (LRU hash, bounded): the decision on a first fragment, for the rest.
+- ``mk_frags`` (LRU hash, bounded): the decision on a first fragment, for the rest;
+- ``mk_ports`` (CE, hash): the NAT's virtual ports ↔ the real ports of the set
+  (``dataplane/portmap.py``), key ``direction << 16 | port``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mapekit.core.rule import IidFormat, MappingRule
+from mapekit.dataplane.portmap import PortMap
 
 CONFIG = struct.Struct("<16s16s4s4sIIHBBB3x")
 RULE = struct.Struct("<16sIBBBBBBBxHxx")
@@ -32,6 +35,7 @@ NOT_DROPS = ("too_big",)  # left to the slow path: <direction>_too_big
 CE_DIRECTIONS = ("out", "in")
 BR_DIRECTIONS = ("to_ce", "from_ce", "hairpin")
 HOP_LIMIT = 64
+TO_REAL, TO_VIRTUAL = 0, 1  # the key's direction in mk_ports
 
 
 @dataclass(frozen=True)
@@ -123,3 +127,15 @@ def counters(slots: dict[int, tuple[int, int]], directions: tuple[str, ...]) -> 
         if name in directions:
             out[f"{name}_bytes"] = size
     return dict(sorted(out.items()))
+
+
+def port_entries(port_map: PortMap | None) -> dict[bytes, bytes]:
+    """``mk_ports``: both directions of ``port_map`` (nothing when there is none)."""
+    if port_map is None:
+        return {}
+    entries = {}
+    for index, real in enumerate(port_map.real):
+        virtual = port_map.base + index
+        entries[struct.pack("<I", TO_REAL << 16 | virtual)] = struct.pack("<H", real)
+        entries[struct.pack("<I", TO_VIRTUAL << 16 | real)] = struct.pack("<H", virtual)
+    return entries

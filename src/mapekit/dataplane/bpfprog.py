@@ -19,12 +19,14 @@ from pathlib import Path
 from mapekit.core.rule import MappingRule
 from mapekit.dataplane import bpfbuild, bpffs, bpfmaps, libbpf
 from mapekit.dataplane.links import interfaces
+from mapekit.dataplane.portmap import PortMap
 
 HANDLE = 0x4D4B  # "MK"
 PRIORITY = {"ce": 0x4D4B, "br": 0x4D4C}  # one per role: a CE and a BR may share a host
 POINTS = {"ingress": libbpf.TC_INGRESS, "egress": libbpf.TC_EGRESS}
 PROGRAMS = {"ce": ("mk_ce_egress", "mk_ce_ingress"), "br": ("mk_br_egress", "mk_br_ingress")}
-MAPS = ("mk_config", "mk_counters", "mk_rules", "mk_frags")
+SHARED_MAPS = ("mk_config", "mk_counters", "mk_rules", "mk_frags")
+MAPS = {"ce": (*SHARED_MAPS, "mk_ports"), "br": SHARED_MAPS}
 ZERO = (0).to_bytes(4, "little")
 
 
@@ -62,6 +64,7 @@ class Programs:
     unpinned: str | None = None  # why nothing is pinned (no bpffs)
     attached: list[Attachment] = field(default_factory=list)
     rule_keys: set[bytes] = field(default_factory=set)
+    port_keys: set[bytes] = field(default_factory=set)
 
     @classmethod
     def load(cls, role: str, name: str, root: Path = bpffs.DEFAULT_ROOT,
@@ -78,7 +81,7 @@ class Programs:
                 shutil.rmtree(scratch, ignore_errors=True)
         programs = cls(role, pins, obj, mounted, root, left, unpinned=folder.why)
         if pins is not None:
-            for map_name in MAPS:
+            for map_name in MAPS[role]:
                 obj.pin_map(map_name, str(pins / map_name))
             for program in PROGRAMS[role]:
                 obj.pin_program(program, str(pins / program))
@@ -101,6 +104,18 @@ class Programs:
             libbpf.delete(fd, key)
         self.rule_keys = set(wanted)
         return len(wanted), len(stale)
+
+    def set_ports(self, port_map: PortMap | None) -> int:
+        """Make the CE's port translation hold exactly ``port_map`` (empty: none);
+        returns the entries written."""
+        fd = self.obj.map_fd("mk_ports")
+        wanted = bpfmaps.port_entries(port_map)
+        for key, value in wanted.items():
+            libbpf.update(fd, key, value)
+        for key in self.port_keys - set(wanted):
+            libbpf.delete(fd, key)
+        self.port_keys = set(wanted)
+        return len(wanted)
 
     def counters(self, directions: tuple[str, ...]) -> dict[str, int]:
         fd = self.obj.map_fd("mk_counters")
@@ -146,7 +161,7 @@ class Programs:
                 {"program": a.program, "id": a.prog_id, "device": a.device, "hook": a.point}
                 for a in self.attached
             ],
-            "maps": {name: self._map_info(name) for name in MAPS},
+            "maps": {name: self._map_info(name) for name in MAPS[self.role]},
         }
 
     def _map_info(self, name: str) -> dict[str, int]:

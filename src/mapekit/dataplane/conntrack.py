@@ -27,6 +27,7 @@ from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-unty
 from pyroute2.netlink.nfnetlink.nfctsocket import nfct_msg  # type: ignore[import-untyped]
 
 from mapekit.core.portset import PortSet
+from mapekit.dataplane.portmap import PortMap
 from mapekit.dataplane.portuse import Flow, FlowKey, PortTable, PortView
 
 TIMEOUTS = (
@@ -132,9 +133,9 @@ class PortWatcher:
     """Keeps a :class:`PortTable` of ``ipv4``'s NATed flows from conntrack's events, in a
     thread of its own; :meth:`view` is cheap and safe from any thread."""
 
-    def __init__(self, ipv4: str, ports: PortSet) -> None:
+    def __init__(self, ipv4: str, ports: PortSet, port_map: PortMap | None = None) -> None:
         self.ipv4 = ipv4
-        self.table = PortTable(ports)
+        self.table = PortTable(ports, port_map=port_map)
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.events = 0
@@ -213,11 +214,15 @@ def usage(view: PortView, stats: NatStats | None) -> dict[str, object]:
     }
 
 
-def port_use(ipv4: str, ports: PortSet) -> dict[str, object] | None:
+def port_use(
+    ipv4: str, ports: PortSet, port_map: PortMap | None = None
+) -> dict[str, object] | None:
     """Port use of ``ipv4`` within ``ports`` from one dump (the doctor, and no agent);
-    None when conntrack cannot be read."""
+    None when conntrack cannot be read. ``port_map``: the NAT's virtual ports, made real."""
     try:
         flows = dump_flows(ipv4)
     except OSError:
         return None
-    return usage(PortView.of(ports, flows, top=10), nat_stats())
+    table = PortTable(ports, port_map=port_map)
+    table.replace(flows)
+    return usage(table.view(top=10), nat_stats())

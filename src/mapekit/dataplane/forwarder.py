@@ -27,6 +27,7 @@ from typing import Protocol
 from mapekit.dataplane.checks import Verdict
 from mapekit.dataplane.links import link_mtu, set_link
 from mapekit.dataplane.packets import frag_needed, parse
+from mapekit.dataplane.portmap import PortMap
 
 IPPROTO_IPIP = 4
 IPV6_MTU_DISCOVER = 23
@@ -118,9 +119,16 @@ class Stats:
         return dict(sorted(self.counts.items()))
 
 
+def _inbound(packet: bytes, port_map: PortMap | None) -> bytes:
+    """What is written into the tunnel device carries the NAT's (virtual) port."""
+    header = parse(packet) if port_map is not None else None
+    return packet if header is None or port_map is None else port_map.inbound(packet, header)
+
+
 def answer_packet_too_big(
-    message: bytes, tun_name: str, tun_fd: int, local: str | None, stats: Stats
-) -> None:
+    message: bytes, tun_name: str, tun_fd: int, local: str | None, stats: Stats, *,
+    port_map: PortMap | None = None,
+) -> None:  # fmt: skip
     """ICMPv6 "packet too big" (``message``: the ICMPv6 part) about one of our tunnel
     packets (RFC 4443 §3.2): lower the tunnel MTU to fit the path and tell the IPv4
     sender "fragmentation needed", written into the tunnel device as if the path had
@@ -140,11 +148,15 @@ def answer_packet_too_big(
     inner = quoted[40:]
     header = parse(inner)
     if header is not None and header.first and header.dont_fragment:
-        os.write(tun_fd, frag_needed(inner, header, inner_mtu, header.dst))
+        # it quotes the packet as it left, with a real port
+        os.write(tun_fd, _inbound(frag_needed(inner, header, inner_mtu, header.dst), port_map))
         stats.add("frag_needed_sent")
 
 
-def answer_too_big(packet: bytes, peer: str, tun_name: str, tun_fd: int, stats: Stats) -> None:
+def answer_too_big(
+    packet: bytes, peer: str, tun_name: str, tun_fd: int, stats: Stats, *,
+    port_map: PortMap | None = None,
+) -> None:  # fmt: skip
     """The path to ``peer`` cannot carry ``packet`` (IPv4) in a tunnel packet: lower the
     tunnel MTU to the path's, and tell the IPv4 sender "fragmentation needed"."""
     mtu = path_mtu(peer)
@@ -156,7 +168,7 @@ def answer_too_big(packet: bytes, peer: str, tun_name: str, tun_fd: int, stats: 
     if header is not None and header.dont_fragment and inner_mtu:
         # from the destination's side, like a router on the path; conntrack turns it
         # back to the LAN host whose connection it belongs to
-        os.write(tun_fd, frag_needed(packet, header, inner_mtu, header.dst))
+        os.write(tun_fd, _inbound(frag_needed(packet, header, inner_mtu, header.dst), port_map))
         stats.add("frag_needed_sent")
 
 
@@ -192,6 +204,7 @@ class Forwarder:
     clock: Callable[[], float] = time.monotonic
     stop: threading.Event = field(default_factory=threading.Event)
     addresses: AddressCache = field(default_factory=AddressCache)
+    port_map: PortMap | None = None  # CE: the NAT's virtual range ↔ the port set
 
     def run(self) -> None:
         """Forward until :attr:`stop` is set."""
@@ -237,7 +250,7 @@ class Forwarder:
                 return
             now = self.clock()
             if self.ce is not None:
-                self._send(self.ce.outbound(data, now), "out")
+                self._send(self._outbound(self.ce.outbound(data, now)), "out")
             elif self.br is not None:
                 self._send(self.br.to_ce(data, now), "to_ce")
 
@@ -250,7 +263,7 @@ class Forwarder:
             outer = self.addresses.integer(address[0])
             now = self.clock()
             if self.ce is not None:
-                self._deliver(self.ce.inbound(data, outer, now), "in")
+                self._deliver(self._translated(self.ce.inbound(data, outer, now)), "in")
             elif self.br is not None:
                 verdict = self.br.from_ce(data, outer, now)
                 if verdict.drop is not None:
@@ -272,7 +285,27 @@ class Forwarder:
             self._packet_too_big(message)
 
     def _packet_too_big(self, message: bytes) -> None:
-        answer_packet_too_big(message, self.tun_name, self.tun_fd, self.local, self.stats)
+        answer_packet_too_big(
+            message, self.tun_name, self.tun_fd, self.local, self.stats, port_map=self.port_map
+        )
+
+    # --- the NAT's virtual ports (mapekit.dataplane.portmap) ---------------------------
+
+    def _outbound(self, verdict: Verdict) -> Verdict:
+        port_map = self.port_map
+        if port_map is None or verdict.drop is not None:
+            return verdict
+        packets = []
+        for packet, peer in verdict.packets:
+            header = parse(packet)
+            packets.append((packet if header is None else port_map.outbound(packet, header), peer))
+        return Verdict(tuple(packets))
+
+    def _translated(self, verdict: Verdict) -> Verdict:
+        if self.port_map is None or verdict.drop is not None:
+            return verdict
+        return Verdict(tuple((_inbound(packet, self.port_map), peer)
+                             for packet, peer in verdict.packets))  # fmt: skip
 
     # --- actions --------------------------------------------------------------------
 
@@ -311,4 +344,4 @@ class Forwarder:
 
     def _too_big(self, packet: bytes, peer: str, direction: str) -> None:
         self.stats.add(f"{direction}_too_big")
-        answer_too_big(packet, peer, self.tun_name, self.tun_fd, self.stats)
+        answer_too_big(packet, peer, self.tun_name, self.tun_fd, self.stats, port_map=self.port_map)

@@ -3,11 +3,14 @@
 Outbound TCP, UDP and ICMP echo leaving through the tunnel are source-NATed into the
 *whole* port set: ``snat ip to numgen inc mod N map { i : ADDR . FIRST-LAST, … }`` spreads
 new connections over the N blocks, and the kernel searches the chosen block for a free
-port (docs/design.md §6: with 200 of 240 ports held, 0 of 60 new connections failed; a map of
-bare port ranges silently collapses to one port per block, and the first block alone stops
-at 16 connections). The chain sits at priority ``srcnat - 1`` so it wins over other NAT
-chains (fw4, Docker). TCP MSS is clamped to the route MTU both ways; forwarded ports are
-DNATed to their LAN hosts and kept out of the NAT pool. Other protocols cannot be shared
+port (docs/design.md §6; a map of bare port ranges silently collapses to one port per block,
+and the first block alone stops at 16 connections). Where mapekit's data plane translates
+ports (a plan with a ``port_map``), the NAT gets one contiguous virtual range standing for
+the whole set instead, ``snat ip to ADDR:FIRST-LAST``, and the kernel searches all of it
+(mapekit.dataplane.portmap); forwarded ports are then matched by their virtual port.
+The chain sits at priority ``srcnat - 1`` so it wins over other NAT chains (fw4, Docker).
+TCP MSS is clamped to the route MTU both ways; forwarded ports are DNATed to their LAN
+hosts and kept out of the NAT pool. Other protocols cannot be shared
 by port and are dropped (and counted) at the tunnel.
 """
 
@@ -28,12 +31,31 @@ def _pool_map(plan: Plan) -> str:
 
 
 def _snat_target(plan: Plan) -> str:
+    if plan.port_map is not None:
+        first, last = plan.port_map.nat_range
+        return f"{plan.ipv4_address}:{first}-{last}"
     if plan.port_set.restricted:
         return _pool_map(plan)
     if plan.ipv4_prefix_len < 32:
         net = ipaddress.IPv4Network(f"{plan.ipv4_address}/{plan.ipv4_prefix_len}")
         return f"{net.network_address}-{net.broadcast_address}"
     return plan.ipv4_address
+
+
+def _own_services(plan: Plan, tun: str) -> list[str]:
+    """Under a port map, a new flow from the tunnel arrives at a virtual port (the data
+    plane translated it): it goes to the real port, where the router's own services
+    listen (a VPN server on a port of the set). Conntrack turns the answers back, and
+    the data plane makes them real again. Replies of NATed flows are not new: untouched."""
+    if plan.port_map is None:
+        return []
+    port_map = plan.port_map
+    last = port_map.base + len(port_map.real) - 1
+    entries = ", ".join(f"{port_map.base + i} : {real}" for i, real in enumerate(port_map.real))
+    return [
+        f'\t\tiifname "{tun}" meta l4proto {{ tcp, udp }} th dport {port_map.base}-{last} '
+        f"counter dnat ip to ip daddr : th dport map {{ {entries} }}"
+    ]
 
 
 def render(plan: Plan) -> str:
@@ -56,9 +78,10 @@ def render(plan: Plan) -> str:
     ]
     for fwd in plan.forwards:
         lines.append(
-            f'\t\tiifname "{tun}" {fwd.protocol} dport {fwd.port} counter '
+            f'\t\tiifname "{tun}" {fwd.protocol} dport {plan.nat_port(fwd.port)} counter '
             f"dnat ip to {fwd.address}:{fwd.to_port}"
         )
+    lines += _own_services(plan, tun)
     lines += [
         "\t}",
         "\tchain forward {",

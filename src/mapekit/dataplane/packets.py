@@ -78,21 +78,32 @@ def parse(data: bytes) -> IPv4Packet | None:
     return IPv4Packet(src, dst, data[9], ident, flags_offset, ihl, total)
 
 
-def port_of(data: bytes, packet: IPv4Packet, side: Side) -> int | None:
-    """The port identifying the CE on ``side`` of the packet, or None (no port to see)."""
+@dataclass(frozen=True, slots=True)
+class PortField:
+    """Where the port of one side sits in a packet, and the checksum that covers it."""
+
+    at: int  # offset of the 16-bit port (or ICMP identifier)
+    checksum_at: int  # offset of the checksum to adjust when it changes
+    optional_checksum: bool  # UDP: a zero checksum means none, and stays zero
+
+
+def port_field(data: bytes, packet: IPv4Packet, side: Side) -> PortField | None:
+    """Where the port identifying the CE on ``side`` sits, or None (no port to see)."""
     if not packet.first:
         return None
     at = packet.header_len
     if packet.proto in (TCP, UDP):
         if len(data) < at + 4:
             return None
-        sport, dport = struct.unpack_from("!HH", data, at)
-        return int(sport if side is Side.SOURCE else dport)
+        where = at if side is Side.SOURCE else at + 2
+        if packet.proto == TCP:
+            return PortField(where, at + 16, False)
+        return PortField(where, at + 6, True)
     if packet.proto != ICMP or len(data) < at + 8:
         return None
     kind = data[at]
     if kind in (ICMP_ECHO, ICMP_ECHO_REPLY):
-        return int(struct.unpack_from("!H", data, at + 4)[0])
+        return PortField(at + 4, at + 2, False)
     if kind in ICMP_ERRORS:
         # the quoted packet went the other way: its source is our destination's side
         inner = data[at + 8 :]
@@ -100,8 +111,44 @@ def port_of(data: bytes, packet: IPv4Packet, side: Side) -> int | None:
         if quoted is None:
             return None
         other = Side.DESTINATION if side is Side.SOURCE else Side.SOURCE
-        return port_of(inner, quoted, other)
+        found = port_field(inner, quoted, other)
+        if found is None:
+            return None
+        # the quoted checksum is left as quoted; the ICMP checksum covers the change
+        return PortField(at + 8 + found.at, at + 2, False)
     return None
+
+
+def port_of(data: bytes, packet: IPv4Packet, side: Side) -> int | None:
+    """The port identifying the CE on ``side`` of the packet, or None (no port to see)."""
+    found = port_field(data, packet, side)
+    if found is None:
+        return None
+    return int(struct.unpack_from("!H", data, found.at)[0])
+
+
+def rewrite_port(data: bytes, packet: IPv4Packet, side: Side, new: int) -> bytes:
+    """``data`` with the port on ``side`` set to ``new`` and its checksum adjusted
+    (RFC 1624 incremental update); unchanged when it has no port."""
+    found = port_field(data, packet, side)
+    if found is None:
+        return data
+    old = struct.unpack_from("!H", data, found.at)[0]
+    if old == new:
+        return data
+    out = bytearray(data)
+    struct.pack_into("!H", out, found.at, new)
+    if len(out) >= found.checksum_at + 2:
+        check = struct.unpack_from("!H", out, found.checksum_at)[0]
+        if not (found.optional_checksum and check == 0):
+            total = (~check & 0xFFFF) + (~old & 0xFFFF) + new
+            while total >> 16:
+                total = (total & 0xFFFF) + (total >> 16)
+            check = ~total & 0xFFFF
+            if found.optional_checksum and check == 0:
+                check = 0xFFFF
+            struct.pack_into("!H", out, found.checksum_at, check)
+    return bytes(out)
 
 
 def checksum(data: bytes) -> int:

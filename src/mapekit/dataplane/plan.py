@@ -19,6 +19,7 @@ from mapekit.core.mapping import TUNNEL_MTU, Mapping
 from mapekit.core.portset import PortSet
 from mapekit.core.ruleset import RuleSet
 from mapekit.dataplane.policy import PortPolicy
+from mapekit.dataplane.portmap import PortMap, whole_set_map
 
 IFNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}")
 PROTOCOLS = ("tcp", "udp")
@@ -111,6 +112,22 @@ class Plan:
     table: str = "mapekit"
     notes: tuple[str, ...] = field(default=())
     policy: PortPolicy = field(default_factory=PortPolicy)
+    # the NAT's whole-set range, when the data plane translates (mapekit.dataplane.portmap)
+    port_map: PortMap | None = None
+
+    def public_port(self, port: int) -> int:
+        """The port on the wire for a port conntrack shows (virtual under a port map)."""
+        if self.port_map is None:
+            return port
+        real = self.port_map.to_real(port)
+        return port if real is None else real
+
+    def nat_port(self, port: int) -> int:
+        """The port conntrack and nftables see for a port of the set."""
+        if self.port_map is None:
+            return port
+        virtual = self.port_map.to_virtual(port)
+        return port if virtual is None else virtual
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -130,6 +147,7 @@ class Plan:
             "default_route": self.default_route,
             "fmr_routes": list(self.fmr_routes),
             "nat_pool": [list(r) for r in self.pool],
+            "nat_range": None if self.port_map is None else self.port_map.to_dict(),
             "forwards": [f.describe() for f in self.forwards],
             "nft_table": f"ip {self.table}",
             "port_policy": self.policy.to_dict(),
@@ -163,8 +181,11 @@ def make_plan(
     rules: RuleSet | None = None,
     default_route: bool = True,
     policy: PortPolicy | None = None,
+    whole_set: bool = False,
 ) -> Plan:
-    """The plan for ``mapping``; ``rules`` (the whole delivered set) adds FMR routes."""
+    """The plan for ``mapping``; ``rules`` (the whole delivered set) adds FMR routes.
+    ``whole_set``: the data plane translates ports, so the NAT gets one contiguous range
+    standing for the whole set (mapekit.dataplane.portmap)."""
     if mapping.rule.br is None:
         raise InputError("rules.br_missing", "br: the rule has no BR address", field="br")
     check_ifname(wan, "wan")
@@ -203,4 +224,5 @@ def make_plan(
         lan=lan,
         notes=notes,
         policy=policy or PortPolicy(),
+        port_map=whole_set_map(ports, [f.port for f in parsed]) if whole_set else None,
     )

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mapekit.core.portset import PortSet
+from mapekit.dataplane.portmap import PortMap
 
 MAX_FLOWS = 262_144  # beyond this the table stops growing (conntrack itself is bounded)
 
@@ -49,8 +50,13 @@ class PortTable:
     ports: PortSet
     flows: dict[FlowKey, Flow] = field(default_factory=dict)
     truncated: bool = False
+    port_map: PortMap | None = None  # conntrack shows the NAT's virtual ports: made real
 
     def add(self, flow: Flow) -> None:
+        if self.port_map is not None:
+            real = self.port_map.to_real(flow.port)
+            if real is not None:
+                flow = replace(flow, port=real)
         if flow.port not in self.ports:
             return
         if len(self.flows) >= MAX_FLOWS and flow_key(flow) not in self.flows:

@@ -34,6 +34,7 @@ from mapekit.dataplane.links import (
 )
 from mapekit.dataplane.nftables import render_icmp_guard
 from mapekit.dataplane.parts import Tables, ensure_parts, load_tables
+from mapekit.dataplane.plan import Plan
 from mapekit.dataplane.softwire import SoftwireChecks, SoftwirePlan, TunnelPlan, render_tables
 
 GUARD_TABLE = "mapekit_guard"
@@ -86,6 +87,7 @@ class UserspaceBackend:
             plan.tunnel.name, self._fd, self._raw, ce=checks,
             local=plan.ce_address, icmp6=icmp6_socket(), stats_path=self.stats_path,
             stats=self.forwarder.stats if self.forwarder else Stats(),
+            port_map=plan.port_map if isinstance(plan, Plan) else None,
         )  # fmt: skip
         self._thread = threading.Thread(target=self.forwarder.run, name="forwarder", daemon=True)
         self._thread.start()
@@ -117,6 +119,8 @@ class UserspaceBackend:
 
     def retable(self, plan: TunnelPlan) -> list[str]:
         self.plan = plan
+        if self.forwarder is not None:  # forwards moved: their virtual ports with them
+            self.forwarder.port_map = plan.port_map if isinstance(plan, Plan) else None
         return self._ensure(reload_tables=True)
 
     def missing(self) -> list[str]:

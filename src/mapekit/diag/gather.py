@@ -30,6 +30,7 @@ from mapekit.core.ruleset import RuleSet
 from mapekit.dataplane import nft
 from mapekit.dataplane.conntrack import port_use
 from mapekit.dataplane.links import global_ipv6, interfaces, link_mtu
+from mapekit.dataplane.portmap import PortMap
 from mapekit.diag.model import AftrLookup, Facts
 from mapekit.diag.probe import ping6, probe6
 from mapekit.provision.model import BlankAnswer, RuleDelivery, SoftwireDelivery, Unsupported
@@ -37,6 +38,24 @@ from mapekit.provision.softwire import select_softwire
 from mapekit.provision.validate import select_mapping
 
 NAT_RANGE = re.compile(r"(\d+\.\d+\.\d+\.\d+) \. (\d+)-(\d+)")
+# mapekit's whole-set NAT (dataplane/portmap.py): one virtual range, and the map of the
+# rule that sends new flows on to the real ports, which gives the translation
+WHOLE_SET_NAT = re.compile(r"snat (?:ip )?to (\d+\.\d+\.\d+\.\d+):(\d+)-(\d+)")
+TRANSLATION = re.compile(r"th dport map \{ ([\d :,]+) \}")
+
+
+def whole_set_nat(ruleset: str, ipv4: str) -> PortMap | None:
+    """The translation a loaded whole-set ruleset of ``ipv4`` uses, or None."""
+    nat, table = WHOLE_SET_NAT.search(ruleset), TRANSLATION.search(ruleset)
+    if nat is None or table is None or nat.group(1) != ipv4:
+        return None
+    pairs = dict(
+        (int(v), int(r)) for v, r in (item.split(":") for item in table.group(1).split(","))
+    )
+    base, first, last = min(pairs), int(nat.group(2)), int(nat.group(3))
+    if first != base or any(base + i not in pairs for i in range(len(pairs))):
+        return None
+    return PortMap(base, tuple(pairs[base + i] for i in range(len(pairs))), last - first + 1)
 
 
 def probe_server(url: str, timeout: float = 3.0) -> tuple[bool, bool]:
@@ -156,12 +175,15 @@ def probe_dataplane(facts: Facts, tunnel: str, mapping: Mapping | None) -> None:
     facts.nat_ranges = [
         (int(a), int(b)) for ip, a, b in NAT_RANGE.findall(ruleset) if ip == mapping.ipv4_text
     ]
+    port_map = whole_set_nat(ruleset, mapping.ipv4_text)
+    if port_map is not None:  # the real ports behind the NAT's virtual range
+        facts.nat_ranges = [(p, p) for p in port_map.real[: port_map.pool_size]]
     if mapping.port_set.restricted is False and mapping.ipv4_text in ruleset:
         facts.nat_ranges = [(0, 65535)]
     facts.mss_clamp = "maxseg size set rt mtu" in ruleset if ruleset else False
     if facts.tunnel_up and mapping.rule.br is not None:
         facts.br_reachable = ping6(str(mapping.rule.br))
-    facts.port_use = port_use(mapping.ipv4_text, mapping.port_set)
+    facts.port_use = port_use(mapping.ipv4_text, mapping.port_set, port_map)
 
 
 def gather(

@@ -8,6 +8,7 @@ routing (the ceiling a tunnel is measured against).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from mapekit.lab.netns import Lab, wait_for
@@ -62,10 +63,14 @@ def mape_path(
     work: Path,
     rules_doc: list[dict[str, object]] | None = None,
     backend: str = "userspace",
+    *,
     timeout: float = 15.0,
+    forwards: Sequence[str] = (),
+    nat: str = "auto",
 ) -> None:
     """Wire the four nodes and start ``mape br`` and ``mape tunnel`` with ``backend``
-    (``userspace`` or ``bpf``, for both; stats in ``work``)."""
+    (``userspace`` or ``bpf``, for both; stats in ``work``; ``forwards``: the CE's
+    ``--forward`` values; ``nat``: its ``--nat``)."""
     mape_wire(lab)
     rules = work / "lab-rules.json"
     rules.write_text(json.dumps(rules_doc or LAB_RULES))
@@ -73,6 +78,7 @@ def mape_path(
              "--stats", str(work / "br.json"), "--json", log=work / "br.log")  # fmt: skip
     lab.mape("ce", "tunnel", CE_PREFIX, "--rules", str(rules), "--wan", "wan0", "--lan",
              "lan0", "--backend", backend, "--stats", str(work / "ce.json"), "--json",
+             "--nat", nat, *(f"--forward={f}" for f in forwards),
              log=work / "ce.log")  # fmt: skip
     wait_for(lambda: (work / "br.json").exists() and (work / "ce.json").exists(),
              timeout=timeout, what="the BR and the CE to come up")  # fmt: skip

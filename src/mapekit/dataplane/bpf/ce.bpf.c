@@ -8,11 +8,94 @@
  * (RFC 7597 §8: our address and port set; from another CE, outer source = the CE of the
  * inner source), decapsulated and handed to the tunnel device's ingress, so that the
  * IPv4 stack (conntrack, NAT, rp_filter, iifname rules) sees it arrive there.
+ * Both translate between the NAT's virtual ports and the real ports of the set when
+ * mk_ports holds a map (dataplane/portmap.py): the NAT then searches the whole set.
  */
 #include "mapekit.h"
 
 #define DIR_OUT 0
 #define DIR_IN 1
+
+/* the NAT's virtual range <-> the port set: key (TO_REAL or TO_VIRTUAL) << 16 | port */
+#define TO_REAL 0
+#define TO_VIRTUAL 1
+#define MK_PORT_ENTRIES (2 * 65536)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MK_PORT_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, __u16);
+} mk_ports SEC(".maps");
+
+/* Where the port of one side sits (the field mk_port reads) and the checksum covering
+ * it: 0, or -1 when the packet has none. */
+static __always_inline int ce_port_at(struct __sk_buff *skb, struct mk_ip *p, int source,
+				      __u32 *at, __u32 *csum, __u64 *flags)
+{
+	__u8 icmp[8];
+	if (!p->first)
+		return -1;
+	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
+		*at = p->l4 + (source ? 0 : 2);
+		*csum = p->l4 + (p->proto == IPPROTO_TCP ? 16 : 6);
+		*flags = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+		return 0;
+	}
+	if (p->proto != IPPROTO_ICMP)
+		return -1;
+	if (bpf_skb_load_bytes(skb, p->l4, icmp, sizeof(icmp)) < 0)
+		return -1;
+	*csum = p->l4 + 2;
+	*flags = 0;
+	if (icmp[0] == ICMP_ECHO_ || icmp[0] == ICMP_ECHOREPLY_) {
+		*at = p->l4 + 4;
+		return 0;
+	}
+	if (icmp[0] != ICMP_UNREACH_ && icmp[0] != ICMP_TIMXCEED_ && icmp[0] != ICMP_PARAMPROB_)
+		return -1;
+	/* the quoted packet went the other way; its checksum is left as quoted */
+	struct mk_ip q;
+	if (mk_parse_ip(skb, p->l4 + 8, &q) < 0 || !q.first)
+		return -1;
+	if (q.proto == IPPROTO_TCP || q.proto == IPPROTO_UDP) {
+		*at = q.l4 + (source ? 2 : 0);
+		return 0;
+	}
+	if (q.proto == IPPROTO_ICMP) {
+		if (bpf_skb_load_bytes(skb, q.l4, icmp, sizeof(icmp)) < 0)
+			return -1;
+		if (icmp[0] == ICMP_ECHO_ || icmp[0] == ICMP_ECHOREPLY_) {
+			*at = q.l4 + 4;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The port of one side through mk_ports (to_what: TO_REAL or TO_VIRTUAL), its checksum
+ * adjusted; a port the map does not hold is left alone. -1 when the packet could not be
+ * written. */
+static __always_inline int ce_translate(struct __sk_buff *skb, struct mk_ip *p, int source,
+					__u32 to_what)
+{
+	__u32 at, csum;
+	__u64 flags;
+	__be16 old, new;
+	if (ce_port_at(skb, p, source, &at, &csum, &flags) < 0)
+		return 0;
+	if (bpf_skb_load_bytes(skb, at, &old, sizeof(old)) < 0)
+		return 0;
+	__u32 key = (to_what << 16) | bpf_ntohs(old);
+	__u16 *port = bpf_map_lookup_elem(&mk_ports, &key);
+	if (!port)
+		return 0;
+	new = bpf_htons(*port);
+	if (bpf_l4_csum_replace(skb, csum, old, new, flags | sizeof(new)) < 0)
+		return -1;
+	return bpf_skb_store_bytes(skb, at, &new, sizeof(new), 0) < 0 ? -1 : 0;
+}
 
 /* where an outbound packet goes: the BR, or another CE under an FMR */
 static __always_inline void ce_peer(struct __sk_buff *skb, struct mk_config *cfg, struct mk_ip *p,
@@ -59,6 +142,10 @@ int mk_ce_egress(struct __sk_buff *skb)
 	    BPF_MTU_CHK_RET_FRAG_NEEDED) {
 		mk_count(DIR_OUT, MK_TOO_BIG, 0);
 		return TC_ACT_OK; /* the WAN cannot carry it: the slow path reads it */
+	}
+	if (ce_translate(skb, &p, 1, TO_REAL) < 0) {
+		mk_count(DIR_OUT, MK_SEND_ERROR, 0);
+		return TC_ACT_SHOT;
 	}
 	if (mk_encap(skb, cfg->local6, peer, cfg->hop_limit) < 0) {
 		mk_count(DIR_OUT, MK_SEND_ERROR, 0);
@@ -135,7 +222,7 @@ int mk_ce_ingress(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 	__u32 len = skb->len - ETH_HLEN - sizeof(ip6);
-	if (mk_decap(skb) < 0) {
+	if (ce_translate(skb, &p, 0, TO_VIRTUAL) < 0 || mk_decap(skb) < 0) {
 		mk_count(DIR_IN, MK_SEND_ERROR, 0);
 		return TC_ACT_SHOT;
 	}
