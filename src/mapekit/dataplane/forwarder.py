@@ -250,7 +250,7 @@ class Forwarder:
                 return
             now = self.clock()
             if self.ce is not None:
-                self._send(self._outbound(self.ce.outbound(data, now)), "out")
+                self._send(self._translated(self.ce.outbound(data, now), outbound=True), "out")
             elif self.br is not None:
                 self._send(self.br.to_ce(data, now), "to_ce")
 
@@ -263,7 +263,8 @@ class Forwarder:
             outer = self.addresses.integer(address[0])
             now = self.clock()
             if self.ce is not None:
-                self._deliver(self._translated(self.ce.inbound(data, outer, now)), "in")
+                verdict = self.ce.inbound(data, outer, now)
+                self._deliver(self._translated(verdict, outbound=False), "in")
             elif self.br is not None:
                 verdict = self.br.from_ce(data, outer, now)
                 if verdict.drop is not None:
@@ -291,21 +292,16 @@ class Forwarder:
 
     # --- the NAT's virtual ports (mapekit.dataplane.portmap) ---------------------------
 
-    def _outbound(self, verdict: Verdict) -> Verdict:
+    def _translated(self, verdict: Verdict, outbound: bool) -> Verdict:
         port_map = self.port_map
         if port_map is None or verdict.drop is not None:
             return verdict
+        translate = port_map.outbound if outbound else port_map.inbound
         packets = []
         for packet, peer in verdict.packets:
             header = parse(packet)
-            packets.append((packet if header is None else port_map.outbound(packet, header), peer))
+            packets.append((packet if header is None else translate(packet, header), peer))
         return Verdict(tuple(packets))
-
-    def _translated(self, verdict: Verdict) -> Verdict:
-        if self.port_map is None or verdict.drop is not None:
-            return verdict
-        return Verdict(tuple((_inbound(packet, self.port_map), peer)
-                             for packet, peer in verdict.packets))  # fmt: skip
 
     # --- actions --------------------------------------------------------------------
 

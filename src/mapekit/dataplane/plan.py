@@ -115,13 +115,6 @@ class Plan:
     # the NAT's whole-set range, when the data plane translates (mapekit.dataplane.portmap)
     port_map: PortMap | None = None
 
-    def public_port(self, port: int) -> int:
-        """The port on the wire for a port conntrack shows (virtual under a port map)."""
-        if self.port_map is None:
-            return port
-        real = self.port_map.to_real(port)
-        return port if real is None else real
-
     def nat_port(self, port: int) -> int:
         """The port conntrack and nftables see for a port of the set."""
         if self.port_map is None:

@@ -29,51 +29,6 @@ struct {
 	__type(value, __u16);
 } mk_ports SEC(".maps");
 
-/* Where the port of one side sits (the field mk_port reads) and the checksum covering
- * it: 0, or -1 when the packet has none. */
-static __always_inline int ce_port_at(struct __sk_buff *skb, struct mk_ip *p, int source,
-				      __u32 *at, __u32 *csum, __u64 *flags)
-{
-	__u8 icmp[8];
-	if (!p->first)
-		return -1;
-	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
-		*at = p->l4 + (source ? 0 : 2);
-		*csum = p->l4 + (p->proto == IPPROTO_TCP ? 16 : 6);
-		*flags = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
-		return 0;
-	}
-	if (p->proto != IPPROTO_ICMP)
-		return -1;
-	if (bpf_skb_load_bytes(skb, p->l4, icmp, sizeof(icmp)) < 0)
-		return -1;
-	*csum = p->l4 + 2;
-	*flags = 0;
-	if (icmp[0] == ICMP_ECHO_ || icmp[0] == ICMP_ECHOREPLY_) {
-		*at = p->l4 + 4;
-		return 0;
-	}
-	if (icmp[0] != ICMP_UNREACH_ && icmp[0] != ICMP_TIMXCEED_ && icmp[0] != ICMP_PARAMPROB_)
-		return -1;
-	/* the quoted packet went the other way; its checksum is left as quoted */
-	struct mk_ip q;
-	if (mk_parse_ip(skb, p->l4 + 8, &q) < 0 || !q.first)
-		return -1;
-	if (q.proto == IPPROTO_TCP || q.proto == IPPROTO_UDP) {
-		*at = q.l4 + (source ? 2 : 0);
-		return 0;
-	}
-	if (q.proto == IPPROTO_ICMP) {
-		if (bpf_skb_load_bytes(skb, q.l4, icmp, sizeof(icmp)) < 0)
-			return -1;
-		if (icmp[0] == ICMP_ECHO_ || icmp[0] == ICMP_ECHOREPLY_) {
-			*at = q.l4 + 4;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* The port of one side through mk_ports (to_what: TO_REAL or TO_VIRTUAL), its checksum
  * adjusted; a port the map does not hold is left alone. -1 when the packet could not be
  * written. */
@@ -83,7 +38,7 @@ static __always_inline int ce_translate(struct __sk_buff *skb, struct mk_ip *p, 
 	__u32 at, csum;
 	__u64 flags;
 	__be16 old, new;
-	if (ce_port_at(skb, p, source, &at, &csum, &flags) < 0)
+	if (mk_port_at(skb, p, source, &at, &csum, &flags) < 0)
 		return 0;
 	if (bpf_skb_load_bytes(skb, at, &old, sizeof(old)) < 0)
 		return 0;

@@ -200,27 +200,34 @@ static __always_inline int mk_parse_ip(struct __sk_buff *skb, __u32 off, struct 
 	return 0;
 }
 
-/* The port that tells CEs apart on one side of the packet (RFC 7597 §8): the TCP/UDP
- * port, the ICMP echo identifier, or for an ICMP error the port on the other side of
- * the packet it quotes. 0 on success, -1 when there is none to see. */
-static __always_inline int mk_port(struct __sk_buff *skb, struct mk_ip *p, int source, __u16 *port)
+/* Where the port that tells CEs apart on one side of the packet sits (RFC 7597 §8): the
+ * TCP/UDP port, the ICMP echo identifier, or for an ICMP error the port on the other side
+ * of the packet it quotes; *csum: the checksum covering it (for an ICMP error the ICMP
+ * checksum: the quoted one is left as quoted), *flags: bpf_l4_csum_replace's for it.
+ * 0 on success, -1 when there is none to see. */
+static __always_inline int mk_port_at(struct __sk_buff *skb, struct mk_ip *p, int source,
+				      __u32 *at, __u32 *csum, __u64 *flags)
 {
-	__u16 ports[2];
 	__u8 icmp[8];
+	__u16 ports[2]; /* both ports must be there, as dataplane/packets.py asks */
 	if (!p->first)
 		return -1;
 	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
 		if (bpf_skb_load_bytes(skb, p->l4, ports, sizeof(ports)) < 0)
 			return -1;
-		*port = bpf_ntohs(source ? ports[0] : ports[1]);
+		*at = p->l4 + (source ? 0 : 2);
+		*csum = p->l4 + (p->proto == IPPROTO_TCP ? 16 : 6);
+		*flags = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
 		return 0;
 	}
 	if (p->proto != IPPROTO_ICMP)
 		return -1;
 	if (bpf_skb_load_bytes(skb, p->l4, icmp, sizeof(icmp)) < 0)
 		return -1;
+	*csum = p->l4 + 2;
+	*flags = 0;
 	if (icmp[0] == ICMP_ECHO_ || icmp[0] == ICMP_ECHOREPLY_) {
-		*port = ((__u16)icmp[4] << 8) | icmp[5];
+		*at = p->l4 + 4;
 		return 0;
 	}
 	if (icmp[0] != ICMP_UNREACH_ && icmp[0] != ICMP_TIMXCEED_ && icmp[0] != ICMP_PARAMPROB_)
@@ -232,18 +239,33 @@ static __always_inline int mk_port(struct __sk_buff *skb, struct mk_ip *p, int s
 	if (q.proto == IPPROTO_TCP || q.proto == IPPROTO_UDP) {
 		if (bpf_skb_load_bytes(skb, q.l4, ports, sizeof(ports)) < 0)
 			return -1;
-		*port = bpf_ntohs(source ? ports[1] : ports[0]);
+		*at = q.l4 + (source ? 2 : 0);
 		return 0;
 	}
 	if (q.proto == IPPROTO_ICMP) {
 		if (bpf_skb_load_bytes(skb, q.l4, icmp, sizeof(icmp)) < 0)
 			return -1;
 		if (icmp[0] == ICMP_ECHO_ || icmp[0] == ICMP_ECHOREPLY_) {
-			*port = ((__u16)icmp[4] << 8) | icmp[5];
+			*at = q.l4 + 4;
 			return 0;
 		}
 	}
 	return -1;
+}
+
+/* The port that tells CEs apart on one side of the packet (mk_port_at): 0 on success,
+ * -1 when there is none to see. */
+static __always_inline int mk_port(struct __sk_buff *skb, struct mk_ip *p, int source, __u16 *port)
+{
+	__u32 at, csum;
+	__u64 flags;
+	__be16 raw;
+	if (mk_port_at(skb, p, source, &at, &csum, &flags) < 0)
+		return -1;
+	if (bpf_skb_load_bytes(skb, at, &raw, sizeof(raw)) < 0)
+		return -1;
+	*port = bpf_ntohs(raw);
+	return 0;
 }
 
 /* --- rules: the CE that owns an IPv4 address and port -------------------------- */
