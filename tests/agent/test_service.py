@@ -285,6 +285,37 @@ def test_reload_applies_only_what_changed(server: tuple[Script, str], tmp_path: 
     assert agent.config.dataplane.forwards  # the running configuration is kept
 
 
+@dataclass
+class TranslatingBackend(MemoryBackend):
+    """A backend that translates ports (as bpf and userspace do): the whole-set NAT."""
+
+    name: ClassVar[str] = "userspace"
+
+
+def test_nat_mode_follows_the_configuration(server: tuple[Script, str], tmp_path: Path) -> None:
+    _, url = server
+    path = tmp_path / "agent.toml"
+    path.write_text(config_text(url, tmp_path))
+    agent = Agent(parse_config(path.read_text()), path, clock=FakeClock().clock(),
+                  backend=TranslatingBackend(), journal=Journal(io.StringIO()))  # fmt: skip
+    agent.start()
+    backend = agent.dataplane.backend
+    assert isinstance(backend, TranslatingBackend) and len(backend.plans) == 1
+    whole = backend.plans[0]
+    assert whole.port_map is not None  # the default: one range as long as the set
+    assert whole.to_dict()["nat_range"] is not None
+    assert agent.status()["plan"]["nat_range"] == whole.to_dict()["nat_range"]
+    path.write_text(
+        config_text(url, tmp_path).replace("[dataplane]", '[dataplane]\nnat = "per-block"')
+    )
+    agent.items.put(Reload())
+    agent.step(block=False)
+    per_block = backend.retabled[-1]  # only the ruleset and the translation change
+    assert len(backend.plans) == 1 and per_block.port_map is None
+    assert per_block.pool == whole.pool and per_block.to_dict()["nat_range"] is None
+    assert agent.status()["plan"]["nat_range"] is None
+
+
 def test_repairs_and_their_backoff(server: tuple[Script, str], tmp_path: Path) -> None:
     _, url = server
     clock = FakeClock()

@@ -141,6 +141,11 @@ KEYS: tuple[Key, ...] = (
        "Kernel backend: leave the tunnel up when the agent stops."),
     _k("dataplane", "forwards", list, [], checks.forwards,
        "Port forwards, `PROTO:PORT=LANADDR[:PORT]` (PORT must be in the port set)."),
+    _k("dataplane", "nat", str, "auto", checks.one_of("auto", "per-block"),
+       "How a new connection gets its port: `auto` lets the NAT search the whole port set "
+       "where the backend translates ports (bpf, userspace; docs/ports.md), `per-block` "
+       "confines each connection to one block, as the kernel backend always does. A change "
+       "drops the connections in progress."),
     _k("ports", "cap_per_destination", int, 0, checks.count(65535),
        "At most this many flows from one LAN host toward one destination (protocol, address, "
        "port); 0: no cap. The set runs out per destination (docs/ports.md)."),
@@ -270,6 +275,7 @@ class DataplaneSettings:
     replace_default_route: bool = False
     keep_tunnel: bool = False
     forwards: tuple[str, ...] = ()
+    nat: str = "auto"
 
 
 @dataclass(frozen=True)
