@@ -44,7 +44,8 @@ class DataplaneManager:
         return make_plan(
             mapping, self.interfaces.wan, tunnel_name=self.interfaces.tunnel,
             lan=self.interfaces.lan, forwards=self.settings.forwards, rules=rules,
-            policy=port_policy(self.ports), whole_set=self.backend.name in WHOLE_SET and self.settings.nat == "auto",
+            policy=port_policy(self.ports),
+            whole_set=self.backend.name in WHOLE_SET and self.settings.nat == "auto",
         )  # fmt: skip
 
     def apply(self, mapping: Mapping, rules: RuleSet) -> list[str]:
