@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from mapekit.lab import network, services
+from mapekit.lab import netns, network, services
 from tests.netns import Lab, needs_root, running_daemons, sh, wait_for
 
 pytestmark = needs_root
@@ -68,3 +70,94 @@ def test_a_process_left_in_a_deleted_namespace_is_found() -> None:
         proc.kill()
         proc.wait()
         sh("ip", "netns", "del", name, check=False)
+
+
+OWNER = """
+import sys, time
+from mapekit.lab.netns import Lab
+lab = Lab()
+lab.add("a", "b")
+lab.link("a", "va", "b", "vb")
+child = lab.start("a", "sleep", "300")
+print(lab.prefix, child.pid, flush=True)
+time.sleep(300)
+"""
+
+
+def _dead_run(owners: Path) -> tuple[str, int]:
+    """A process that builds a lab and is killed with SIGKILL (nothing of its own runs
+    after that); its lab's prefix and the pid of the program it left running in it."""
+    env = {**os.environ, "MAPEKIT_LAB_OWNERS": str(owners)}
+    owner = subprocess.Popen([sys.executable, "-c", OWNER], env=env, text=True,
+                             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)  # fmt: skip
+    assert owner.stdout is not None
+    prefix, pid = owner.stdout.readline().split()
+    assert (owners / f"{prefix}.json").exists()  # recorded before it made anything
+    owner.kill()
+    owner.wait()
+    return prefix, int(pid)
+
+
+def _namespaces(prefix: str) -> list[str]:
+    return [n.split()[0] for n in sh("ip", "netns", "list").stdout.splitlines() if prefix in n]
+
+
+def test_the_lab_of_a_killed_run_is_swept_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owners = tmp_path / "owners"
+    monkeypatch.setattr(netns, "OWNERS", owners)
+    unowned = f"mk{os.getpid() % 0xFFFFFF:06x}-x"  # named like a lab, recorded by nobody
+    sh("ip", "netns", "add", unowned)
+    try:
+        with Lab() as live:
+            live.add("c")  # a lab whose owner runs: this test
+            dead, orphan = _dead_run(owners)
+            assert len(_namespaces(dead)) == 2 and netns._alive(orphan)  # left behind
+            swept = subprocess.run(
+                [*netns.MAPE, "lab", "sweep", "--json", "--dir", str(tmp_path / "up")],
+                env={**os.environ, "MAPEKIT_LAB_OWNERS": str(owners)},
+                capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+            doc = json.loads(swept.stdout)
+            assert doc["deleted"] == {dead: [f"{dead}-a", f"{dead}-b"]}
+            assert doc["killed"] >= 1 and not netns._alive(orphan)
+            assert _namespaces(dead) == [] and not (owners / f"{dead}.json").exists()
+            assert _namespaces(live.prefix) == [live.ns("c")]  # its owner runs: kept
+            assert doc["unowned"][unowned[:8]] == [unowned] and _namespaces(unowned)
+            assert doc["kept_up"] is None
+        assert not (owners / f"{live.prefix}.json").exists()  # removed with the lab
+    finally:
+        sh("ip", "netns", "delete", unowned, check=False)
+
+
+def test_the_next_lab_sweeps_a_dead_run_by_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owners = tmp_path / "owners"
+    monkeypatch.setattr(netns, "OWNERS", owners)
+    dead, orphan = _dead_run(owners)
+    with Lab() as lab:
+        lab.add("a")
+        assert _namespaces(dead) == [] and not netns._alive(orphan)
+        assert (owners / f"{lab.prefix}.json").exists()
+        assert [p.name for p in owners.glob("*.json")] == [f"{lab.prefix}.json"]
+
+
+def test_a_lab_left_up_is_handed_over_not_swept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mape lab up`` detaches its lab: its owner exits, the lab stays until ``down``."""
+    owners = tmp_path / "owners"
+    monkeypatch.setattr(netns, "OWNERS", owners)
+    lab = Lab()
+    lab.add("a")
+    state = lab.detach()
+    try:
+        assert not (owners / f"{lab.prefix}.json").exists()
+        swept = netns.sweep_dead_labs()
+        assert lab.prefix not in swept.deleted and _namespaces(lab.prefix)
+        assert swept.unowned[lab.prefix] == [lab.ns("a")]
+    finally:
+        Lab.teardown(state)
+    assert _namespaces(lab.prefix) == []

@@ -25,7 +25,14 @@ from mapekit.cli.extras import require
 from mapekit.cli.statusview import render_status
 from mapekit.core.errors import MapeError
 from mapekit.core.files import load_json_file, read_text_file
-from mapekit.lab.netns import Lab, LabError, available, exec_interactive, snapshot
+from mapekit.lab.netns import (
+    Lab,
+    LabError,
+    available,
+    exec_interactive,
+    snapshot,
+    sweep_dead_labs,
+)
 from mapekit.lab.network import (
     LAB_BACKENDS,
     PREFIX,
@@ -44,9 +51,10 @@ T = TypeVar("T")
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "action",
-        choices=("demo", "scenario", "up", "down", "status", "exec"),
+        choices=("demo", "scenario", "up", "down", "status", "exec", "sweep"),
         help=f"demo: replay the blank-rules story; scenario NAME ({', '.join(SCENARIOS)}); "
-        "up/down: keep a lab running; status; exec NODE -- CMD",
+        "up/down: keep a lab running; status; exec NODE -- CMD; sweep: delete the labs of "
+        "runs that died",
     )
     parser.add_argument(
         "rest", nargs=argparse.REMAINDER, metavar="ARG", help="scenario: NAME; exec: NODE -- CMD …"
@@ -173,12 +181,13 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "scenario":
         return scenario(args)
     _late_options(args)
-    if args.action in ("up", "down", "status", "exec"):
+    if args.action in ("up", "down", "status", "exec", "sweep"):
         if args.topology and args.action != "up":
             raise output.UsageError(
                 "usage.invalid_arguments", "--topology is for `mape lab up`", field="topology"
             )
-        return {"up": up, "down": down, "status": status, "exec": execute}[args.action](args)
+        actions = {"up": up, "down": down, "status": status, "exec": execute, "sweep": sweep}
+        return actions[args.action](args)
     base = Topology(backend=args.backend)
     result, work = _play(args, lambda lab, work, say: blank_rules(lab, work, say, base))
     if args.json:
@@ -276,6 +285,33 @@ def down(args: argparse.Namespace) -> int:
         output.emit_json({"down": True, "done": done})
     else:
         output.emit("\n".join(done) + "\nlab down")
+    return output.OK
+
+
+def sweep(args: argparse.Namespace) -> int:
+    """Delete the labs whose owner died (a killed test run or demo); list the rest."""
+    why = available()
+    if why is not None:
+        raise MapeError("dataplane.setup", f"lab: {why}", field="lab")
+    swept = sweep_dead_labs()
+    kept_up = None
+    with contextlib.suppress(MapeError):
+        kept_up = str(_load(args)["prefix"])
+    unowned = {p: n for p, n in swept.unowned.items() if p != kept_up}
+    doc = {**swept.to_dict(), "unowned": unowned, "kept_up": kept_up}
+    if args.json:
+        output.emit_json(doc)
+        return output.OK
+    lines = [f"deleted {', '.join(names)} (its run had died)" for names in swept.deleted.values()]
+    if swept.killed:
+        lines.append(f"killed {swept.killed} processes left in them")
+    if kept_up is not None:
+        lines.append(f"left {kept_up}-* running: `mape lab up` keeps it (mape lab down)")
+    lines += [
+        f"left {', '.join(names)}: no run recorded as its owner (ip netns delete NAME)"
+        for names in unowned.values()
+    ]
+    output.emit("\n".join(lines) if lines else "no lab of a dead run: nothing to do")
     return output.OK
 
 

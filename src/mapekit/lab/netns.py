@@ -8,7 +8,9 @@ own network: veth pairs join namespaces to each other, never to the root namespa
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,6 +25,11 @@ from mapekit.core.errors import MapeError
 
 SRC = Path(__file__).resolve().parents[2]  # the directory holding the mapekit package
 MAPE = (sys.executable, "-m", "mapekit")  # this mapekit, whatever is on PATH
+# who owns each running lab: <prefix>.json with the owner's pid and start time, written
+# before the first namespace and removed by close() and detach(); a lab whose owner died
+# (SIGKILL, a killed test run, a power cut of the process) is swept by the next one
+OWNERS = Path(os.environ.get("MAPEKIT_LAB_OWNERS", "/run/mapekit-lab-owners"))
+LAB_NAME = re.compile(r"^(mk[0-9a-f]{6})-[a-z0-9-]+$")  # the namespaces Lab() names
 
 
 class LabError(MapeError):
@@ -59,6 +66,9 @@ class Lab:
         return f"{self.prefix}-{node}"
 
     def add(self, *nodes: str) -> None:
+        if not self.nodes:
+            sweep_dead_labs()
+            _claim(self.prefix)
         for node in nodes:
             sh("ip", "netns", "add", self.ns(node))
             self.nodes.append(node)
@@ -135,6 +145,7 @@ class Lab:
             _sweep(self.ns(node))
             _delete_namespace(self.ns(node))
         self.nodes.clear()
+        _release(self.prefix)
 
     def detach(self) -> dict[str, object]:
         """Leave everything running (``mape lab up``); returns what ``teardown`` needs."""
@@ -145,6 +156,7 @@ class Lab:
             "grace": {str(p.pid): self.grace.get(p.pid, 10.0) for p in self.procs},
         }
         self.nodes, self.procs = [], []
+        _release(self.prefix)  # ``mape lab down`` owns it now, through its state file
         return state
 
     @staticmethod
@@ -208,6 +220,90 @@ def snapshot(prefix: str, nodes: list[str], folder: Path) -> list[Path]:
         path.write_text("\n".join(parts))
         written.append(path)
     return written
+
+
+def _start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot), None when it is not running: with the
+    pid, it names one process even after the pid is reused."""
+    if not _alive(pid):
+        return None
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _claim(prefix: str) -> None:
+    """Record this process as the owner of lab ``prefix`` (where /run cannot be written,
+    the lab runs all the same; only a sweep after a crash cannot find it)."""
+    record = {"pid": os.getpid(), "started": _start_time(os.getpid())}
+    temporary = OWNERS / f".{prefix}.tmp"
+    with contextlib.suppress(OSError):
+        OWNERS.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(json.dumps(record))
+        temporary.replace(OWNERS / f"{prefix}.json")
+
+
+def _release(prefix: str) -> None:
+    (OWNERS / f"{prefix}.json").unlink(missing_ok=True)
+
+
+def _owner_alive(path: Path) -> bool:
+    try:
+        record = json.loads(path.read_text())
+        pid, started = int(record["pid"]), record["started"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # unreadable: nobody can be waiting on it
+    return started is not None and _start_time(pid) == started
+
+
+def lab_namespaces() -> dict[str, list[str]]:
+    """The namespaces named as ``Lab()`` names them, by lab prefix."""
+    found: dict[str, list[str]] = {}
+    for line in sh("ip", "netns", "list", check=False).stdout.splitlines():
+        name = line.split(" ", 1)[0]
+        matched = LAB_NAME.match(name)
+        if matched:
+            found.setdefault(matched.group(1), []).append(name)
+    return found
+
+
+@dataclass(frozen=True)
+class Swept:
+    """What :func:`sweep_dead_labs` did, and the lab namespaces it left alone."""
+
+    deleted: dict[str, list[str]]  # prefix -> its namespaces, deleted (owner dead)
+    killed: int  # processes still running in them
+    unowned: dict[str, list[str]]  # prefix -> namespaces with no owner record (left alone)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"deleted": self.deleted, "killed": self.killed, "unowned": self.unowned}
+
+
+def sweep_dead_labs() -> Swept:
+    """Delete the labs whose owner process is gone (with every process still in them).
+
+    A lab with a live owner is never touched, nor one ``mape lab up`` left running (its
+    record is handed to the state file), nor namespaces without a record: those are
+    reported as ``unowned``."""
+    with contextlib.suppress(OSError):
+        OWNERS.mkdir(parents=True, exist_ok=True)
+    records = {p.name.removesuffix(".json"): p for p in OWNERS.glob("mk*.json")}
+    namespaces = lab_namespaces()
+    deleted: dict[str, list[str]] = {}
+    killed = 0
+    for prefix, record in sorted(records.items()):
+        if _owner_alive(record):
+            continue
+        names = sorted(namespaces.get(prefix, []))
+        for name in reversed(names):
+            killed += _sweep(name)
+            _delete_namespace(name)
+        record.unlink(missing_ok=True)
+        if names:
+            deleted[prefix] = names
+    unowned = {p: sorted(n) for p, n in sorted(namespaces.items()) if p not in records}
+    return Swept(deleted, killed, unowned)
 
 
 def _netns_pids(name: str) -> set[int]:
