@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -102,11 +103,21 @@ def _namespaces(prefix: str) -> list[str]:
     return [n.split()[0] for n in sh("ip", "netns", "list").stdout.splitlines() if prefix in n]
 
 
-def test_the_lab_of_a_killed_run_is_swept_and_nothing_else(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    owners = tmp_path / "owners"
-    monkeypatch.setattr(netns, "OWNERS", owners)
+@pytest.fixture
+def owners(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A folder of owner records of the test's own; whatever a failing test leaves in it
+    is swept at the end."""
+    folder = tmp_path / "owners"
+    monkeypatch.setattr(netns, "OWNERS", folder)
+    yield folder
+    for prefix, names in netns.lab_namespaces().items():
+        if (folder / f"{prefix}.json").exists():  # still recorded: the test failed
+            for name in names:
+                netns._sweep(name)
+                sh("ip", "netns", "delete", name, check=False)
+
+
+def test_the_lab_of_a_killed_run_is_swept_and_nothing_else(owners: Path) -> None:
     unowned = f"mk{os.getpid() % 0xFFFFFF:06x}-x"  # named like a lab, recorded by nobody
     sh("ip", "netns", "add", unowned)
     try:
@@ -115,7 +126,7 @@ def test_the_lab_of_a_killed_run_is_swept_and_nothing_else(
             dead, orphan = _dead_run(owners)
             assert len(_namespaces(dead)) == 2 and netns._alive(orphan)  # left behind
             swept = subprocess.run(
-                [*netns.MAPE, "lab", "sweep", "--json", "--dir", str(tmp_path / "up")],
+                [*netns.MAPE, "lab", "sweep", "--json"],
                 env={**os.environ, "MAPEKIT_LAB_OWNERS": str(owners)},
                 capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL,
             )  # fmt: skip
@@ -124,18 +135,15 @@ def test_the_lab_of_a_killed_run_is_swept_and_nothing_else(
             assert doc["killed"] >= 1 and not netns._alive(orphan)
             assert _namespaces(dead) == [] and not (owners / f"{dead}.json").exists()
             assert _namespaces(live.prefix) == [live.ns("c")]  # its owner runs: kept
+            assert (owners / f"{live.prefix}.json").exists()
             assert doc["unowned"][unowned[:8]] == [unowned] and _namespaces(unowned)
-            assert doc["kept_up"] is None
+            assert doc["kept_up"] == {}
         assert not (owners / f"{live.prefix}.json").exists()  # removed with the lab
     finally:
         sh("ip", "netns", "delete", unowned, check=False)
 
 
-def test_the_next_lab_sweeps_a_dead_run_by_itself(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    owners = tmp_path / "owners"
-    monkeypatch.setattr(netns, "OWNERS", owners)
+def test_the_next_lab_sweeps_a_dead_run_by_itself(owners: Path) -> None:
     dead, orphan = _dead_run(owners)
     with Lab() as lab:
         lab.add("a")
@@ -144,20 +152,20 @@ def test_the_next_lab_sweeps_a_dead_run_by_itself(
         assert [p.name for p in owners.glob("*.json")] == [f"{lab.prefix}.json"]
 
 
-def test_a_lab_left_up_is_handed_over_not_swept(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_lab_left_up_is_handed_over_not_swept(owners: Path) -> None:
     """``mape lab up`` detaches its lab: its owner exits, the lab stays until ``down``."""
-    owners = tmp_path / "owners"
-    monkeypatch.setattr(netns, "OWNERS", owners)
     lab = Lab()
     lab.add("a")
     state = lab.detach()
     try:
-        assert not (owners / f"{lab.prefix}.json").exists()
         swept = netns.sweep_dead_labs()
         assert lab.prefix not in swept.deleted and _namespaces(lab.prefix)
-        assert swept.unowned[lab.prefix] == [lab.ns("a")]
+        assert swept.kept_up == {lab.prefix: [lab.ns("a")]} and lab.prefix not in swept.unowned
+        text = subprocess.run(
+            [*netns.MAPE, "lab", "sweep"], env={**os.environ, "MAPEKIT_LAB_OWNERS": str(owners)},
+            capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL,
+        ).stdout  # fmt: skip
+        assert f"left {lab.prefix}-* running" in text and "mape lab down" in text
     finally:
         Lab.teardown(state)
-    assert _namespaces(lab.prefix) == []
+    assert _namespaces(lab.prefix) == [] and not (owners / f"{lab.prefix}.json").exists()

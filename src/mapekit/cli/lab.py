@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -290,26 +291,22 @@ def down(args: argparse.Namespace) -> int:
 
 def sweep(args: argparse.Namespace) -> int:
     """Delete the labs whose owner died (a killed test run or demo); list the rest."""
-    why = available()
-    if why is not None:
-        raise MapeError("dataplane.setup", f"lab: {why}", field="lab")
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        raise MapeError("dataplane.setup", "lab: sweep needs root and ip", field="lab")
     swept = sweep_dead_labs()
-    kept_up = None
-    with contextlib.suppress(MapeError):
-        kept_up = str(_load(args)["prefix"])
-    unowned = {p: n for p, n in swept.unowned.items() if p != kept_up}
-    doc = {**swept.to_dict(), "unowned": unowned, "kept_up": kept_up}
     if args.json:
-        output.emit_json(doc)
+        output.emit_json(swept.to_dict())
         return output.OK
     lines = [f"deleted {', '.join(names)} (its run had died)" for names in swept.deleted.values()]
     if swept.killed:
         lines.append(f"killed {swept.killed} processes left in them")
-    if kept_up is not None:
-        lines.append(f"left {kept_up}-* running: `mape lab up` keeps it (mape lab down)")
+    lines += [
+        f"left {prefix}-* running: `mape lab up` keeps it (mape lab down)"
+        for prefix in swept.kept_up
+    ]
     lines += [
         f"left {', '.join(names)}: no run recorded as its owner (ip netns delete NAME)"
-        for names in unowned.values()
+        for names in swept.unowned.values()
     ]
     output.emit("\n".join(lines) if lines else "no lab of a dead run: nothing to do")
     return output.OK

@@ -156,7 +156,7 @@ class Lab:
             "grace": {str(p.pid): self.grace.get(p.pid, 10.0) for p in self.procs},
         }
         self.nodes, self.procs = [], []
-        _release(self.prefix)  # ``mape lab down`` owns it now, through its state file
+        _write_record(self.prefix, {"up": True})  # ``mape lab down`` owns it now
         return state
 
     @staticmethod
@@ -188,6 +188,7 @@ class Lab:
                 done.append(f"killed {killed} processes left in {name}")
             _delete_namespace(name)
             done.append(f"deleted namespace {name}")
+        _release(prefix)
         return done
 
     def __enter__(self) -> Lab:
@@ -222,21 +223,52 @@ def snapshot(prefix: str, nodes: list[str], folder: Path) -> list[Path]:
     return written
 
 
-def _start_time(pid: int) -> int | None:
-    """When ``pid`` started (clock ticks since boot), None when it is not running: with the
-    pid, it names one process even after the pid is reused."""
-    if not _alive(pid):
-        return None
+def stat_fields(stat: str) -> list[str]:
+    """The fields of a ``/proc/PID/stat`` line after the command name: ``[0]`` is the state
+    (field 3), ``[19]`` the start time in clock ticks since boot (field 22)."""
+    return stat.rpartition(")")[2].split()
+
+
+def _read_stat(pid: int) -> str | None:
+    """``/proc/PID/stat``, None when there is no such process (read only: never reaps)."""
     try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19])
-    except (OSError, IndexError, ValueError):
+        return Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
         return None
+
+
+def owner_gone(record: object, stat: str | None) -> bool:
+    """Whether the owner ``record`` names has surely exited, ``stat`` being its
+    ``/proc/PID/stat`` now (None: no such process). Gone: no process, a zombie, or another
+    process under the same pid (another start time). Anything unclear counts as running."""
+    if not isinstance(record, dict) or type(record.get("started")) is not int:
+        return False
+    if stat is None:
+        return True
+    fields = stat_fields(stat)
+    if fields[:1] == ["Z"]:
+        return True
+    try:
+        return bool(int(fields[19]) != record["started"])
+    except (IndexError, ValueError):
+        return False
 
 
 def _claim(prefix: str) -> None:
-    """Record this process as the owner of lab ``prefix`` (where /run cannot be written,
-    the lab runs all the same; only a sweep after a crash cannot find it)."""
-    record = {"pid": os.getpid(), "started": _start_time(os.getpid())}
+    """Record this process as the owner of lab ``prefix``. Where its start time cannot be
+    read or /run cannot be written, the lab runs all the same, unrecorded: no sweep will
+    take it for a dead run's.
+
+    The record names a process, not the ``Lab`` object: a lab handed to another process
+    (across a fork) must be handed over with :meth:`Lab.detach`."""
+    stat = _read_stat(os.getpid())
+    fields = stat_fields(stat) if stat else []
+    if len(fields) < 20 or not fields[19].isdigit():
+        return
+    _write_record(prefix, {"pid": os.getpid(), "started": int(fields[19])})
+
+
+def _write_record(prefix: str, record: dict[str, object]) -> None:
     temporary = OWNERS / f".{prefix}.tmp"
     with contextlib.suppress(OSError):
         OWNERS.mkdir(parents=True, exist_ok=True)
@@ -245,16 +277,26 @@ def _claim(prefix: str) -> None:
 
 
 def _release(prefix: str) -> None:
-    (OWNERS / f"{prefix}.json").unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        (OWNERS / f"{prefix}.json").unlink(missing_ok=True)
 
 
-def _owner_alive(path: Path) -> bool:
+def _read_record(path: Path) -> object:
+    """A record as written, None when it cannot be read (left alone, as a running one)."""
     try:
-        record = json.loads(path.read_text())
-        pid, started = int(record["pid"]), record["started"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False  # unreadable: nobody can be waiting on it
-    return started is not None and _start_time(pid) == started
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _owner_gone(record: object) -> bool:
+    if not isinstance(record, dict) or type(record.get("pid")) is not int:
+        return False
+    try:
+        stat = _read_stat(record["pid"])
+    except OSError:
+        return False  # cannot tell
+    return owner_gone(record, stat)
 
 
 def lab_namespaces() -> dict[str, list[str]]:
@@ -274,36 +316,44 @@ class Swept:
 
     deleted: dict[str, list[str]]  # prefix -> its namespaces, deleted (owner dead)
     killed: int  # processes still running in them
-    unowned: dict[str, list[str]]  # prefix -> namespaces with no owner record (left alone)
+    kept_up: dict[str, list[str]]  # prefix -> namespaces of labs ``mape lab up`` left running
+    unowned: dict[str, list[str]]  # prefix -> namespaces with no record (left alone)
 
     def to_dict(self) -> dict[str, object]:
-        return {"deleted": self.deleted, "killed": self.killed, "unowned": self.unowned}
+        return {"deleted": self.deleted, "killed": self.killed, "kept_up": self.kept_up,
+                "unowned": self.unowned}  # fmt: skip
 
 
 def sweep_dead_labs() -> Swept:
     """Delete the labs whose owner process is gone (with every process still in them).
 
-    A lab with a live owner is never touched, nor one ``mape lab up`` left running (its
-    record is handed to the state file), nor namespaces without a record: those are
-    reported as ``unowned``."""
-    with contextlib.suppress(OSError):
-        OWNERS.mkdir(parents=True, exist_ok=True)
+    A lab whose owner runs is never touched, nor one ``mape lab up`` left running (its
+    record says so until ``mape lab down``), nor namespaces without a record: those are
+    reported as ``unowned``. A record whose namespaces are all gone is removed."""
     records = {p.name.removesuffix(".json"): p for p in OWNERS.glob("mk*.json")}
     namespaces = lab_namespaces()
     deleted: dict[str, list[str]] = {}
+    kept_up: dict[str, list[str]] = {}
     killed = 0
-    for prefix, record in sorted(records.items()):
-        if _owner_alive(record):
-            continue
+    for prefix, path in sorted(records.items()):
         names = sorted(namespaces.get(prefix, []))
+        record = _read_record(path)
+        if isinstance(record, dict) and record.get("up") is True:
+            if names:
+                kept_up[prefix] = names
+            else:  # deleted by hand: nothing left to keep
+                _release(prefix)
+            continue
+        if not _owner_gone(record):
+            continue
         for name in reversed(names):
             killed += _sweep(name)
             _delete_namespace(name)
-        record.unlink(missing_ok=True)
+        _release(prefix)
         if names:
             deleted[prefix] = names
     unowned = {p: sorted(n) for p, n in sorted(namespaces.items()) if p not in records}
-    return Swept(deleted, killed, unowned)
+    return Swept(deleted, killed, kept_up, unowned)
 
 
 def _netns_pids(name: str) -> set[int]:
