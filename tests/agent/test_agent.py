@@ -18,6 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mapekit.agent.control import ask_agent
+from mapekit.core.portset import PortSet
 from mapekit.dataplane import libbpf
 from mapekit.lab.network import agent_config as story_config
 from mapekit.lab.topology import LAB_RULES, mape_wire
@@ -194,3 +195,62 @@ def test_ra_prefix_metrics_and_the_cli(lab: tuple[Lab, Path]) -> None:
     retried = lab_.run("ce", sys.executable, "-m", "mapekit", "retry", "--socket",
                        str(work / "agent.sock"), "--json")  # fmt: skip
     assert json.loads(retried.stdout) == {"ok": True, "command": "retry"}
+
+
+HOLD = """
+import socket, time
+c = socket.create_connection(("198.51.100.7", 8080), timeout=5)
+print(c.recv(100).decode(), flush=True); time.sleep(600)
+"""
+NATED = """
+import json
+from pyroute2 import Conntrack
+print(json.dumps(sorted(e.tuple_reply.dport for e in Conntrack().dump_entries()
+                        if e.tuple_reply.daddr == "192.0.2.18" and e.tuple_reply.proto == 6)))
+"""
+
+
+def test_a_reload_switches_the_nat_mode_and_forgets_the_old_flows(
+    lab: tuple[Lab, Path],
+) -> None:
+    """``dataplane.nat`` on a running agent: the whole set (virtual ports the backend
+    translates), then per block (no translation left behind: answers to real ports would
+    not reach conntrack otherwise), then back; each switch drops the flows NATed the old
+    way, and traffic flows from ports of the set after each."""
+    lab_, work = lab
+    ports = PortSet(int(str(LAB_RULES[0]["psid_offset"])), 8, 0x34)
+    agent = lab_.mape("ce", "agent", "--config", str(agent_config(work)), log=work / "agent.log")
+    wait_for(lambda: established(work), what="the agent to establish")
+    wait_for(lambda: "8080" in lab_.run("inet", "ss", "-ltn").stdout, what="server")
+    plan = status(work)["plan"]
+    assert isinstance(plan, dict) and plan["nat_range"] is not None
+    first, last = plan["nat_range"]["nat_range"]
+    assert int(who(lab_).rsplit(":", 1)[1]) in ports
+    lab_.start("lan", "python3", "-c", HOLD, log=work / "hold.log")
+    wait_for(lambda: "192.0.2.18:" in (work / "hold.log").read_text(), what="a held connection")
+    held = json.loads(lab_.python("ce", NATED))
+    assert held and all(first <= port <= last for port in held)  # conntrack's virtual ports
+
+    def reload(nat: str) -> None:
+        story_config(work, kind="static", timer_scale=0.001,
+                     dataplane={"backend": backend_of(work), "nat": nat})  # fmt: skip
+        agent.send_signal(signal.SIGHUP)
+
+    reload("per-block")
+    wait_for(lambda: status(work)["plan"]["nat_range"] is None, what="the per-block NAT")  # type: ignore[index]
+    assert json.loads(lab_.python("ce", NATED)) == []  # the held flow is forgotten
+    ruleset = lab_.run("ce", "nft", "list", "table", "ip", "mapekit").stdout
+    assert f"{first}-{last}" not in ruleset and "numgen" in ruleset
+    for _ in range(5):  # real ports, answered through a data plane that translates no more
+        assert int(who(lab_).rsplit(":", 1)[1]) in ports
+    assert all(port in ports for port in json.loads(lab_.python("ce", NATED)))
+    notes = " ".join(str(n) for n in status(work)["notes"])  # type: ignore[union-attr]
+    assert "connections in progress dropped" in notes, notes
+
+    reload("auto")
+    wait_for(lambda: status(work)["plan"]["nat_range"] is not None, what="the whole-set NAT")  # type: ignore[index]
+    assert json.loads(lab_.python("ce", NATED)) == []
+    assert int(who(lab_).rsplit(":", 1)[1]) in ports
+    assert all(first <= port <= last for port in json.loads(lab_.python("ce", NATED)))
+    agent.send_signal(signal.SIGTERM)
+    agent.wait(timeout=15)

@@ -299,21 +299,49 @@ def test_nat_mode_follows_the_configuration(server: tuple[Script, str], tmp_path
     agent = Agent(parse_config(path.read_text()), path, clock=FakeClock().clock(),
                   backend=TranslatingBackend(), journal=Journal(io.StringIO()))  # fmt: skip
     agent.start()
+    forgotten: list[str] = []
+    agent.dataplane.forget = lambda ipv4: forgotten.append(ipv4) or 7
     backend = agent.dataplane.backend
     assert isinstance(backend, TranslatingBackend) and len(backend.plans) == 1
     whole = backend.plans[0]
     assert whole.port_map is not None  # the default: one range as long as the set
     assert whole.to_dict()["nat_range"] is not None
     assert agent.status()["plan"]["nat_range"] == whole.to_dict()["nat_range"]
-    path.write_text(
-        config_text(url, tmp_path).replace("[dataplane]", '[dataplane]\nnat = "per-block"')
-    )
-    agent.items.put(Reload())
-    agent.step(block=False)
-    per_block = backend.retabled[-1]  # only the ruleset and the translation change
+    assert agent.dataplane.watcher is not None
+    assert agent.dataplane.watcher.table.port_map == whole.port_map
+
+    def reload(nat: str) -> Plan:
+        text = config_text(url, tmp_path).replace("[dataplane]", f'[dataplane]\nnat = "{nat}"')
+        path.write_text(text)
+        agent.items.put(Reload())
+        agent.step(block=False)
+        return backend.retabled[-1]  # only the ruleset and the translation change
+
+    per_block = reload("per-block")
     assert len(backend.plans) == 1 and per_block.port_map is None
     assert per_block.pool == whole.pool and per_block.to_dict()["nat_range"] is None
     assert agent.status()["plan"]["nat_range"] is None
+    assert agent.dataplane.watcher.table.port_map is None  # conntrack's ports are real now
+    # the flows NATed into the virtual range would clash with new ones: forgotten
+    assert forgotten == [whole.ipv4_address]
+    assert "7 connections in progress dropped" in " ".join(agent.dataplane.notes)
+    back = reload("auto")
+    assert back.port_map == whole.port_map and len(backend.plans) == 1
+    assert forgotten == [whole.ipv4_address] * 2
+    reload("auto")  # nothing changed: nothing forgotten
+    assert forgotten == [whole.ipv4_address] * 2 and len(backend.retabled) == 2
+
+
+def test_the_nat_mode_is_per_block_where_nothing_translates(
+    server: tuple[Script, str], tmp_path: Path
+) -> None:
+    """The kernel backend (here any backend that does not translate) plans per block
+    whatever ``dataplane.nat`` says."""
+    _, url = server
+    agent = make_agent(url, tmp_path, FakeClock())
+    agent.start()
+    backend = agent.dataplane.backend
+    assert isinstance(backend, MemoryBackend) and backend.plans[0].port_map is None
 
 
 def test_repairs_and_their_backoff(server: tuple[Script, str], tmp_path: Path) -> None:

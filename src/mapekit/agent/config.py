@@ -23,6 +23,7 @@ from mapekit.agent import checks
 from mapekit.agent.checks import Check
 from mapekit.core.errors import MapeError
 from mapekit.core.files import read_text_file
+from mapekit.dataplane.portmap import NAT_MODES
 
 PROVIDERS = ("static", "jpne", "ocn", "hb46pp", "dhcpv6", "dslite", "ipip")
 DEFAULT_HGW_URL = "http://ntt.setup:8888/enabler.ipv4/check"
@@ -141,7 +142,7 @@ KEYS: tuple[Key, ...] = (
        "Kernel backend: leave the tunnel up when the agent stops."),
     _k("dataplane", "forwards", list, [], checks.forwards,
        "Port forwards, `PROTO:PORT=LANADDR[:PORT]` (PORT must be in the port set)."),
-    _k("dataplane", "nat", str, "auto", checks.one_of("auto", "per-block"),
+    _k("dataplane", "nat", str, "auto", checks.one_of(*NAT_MODES),
        "How a new connection gets its port: `auto` lets the NAT search the whole port set "
        "where the backend translates ports (bpf, userspace; docs/ports.md), `per-block` "
        "confines each connection to one block, as the kernel backend always does. A change "

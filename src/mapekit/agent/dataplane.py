@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,11 +20,12 @@ from mapekit.client.state import write_if_changed
 from mapekit.core.mapping import Mapping
 from mapekit.core.ruleset import RuleSet
 from mapekit.core.softwire import Softwire
-from mapekit.dataplane.backend import WHOLE_SET, Backend, same_but_ruleset
-from mapekit.dataplane.conntrack import PortWatcher, nat_stats, usage
+from mapekit.dataplane.backend import Backend, same_but_ruleset
+from mapekit.dataplane.conntrack import PortWatcher, forget_flows, nat_stats, usage
 from mapekit.dataplane.links import remove_address
 from mapekit.dataplane.plan import Plan, make_plan
 from mapekit.dataplane.policy import PortPolicy, Timeouts
+from mapekit.dataplane.portmap import searches_whole_set
 from mapekit.dataplane.softwire import TunnelPlan, make_softwire_plan
 
 
@@ -37,6 +39,7 @@ class DataplaneManager:
     plan: TunnelPlan | None = None
     notes: list[str] = field(default_factory=list)
     watcher: PortWatcher | None = None  # port use of the applied plan, from conntrack events
+    forget: Callable[[str], int] = forget_flows  # drops the NATed flows of an address
     _mapping: Mapping | None = None
     _rules: RuleSet | None = None
 
@@ -45,7 +48,7 @@ class DataplaneManager:
             mapping, self.interfaces.wan, tunnel_name=self.interfaces.tunnel,
             lan=self.interfaces.lan, forwards=self.settings.forwards, rules=rules,
             policy=port_policy(self.ports),
-            whole_set=self.backend.name in WHOLE_SET and self.settings.nat == "auto",
+            whole_set=searches_whole_set(self.backend.name, self.settings.nat),
         )  # fmt: skip
 
     def apply(self, mapping: Mapping, rules: RuleSet) -> list[str]:
@@ -59,6 +62,8 @@ class DataplaneManager:
             if self.watcher is not None and plan.port_map != old:
                 with self.watcher.lock:  # forwards moved: a few translations with them
                     self.watcher.table.port_map = plan.port_map
+            if (old is None) != (plan.port_map is None):
+                self.notes.append(self._forget_flows(plan.ipv4_address))
             self.plan, self._mapping, self._rules = plan, mapping, rules
             return list(self.notes)
         self.withdraw()
@@ -71,6 +76,15 @@ class DataplaneManager:
             record = {"wan": plan.wan, "ce_address": plan.ce_address}
             write_if_changed(self.applied_path, json.dumps(record).encode())
         return list(self.notes)
+
+    def _forget_flows(self, ipv4: str) -> str:
+        """The NAT mode changed: the flows NATed the other way would clash with new ones
+        on the wire (a real port used twice), so conntrack forgets them."""
+        try:
+            count = self.forget(ipv4)
+        except OSError as exc:
+            return f"NAT mode changed; connections in progress could not be dropped: {exc}"
+        return f"NAT mode changed: {count} connections in progress dropped"
 
     def apply_softwire(self, softwire: Softwire) -> list[str]:
         """Bring a DS-Lite or IPIP tunnel up; nothing happens when its plan is the one

@@ -2,8 +2,8 @@
 
 - the provider's settings (and the HGW check, the timers): the next requests use them and
   a cycle starts at once;
-- interfaces and port forwards: the data plane is re-planned, and re-applied only when the
-  plan differs; the prefix is looked for again;
+- interfaces, port forwards and the NAT mode: the data plane is re-planned, and re-applied
+  only when the plan differs; the prefix is looked for again;
 - the log level: at once;
 - ``state.*`` and ``dataplane.backend``: only at the next start (the socket and the state
   directory are in use); the running values are kept and the event says so.

@@ -28,6 +28,7 @@ from mapekit.cli.ruleopts import (
 )
 from mapekit.core.addr import parse_end_user_prefix, parse_ipv6_address
 from mapekit.dataplane.plan import Plan, make_plan
+from mapekit.dataplane.portmap import NAT_MODES, searches_whole_set
 
 if TYPE_CHECKING:
     from mapekit.core.softwire import Softwire
@@ -57,7 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_bpffs_option(parser)
     parser.add_argument(
         "--nat",
-        choices=("auto", "per-block"),
+        choices=NAT_MODES,
         default="auto",
         help="how a new connection gets its port: auto searches the whole set at once where "
         "the backend translates ports (bpf, userspace); per-block hands the kernel one block "
@@ -171,7 +172,7 @@ def wait_for_signal(tick: Callable[[], None] | None = None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mapekit.dataplane.backend import WHOLE_SET, choose_backend, make_backend
+    from mapekit.dataplane.backend import choose_backend, make_backend
 
     stats = Path(args.stats) if args.stats else None
     prefix, length = parse_end_user_prefix(args.prefix)
@@ -183,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     name, why = choose_backend(args.backend)
     plan = make_plan(
         mapping, args.wan, tunnel_name=args.tunnel, lan=args.lan, forwards=args.forward,
-        rules=source.rules, whole_set=name in WHOLE_SET and args.nat == "auto",
+        rules=source.rules, whole_set=searches_whole_set(name, args.nat),
     )  # fmt: skip
     backend = make_backend(name, args.replace_default_route, stats, Path(args.bpffs))
     try:

@@ -24,8 +24,6 @@ from mapekit.dataplane.softwire import TunnelPlan
 from mapekit.dataplane.userspace import UserspaceBackend
 
 BACKENDS = ("auto", "kernel", "bpf", "userspace")
-# the backends whose data plane translates the NAT's virtual ports (mapekit.dataplane.portmap)
-WHOLE_SET = ("bpf", "userspace")
 
 
 class Backend(Protocol):

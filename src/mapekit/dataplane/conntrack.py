@@ -87,6 +87,20 @@ def dump_flows(ipv4: str) -> list[Flow]:
     return [f for f in found if f is not None]
 
 
+def forget_flows(ipv4: str) -> int:
+    """Delete every NATed flow of ``ipv4`` from conntrack (their next packets start new
+    flows); how many. Raises OSError when conntrack cannot be changed."""
+    try:
+        with contextlib.closing(Conntrack()) as ct:
+            ours = [e for e in ct.dump_entries() if _flow(e, ipv4) is not None]
+            for entry in ours:
+                with contextlib.suppress(NetlinkError):  # gone meanwhile (it timed out)
+                    ct.delete(entry)
+    except NetlinkError as exc:
+        raise OSError(exc.code, str(exc)) from None
+    return len(ours)
+
+
 def nat_stats() -> NatStats | None:
     try:
         with contextlib.closing(Conntrack()) as ct:

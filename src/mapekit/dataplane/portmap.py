@@ -33,6 +33,14 @@ from mapekit.dataplane.packets import IPv4Packet, Side, port_of, rewrite_port
 
 DYNAMIC = 49152
 LOWEST = 1024
+NAT_MODES = ("auto", "per-block")  # ``mape tunnel --nat``, the agent's ``dataplane.nat``
+TRANSLATING = ("bpf", "userspace")  # the backends whose data plane translates ports
+
+
+def searches_whole_set(backend: str, nat: str) -> bool:
+    """Whether the NAT gets the virtual range (the whole set at once) under ``backend``
+    with the NAT mode ``nat``."""
+    return backend in TRANSLATING and nat == "auto"
 
 
 @dataclass(frozen=True)
