@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mapekit.lab.netns import Lab, available, sh, wait_for
+from mapekit.lab.netns import Lab, available, sh, stat_fields, wait_for
 
 needs_root = pytest.mark.skipif(
     available() is not None, reason=f"network namespaces: {available()}"
@@ -42,7 +42,7 @@ def running_daemons() -> set[int]:
             namespace = os.stat(proc / "ns" / "net").st_ino
         except OSError:
             continue
-        if namespace in live or stat.rpartition(")")[2].split()[0] == "Z":
+        if namespace in live or stat_fields(stat)[:1] == ["Z"]:
             continue
         if any(d in command for d in DAEMONS):
             found.add(int(proc.name))

@@ -113,8 +113,7 @@ def owners(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     for prefix, names in netns.lab_namespaces().items():
         if (folder / f"{prefix}.json").exists():  # still recorded: the test failed
             for name in names:
-                netns._sweep(name)
-                sh("ip", "netns", "delete", name, check=False)
+                netns._remove_namespace(name)
 
 
 def test_the_lab_of_a_killed_run_is_swept_and_nothing_else(owners: Path) -> None:

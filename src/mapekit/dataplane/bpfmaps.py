@@ -134,8 +134,7 @@ def port_entries(port_map: PortMap | None) -> dict[bytes, bytes]:
     if port_map is None:
         return {}
     entries = {}
-    for index, real in enumerate(port_map.real):
-        virtual = port_map.base + index
+    for virtual, real in port_map.pairs():
         entries[struct.pack("<I", TO_REAL << 16 | virtual)] = struct.pack("<H", real)
         entries[struct.pack("<I", TO_VIRTUAL << 16 | real)] = struct.pack("<H", virtual)
     return entries

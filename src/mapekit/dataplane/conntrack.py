@@ -77,35 +77,39 @@ def _flow(entry: Any, ipv4: str) -> Flow | None:
     return Flow(proto, str(orig.saddr), int(sport), str(orig.daddr), int(dport), int(port))
 
 
-def dump_flows(ipv4: str) -> list[Flow]:
-    """Every NATed flow of ``ipv4`` now (raises OSError when conntrack cannot be read)."""
+@contextlib.contextmanager
+def _conntrack() -> Iterator[Any]:
+    """A conntrack netlink socket; its errors are raised as OSError."""
     try:
         with contextlib.closing(Conntrack()) as ct:
-            found = [_flow(entry, ipv4) for entry in ct.dump_entries()]
+            yield ct
     except NetlinkError as exc:
         raise OSError(exc.code, str(exc)) from None
+
+
+def dump_flows(ipv4: str) -> list[Flow]:
+    """Every NATed flow of ``ipv4`` now (raises OSError when conntrack cannot be read)."""
+    with _conntrack() as ct:
+        found = [_flow(entry, ipv4) for entry in ct.dump_entries()]
     return [f for f in found if f is not None]
 
 
 def forget_flows(ipv4: str) -> int:
     """Delete every NATed flow of ``ipv4`` from conntrack (their next packets start new
     flows); how many. Raises OSError when conntrack cannot be changed."""
-    try:
-        with contextlib.closing(Conntrack()) as ct:
-            ours = [e for e in ct.dump_entries() if _flow(e, ipv4) is not None]
-            for entry in ours:
-                with contextlib.suppress(NetlinkError):  # gone meanwhile (it timed out)
-                    ct.delete(entry)
-    except NetlinkError as exc:
-        raise OSError(exc.code, str(exc)) from None
+    with _conntrack() as ct:
+        ours = [e for e in ct.dump_entries() if _flow(e, ipv4) is not None]
+        for entry in ours:
+            with contextlib.suppress(NetlinkError):  # gone meanwhile (it timed out)
+                ct.delete(entry)
     return len(ours)
 
 
 def nat_stats() -> NatStats | None:
     try:
-        with contextlib.closing(Conntrack()) as ct:
+        with _conntrack() as ct:
             stats = ct.stat()
-    except (NetlinkError, OSError):
+    except OSError:
         return None
     return NatStats(
         sum(int(s.get("insert_failed", 0)) for s in stats),

@@ -51,7 +51,7 @@ def _own_services(plan: Plan, tun: str) -> list[str]:
         return []
     port_map = plan.port_map
     last = port_map.base + len(port_map.real) - 1
-    entries = ", ".join(f"{port_map.base + i} : {real}" for i, real in enumerate(port_map.real))
+    entries = ", ".join(f"{virtual} : {real}" for virtual, real in port_map.pairs())
     return [
         f'\t\tiifname "{tun}" meta l4proto {{ tcp, udp }} th dport {port_map.base}-{last} '
         f"counter dnat ip to ip daddr : th dport map {{ {entries} }}"

@@ -122,18 +122,17 @@ def port_field(data: bytes, packet: IPv4Packet, side: Side) -> PortField | None:
 def port_of(data: bytes, packet: IPv4Packet, side: Side) -> int | None:
     """The port identifying the CE on ``side`` of the packet, or None (no port to see)."""
     found = port_field(data, packet, side)
-    if found is None:
-        return None
+    return None if found is None else read_port(data, found)
+
+
+def read_port(data: bytes, found: PortField) -> int:
     return int(struct.unpack_from("!H", data, found.at)[0])
 
 
-def rewrite_port(data: bytes, packet: IPv4Packet, side: Side, new: int) -> bytes:
-    """``data`` with the port on ``side`` set to ``new`` and its checksum adjusted
-    (RFC 1624 incremental update); unchanged when it has no port."""
-    found = port_field(data, packet, side)
-    if found is None:
-        return data
-    old = struct.unpack_from("!H", data, found.at)[0]
+def rewrite_port(data: bytes, found: PortField, new: int) -> bytes:
+    """``data`` with the port at ``found`` set to ``new`` and its checksum adjusted
+    (RFC 1624 incremental update)."""
+    old = read_port(data, found)
     if old == new:
         return data
     out = bytearray(data)

@@ -25,11 +25,18 @@ of the virtual range itself (those ports are not in the set: the checks drop the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from mapekit.core.portset import PORT_SPACE, PortSet
-from mapekit.dataplane.packets import IPv4Packet, Side, port_of, rewrite_port
+from mapekit.dataplane.packets import (
+    IPv4Packet,
+    PortField,
+    Side,
+    port_field,
+    read_port,
+    rewrite_port,
+)
 
 DYNAMIC = 49152
 LOWEST = 1024
@@ -54,9 +61,7 @@ class PortMap:
     _to_virtual: dict[int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "_to_virtual", {port: self.base + i for i, port in enumerate(self.real)}
-        )
+        object.__setattr__(self, "_to_virtual", {real: virtual for virtual, real in self.pairs()})
 
     @property
     def nat_range(self) -> tuple[int, int]:
@@ -72,19 +77,28 @@ class PortMap:
 
     def outbound(self, data: bytes, packet: IPv4Packet) -> bytes:
         """A packet leaving through the tunnel: its virtual source port made real."""
-        port = port_of(data, packet, Side.SOURCE)
-        real = None if port is None else self.to_real(port)
-        return data if real is None else rewrite_port(data, packet, Side.SOURCE, real)
+        return _translate(data, port_field(data, packet, Side.SOURCE), self.to_real)
 
     def inbound(self, data: bytes, packet: IPv4Packet) -> bytes:
         """A packet arriving from the tunnel: its real destination port made virtual."""
-        port = port_of(data, packet, Side.DESTINATION)
-        virtual = None if port is None else self.to_virtual(port)
-        return data if virtual is None else rewrite_port(data, packet, Side.DESTINATION, virtual)
+        return _translate(data, port_field(data, packet, Side.DESTINATION), self.to_virtual)
+
+    def pairs(self) -> Iterator[tuple[int, int]]:
+        """Each virtual port with its real one, in virtual order."""
+        return enumerate(self.real, start=self.base)
 
     def to_dict(self) -> dict[str, object]:
         first, last = self.nat_range
         return {"nat_range": [first, last], "forwarded": len(self.real) - self.pool_size}
+
+
+def _translate(data: bytes, found: PortField | None, to: Callable[[int], int | None]) -> bytes:
+    """``data`` with the port at ``found`` put through ``to`` (a port ``to`` does not map,
+    or no port at all: unchanged)."""
+    if found is None:
+        return data
+    new = to(read_port(data, found))
+    return data if new is None else rewrite_port(data, found, new)
 
 
 def _free_run(ports: PortSet, size: int, lowest: int) -> int | None:

@@ -142,8 +142,7 @@ class Lab:
                 proc.kill()
                 proc.wait()
         for node in reversed(self.nodes):
-            _sweep(self.ns(node))
-            _delete_namespace(self.ns(node))
+            _remove_namespace(self.ns(node))
         self.nodes.clear()
         _release(self.prefix)
 
@@ -183,10 +182,9 @@ class Lab:
             deadlines = {p: d for p, d in deadlines.items() if _alive(p) and d > now}
             time.sleep(0.1)
         for name in reversed(names):
-            killed = _sweep(name)
+            killed = _remove_namespace(name)
             if killed:
                 done.append(f"killed {killed} processes left in {name}")
-            _delete_namespace(name)
             done.append(f"deleted namespace {name}")
         _release(prefix)
         return done
@@ -229,6 +227,12 @@ def stat_fields(stat: str) -> list[str]:
     return stat.rpartition(")")[2].split()
 
 
+def start_time(stat: str) -> int | None:
+    """The start time in a ``/proc/PID/stat`` line, None when it has none."""
+    fields = stat_fields(stat)
+    return int(fields[19]) if len(fields) > 19 and fields[19].isdigit() else None
+
+
 def _read_stat(pid: int) -> str | None:
     """``/proc/PID/stat``, None when there is no such process (read only: never reaps)."""
     try:
@@ -245,13 +249,10 @@ def owner_gone(record: object, stat: str | None) -> bool:
         return False
     if stat is None:
         return True
-    fields = stat_fields(stat)
-    if fields[:1] == ["Z"]:
+    if stat_fields(stat)[:1] == ["Z"]:
         return True
-    try:
-        return bool(int(fields[19]) != record["started"])
-    except (IndexError, ValueError):
-        return False
+    started = start_time(stat)
+    return started is not None and started != record["started"]
 
 
 def _claim(prefix: str) -> None:
@@ -262,10 +263,9 @@ def _claim(prefix: str) -> None:
     The record names a process, not the ``Lab`` object: a lab handed to another process
     (across a fork) must be handed over with :meth:`Lab.detach`."""
     stat = _read_stat(os.getpid())
-    fields = stat_fields(stat) if stat else []
-    if len(fields) < 20 or not fields[19].isdigit():
-        return
-    _write_record(prefix, {"pid": os.getpid(), "started": int(fields[19])})
+    started = None if stat is None else start_time(stat)
+    if started is not None:
+        _write_record(prefix, {"pid": os.getpid(), "started": started})
 
 
 def _write_record(prefix: str, record: dict[str, object]) -> None:
@@ -347,8 +347,7 @@ def sweep_dead_labs() -> Swept:
         if not _owner_gone(record):
             continue
         for name in reversed(names):
-            killed += _sweep(name)
-            _delete_namespace(name)
+            killed += _remove_namespace(name)
         _release(prefix)
         if names:
             deleted[prefix] = names
@@ -373,6 +372,13 @@ def _sweep(name: str) -> int:
     return killed
 
 
+def _remove_namespace(name: str) -> int:
+    """Kill what still runs in namespace ``name``, then delete it; how many were killed."""
+    killed = _sweep(name)
+    _delete_namespace(name)
+    return killed
+
+
 def _delete_namespace(name: str) -> None:
     """The namespace and its ``/etc/netns/<name>`` files (resolv.conf, hosts)."""
     sh("ip", "netns", "delete", name, check=False)
@@ -388,7 +394,7 @@ def _alive(pid: int) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
+    return stat_fields(stat)[:1] != ["Z"]
 
 
 def wait_for(check: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> None:
